@@ -1,0 +1,119 @@
+"""Make upstream text and URLs safe to publish: XML-clean text, absolute http(s) URIs."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from posixpath import splitext
+from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import ftfy
+
+# Terminal escape sequences (colours, cursor moves) that leak in from logs.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+# Characters XML 1.0 cannot carry, plus C1 controls and DEL, which it can but
+# which no reader shows and validators flag.
+_NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_SPACES = re.compile(r"\s+")
+
+# Only mojibake repair: leave quotes, widths, ligatures and normal form as written.
+_FTFY = ftfy.TextFixerConfig(
+    unescape_html=False,
+    uncurl_quotes=False,
+    fix_latin_ligatures=False,
+    fix_character_width=False,
+    normalization=None,
+    explain=False,
+)
+
+
+def clean_text(value: str) -> str:
+    """Repair mojibake, drop characters XML cannot carry, trim the ends."""
+    if "\x1b" in value:
+        value = _ANSI.sub("", value)
+    # Mojibake needs non-ASCII characters, and ftfy is the costly step.
+    if not value.isascii():
+        value = ftfy.fix_text(value, _FTFY)
+    return _NOT_XML.sub("", value).strip()
+
+
+def clean_line(value: str) -> str:
+    """`clean_text`, then fold every run of white space into one space (for titles, names)."""
+    return _SPACES.sub(" ", clean_text(value))
+
+
+_SAFE_PATH = "/:@!$&'()*+,;=-._~%"
+_SAFE_QUERY = _SAFE_PATH + "?"
+_TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid)$", re.IGNORECASE)
+
+
+def clean_url(value: object) -> str | None:
+    """An absolute http(s) URL as an ASCII URI, or None when `value` is not one.
+
+    IRIs become URIs (IDNA host, UTF-8 percent-encoding), so the same string is
+    valid in Atom and in RSS, which needs ASCII.
+    """
+    if not isinstance(value, str):
+        return None
+    value = value.strip()
+    if not value or _NOT_XML.search(value) or any(c.isspace() for c in value):
+        return None
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    try:
+        ascii_host = host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return None
+    if not re.fullmatch(r"[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\]", ascii_host) and not (
+        ":" in ascii_host and re.fullmatch(r"[0-9A-Fa-f:.]+", ascii_host)
+    ):
+        return None
+    if ":" in ascii_host:
+        ascii_host = f"[{ascii_host.strip('[]')}]"
+    netloc = ascii_host.lower() + (f":{port}" if port is not None else "")
+    if parts.username or parts.password:
+        return None  # credentials in a published link are never intended
+    path = quote(unicodedata.normalize("NFC", parts.path) or "/", safe=_SAFE_PATH)
+    query = quote(parts.query, safe=_SAFE_QUERY)
+    fragment = quote(parts.fragment, safe=_SAFE_QUERY)
+    return urlunsplit((parts.scheme.lower(), netloc, path, query, fragment))
+
+
+def canonical_url(url: str) -> str:
+    """The identity of an article behind `url` (already cleaned): no fragment,
+    default port or tracking parameters, so re-shared links map to one entry id."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if (parts.scheme, parts.port) in (("http", 80), ("https", 443)):
+        netloc = netloc.rsplit(":", 1)[0]
+    query = parts.query
+    if query:
+        pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if not _TRACKING.match(k)]
+        query = urlencode(pairs, safe=_SAFE_QUERY, quote_via=quote)
+    return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, query, ""))
+
+
+_IMAGE_TYPES = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".jpe": "image/jpeg",
+    ".png": "image/png",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".avif": "image/avif",
+    ".svg": "image/svg+xml",
+    ".bmp": "image/bmp",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
+}
+
+
+def image_media_type(url: str) -> str | None:
+    """The media type an image URL's extension implies, or None when it implies none."""
+    return _IMAGE_TYPES.get(splitext(urlsplit(url).path)[1].lower())

@@ -1,0 +1,475 @@
+"""Read record files into `Record` values; every failure becomes a `RecordError`."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timezone
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Any
+
+import dateutil.parser
+import yaml
+
+from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
+from .errors import Problem, RecordError
+from .model import Image, Provider, Record, Related
+
+# libyaml's parser when the wheel has it: same YAML 1.1 rules, several times faster.
+_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+DEFAULT_PATTERNS = ("*.txt", "*.md")
+DEFAULT_MAX_BYTES = 1024 * 1024
+_MAX_DEPTH = 32
+
+# Front matter: a first line of `---`, then YAML up to a line of `---` or `...`.
+_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$", re.S | re.M)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadResult:
+    """What a folder of record files gave."""
+
+    records: tuple[Record, ...]  # the good ones, in file-name order
+    errors: tuple[Problem, ...]  # one per rejected file
+    warnings: tuple[Problem, ...]  # parts dropped from records that were kept
+    files: int  # how many record files were looked at
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it, for messages."""
+    rel = os.path.relpath(path)
+    return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
+
+
+def list_record_files(folder: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[Path]:
+    """The record files directly in `folder`, sorted by name; hidden files are skipped."""
+    with os.scandir(folder) as it:
+        names = [
+            e.name
+            for e in it
+            if not e.name.startswith(".") and any(fnmatch(e.name, p) for p in patterns) and e.is_file()
+        ]
+    return [folder / n for n in sorted(names)]
+
+
+def read_records(
+    folder: Path,
+    patterns: Sequence[str] = DEFAULT_PATTERNS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> ReadResult:
+    """Read every record file in `folder`; a bad file is reported, never fatal."""
+    records: list[Record] = []
+    errors: list[Problem] = []
+    warnings: list[Problem] = []
+    files = list_record_files(folder, patterns)
+    for path in files:
+        try:
+            record, dropped = read_record(path, max_bytes=max_bytes)
+        except RecordError as exc:
+            errors.append(exc.problem)
+            continue
+        records.append(record)
+        warnings.extend(dropped)
+    return ReadResult(tuple(records), tuple(errors), tuple(warnings), len(files))
+
+
+def read_record(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Record, list[Problem]]:
+    """One record file, and the warnings about parts of it that were dropped."""
+    shown = display_path(path)
+    try:
+        with path.open("rb") as fh:
+            data = fh.read(max_bytes + 1)
+    except OSError as exc:
+        raise RecordError(shown, f"cannot read: {exc.strerror or exc}") from exc
+    if len(data) > max_bytes:
+        raise RecordError(shown, f"larger than the {max_bytes}-byte limit for a record")
+    return parse_record(data, shown)
+
+
+def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:
+    """Parse the bytes of one record file; `shown` names it in messages."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = data[exc.start : exc.start + 1].hex()
+        raise RecordError(shown, f"not UTF-8: byte 0x{bad} at offset {exc.start} cannot be decoded") from exc
+    match = _FRONT.match(text)
+    if match is None:
+        raise RecordError(
+            shown,
+            "no front matter: the file must start with a '---' line and the YAML must end with another",
+            line=1,
+        )
+    node, fields = _load_yaml(match.group(1), shown)
+    if not isinstance(fields, dict):
+        kind = "empty" if fields is None else f"a {_kind(fields)}"
+        raise RecordError(shown, f"front matter is {kind}, not a mapping of fields", line=2)
+    return _Builder(shown, node).record(fields)
+
+
+def _load_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
+    loader = _Loader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None, None
+        _check_tree(node, shown)
+        return node, loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 2 if mark is not None else None
+        reason = exc.problem or exc.context or "invalid YAML"
+        raise RecordError(shown, f"invalid YAML: {reason}", line=line) from exc
+    except yaml.YAMLError as exc:
+        raise RecordError(shown, f"invalid YAML: {exc}") from exc
+    except RecursionError as exc:
+        raise RecordError(shown, "invalid YAML: nested too deeply") from exc
+    finally:
+        loader.dispose()
+
+
+def _check_tree(root: yaml.Node, shown: str) -> None:
+    """Refuse what a record never needs and an attacker would use: aliases
+    (the "billion laughs" expansion), duplicate keys and deep nesting."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        line = node.start_mark.line + 2
+        if id(node) in seen:
+            raise RecordError(shown, "invalid YAML: anchors and aliases are not allowed", line=line)
+        seen.add(id(node))
+        if depth > _MAX_DEPTH:
+            raise RecordError(shown, "invalid YAML: nested too deeply", line=line)
+        if isinstance(node, yaml.MappingNode):
+            keys: set[object] = set()
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    if key.value in keys:
+                        raise RecordError(
+                            shown, "duplicate key", line=key.start_mark.line + 2, field=key.value
+                        )
+                    keys.add(key.value)
+                stack.append((key, depth + 1))
+                stack.append((value, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((item, depth + 1) for item in node.value)
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return "scalar"
+
+
+class _Builder:
+    """Turns the loaded mapping of one file into a Record, collecting warnings."""
+
+    def __init__(self, shown: str, node: yaml.Node | None) -> None:
+        self.shown = shown
+        self.node = node
+        self.warnings: list[Problem] = []
+
+    # -- locating and reporting
+
+    def line(self, path: Sequence[str | int]) -> int | None:
+        """The file line of the value at `path`, or of its nearest ancestor."""
+        node = self.node
+        found = None
+        for step in path:
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                node = next((v for k, v in node.value if k.value == step), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                node = node.value[step] if step < len(node.value) else None
+            else:
+                node = None
+            if node is None:
+                break
+            found = node
+        return None if found is None else found.start_mark.line + 2
+
+    def fail(self, path: Sequence[str | int], message: str) -> RecordError:
+        return RecordError(self.shown, message, line=self.line(path), field=_dotted(path))
+
+    def warn(self, path: Sequence[str | int], message: str) -> None:
+        self.warnings.append(Problem(self.shown, self.line(path), _dotted(path), message))
+
+    # -- the record
+
+    def record(self, f: dict[Any, Any]) -> tuple[Record, list[Problem]]:
+        title = self.text(f, ("title",), line=True)
+        if not title:
+            raise self.fail(("title",), "missing or empty; a feed entry needs a title")
+        web = self.url(f, ("webUrl",), required=False)
+        original = self.url(f, ("originalUrl",), required=False)
+        link = web or original
+        if link is None:
+            key = "webUrl" if "webUrl" in f or "originalUrl" not in f else "originalUrl"
+            value = f.get(key)
+            reason = "missing" if value is None else f"{_show(value)} is not an absolute http(s) URL"
+            raise self.fail((key,), f"{reason}; a feed entry needs a link")
+        published = self.date(f, ("publishedDateTime",))
+        if published is None:
+            raise self.fail(("publishedDateTime",), "missing; a feed entry needs a date")
+        updated = self.date(f, ("updatedDateTime",), required=False) or published
+        record = Record(
+            path=self.shown,
+            id=canonical_url(original or link),
+            title=title,
+            link=link,
+            excerpt=self.text(f, ("excerpt",)),
+            published=published,
+            updated=max(updated, published),
+            type=self.text(f, ("type",), line=True) or None,
+            category=self.text(f, ("category",), line=True) or None,
+            quality=self.number(f, ("quality",)),
+            heat=self.number(f, ("heat",)),
+            is_published=self.flag(f, ("published",), default=True),
+            provider=self.provider(f.get("provider"), ("provider",)),
+            topics=self.topics(f.get("topics"), ("topics",)),
+            images=self.images(f.get("images"), ("images",)),
+            related=self.related(f.get("related"), ("related",)),
+        )
+        return record, self.warnings
+
+    # -- fields
+
+    def text(self, f: dict[Any, Any], path: tuple[str | int, ...], *, line: bool = False) -> str:
+        value = f.get(path[-1])
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.warn(path, f"expected text, got a {_kind(value)}; ignored")
+            return ""
+        text = str(value)
+        return clean_line(text) if line else clean_text(text)
+
+    def url(self, f: dict[Any, Any], path: Sequence[str | int], *, required: bool = True) -> str | None:
+        value = f.get(path[-1])
+        if value is None:
+            return None
+        url = clean_url(value)
+        if url is None and not required:
+            self.warn(path, f"{_show(value)} is not an absolute http(s) URL; ignored")
+        return url
+
+    def date(
+        self, f: dict[Any, Any], path: tuple[str | int, ...], *, required: bool = True
+    ) -> datetime | None:
+        value = f.get(path[-1])
+        if value is None:
+            return None
+        parsed = parse_datetime(value)
+        if parsed is None:
+            if required:
+                raise self.fail(path, f"cannot read {_show(value)} as a date")
+            self.warn(path, f"cannot read {_show(value)} as a date; ignored")
+        return parsed
+
+    def number(self, f: dict[Any, Any], path: tuple[str | int, ...]) -> float | None:
+        value = f.get(path[-1])
+        if value is None:
+            return None
+        number = _to_number(value)
+        if number is None:
+            self.warn(path, f"{_show(value)} is not a number; ignored")
+        return number
+
+    def flag(self, f: dict[Any, Any], path: tuple[str | int, ...], *, default: bool) -> bool:
+        value = f.get(path[-1])
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUTHY | _FALSY:
+            return value.strip().lower() in _TRUTHY
+        self.warn(path, f"{_show(value)} is not true or false; taken as {str(default).lower()}")
+        return default
+
+    def provider(self, value: Any, path: tuple[str | int, ...]) -> Provider | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict):
+            self.warn(path, f"expected a mapping with name and domain, got a {_kind(value)}; ignored")
+            return None
+        name = self.text(value, (*path, "name"), line=True)
+        domain = value.get("domain")
+        url = None
+        if domain is not None:
+            domain_text = str(domain).strip().strip("/")
+            url = clean_url(domain_text if "://" in domain_text else f"https://{domain_text}/")
+            if url is None:
+                self.warn((*path, "domain"), f"{_show(domain)} is not a domain name; ignored")
+        if not name:
+            name = (domain and url and str(domain).strip()) or ""
+        return Provider(clean_line(name), url) if name else None
+
+    def topics(self, value: Any, path: tuple[str | int, ...]) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list):
+            self.warn(path, f"expected a list of names, got a {_kind(value)}; ignored")
+            return ()
+        topics: list[str] = []
+        seen: set[str] = set()
+        for i, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                self.warn((*path, i), f"expected a name, got a {_kind(item)}; ignored")
+                continue
+            name = clean_line(str(item))
+            if name and name.casefold() not in seen:
+                seen.add(name.casefold())
+                topics.append(name)
+        return tuple(topics)
+
+    def images(self, value: Any, path: tuple[str | int, ...]) -> tuple[Image, ...]:
+        images: list[Image] = []
+        for i, item in enumerate(self.items(value, path)):
+            image = self.image(item, (*path, i))
+            if image is not None and all(image.url != seen.url for seen in images):
+                images.append(image)
+        return tuple(images)
+
+    def image(self, item: Any, path: tuple[str | int, ...]) -> Image | None:
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, dict):
+            self.warn(path, f"expected a mapping with url, width and height, got a {_kind(item)}; dropped")
+            return None
+        url = clean_url(item.get("url"))
+        if url is None:
+            self.warn(
+                (*path, "url"), f"{_show(item.get('url'))} is not an absolute http(s) URL; image dropped"
+            )
+            return None
+        return Image(url, _to_size(item.get("width")), _to_size(item.get("height")), image_media_type(url))
+
+    def related(self, value: Any, path: tuple[str | int, ...]) -> tuple[Related, ...]:
+        related: list[Related] = []
+        for i, item in enumerate(self.items(value, path)):
+            at: tuple[str | int, ...] = (*path, i)
+            if not isinstance(item, dict):
+                self.warn(at, f"expected a mapping, got a {_kind(item)}; dropped")
+                continue
+            title = self.text(item, (*at, "title"), line=True)
+            key = "webUrl" if "webUrl" in item or "url" not in item else "url"
+            url = clean_url(item.get(key))
+            if url is None:
+                self.warn(
+                    (*at, key),
+                    f"{_show(item.get(key))} is not an absolute http(s) URL; related article dropped",
+                )
+                continue
+            if not title:
+                self.warn((*at, "title"), "missing; related article dropped")
+                continue
+            image = None
+            for j, raw in enumerate(self.items(item.get("images"), (*at, "images"))):
+                image = self.image(raw, (*at, "images", j))
+                if image is not None:
+                    break
+            related_id = canonical_url(url)
+            if any(r.id == related_id for r in related):
+                continue
+            related.append(
+                Related(
+                    id=related_id,
+                    title=title,
+                    url=url,
+                    excerpt=self.text(item, (*at, "excerpt")),
+                    published=self.date(item, (*at, "publishedDateTime"), required=False),
+                    provider=self.provider(item.get("provider"), (*at, "provider")),
+                    quality=self.number(item, (*at, "quality")),
+                    image=image,
+                )
+            )
+        return tuple(related)
+
+    def items(self, value: Any, path: tuple[str | int, ...]) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, dict):
+            return [value]
+        if not isinstance(value, list):
+            self.warn(path, f"expected a list, got a {_kind(value)}; ignored")
+            return []
+        return value
+
+
+_TRUTHY = {"true", "yes", "on", "1"}
+_FALSY = {"false", "no", "off", "0"}
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """A timezone-aware UTC datetime from a YAML timestamp, ISO 8601 or RFC 2822
+    text; a value without a zone is taken as UTC. None when it is not a date."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                parsed = dateutil.parser.isoparse(text)
+            except (ValueError, OverflowError):
+                try:
+                    parsed = email.utils.parsedate_to_datetime(text)
+                except (TypeError, ValueError, IndexError, OverflowError):
+                    return None
+    else:
+        return None
+    try:
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _to_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _to_size(value: object) -> int | None:
+    number = _to_number(value)
+    if number is None or number < 0 or number != int(number) or number > 1_000_000:
+        return None
+    return int(number)
+
+
+def _dotted(path: Iterable[str | int]) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _show(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
