@@ -1,0 +1,453 @@
+"""Load and validate config.yaml: every problem is reported at once, naming its key and line."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import re
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .clean import clean_line, clean_url
+from .errors import ConfigError, Problem
+from .reader import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS, display_path
+
+SORTS = ("newest", "quality", "heat")
+RELATED_MODES = ("see-also", "enclosure", "entries", "none")
+PUBLISHED = ("only", "any")
+DEFAULT_LIMIT = 50
+MATCH_ALL = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    """Who is responsible for the feeds."""
+
+    name: str
+    email: str | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """The publication the feeds belong to."""
+
+    title: str
+    link: str  # the site's home page: each feed's alternate link
+    base_url: str  # where the output folder is served; ends with "/"
+    language: str | None
+    author: Author
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    """How a topic selects, orders and presents records. Text values are casefolded."""
+
+    min_quality: float | None = None
+    types: tuple[str, ...] = ()  # empty: any type
+    categories: tuple[str, ...] = ()  # empty: any category
+    providers_include: tuple[str, ...] = ()  # names or domains; empty: any provider
+    providers_exclude: tuple[str, ...] = ()
+    keywords_include: tuple[str, ...] = ()  # whole words in title or excerpt
+    keywords_exclude: tuple[str, ...] = ()
+    published_only: bool = True  # skip records whose `published` flag is false
+    max_age_days: float | None = None  # measured from the build's reference time
+    sort: str = "newest"
+    limit: int = DEFAULT_LIMIT
+    related: str = "see-also"
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    """One feed pair: feeds/<slug>.atom and feeds/<slug>.rss."""
+
+    slug: str
+    title: str
+    description: str
+    match: tuple[str, ...]  # casefolded record topics; ("*",) matches every record
+    rules: Rules
+    auto: bool = False  # made by the `auto` switch rather than written in the config
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A validated configuration, with every path made absolute."""
+
+    path: Path
+    site: Site
+    records_dir: Path
+    output_dir: Path
+    patterns: tuple[str, ...]
+    max_record_bytes: int
+    defaults: Rules
+    topics: tuple[Topic, ...]
+    auto: bool
+    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, compare=False)
+
+
+# -- slugs
+
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in range(10)}
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+MAX_SLUG = 64
+
+
+def is_slug(value: str) -> bool:
+    """Whether `value` is usable as a feed's file name stem."""
+    return len(value) <= MAX_SLUG and _SLUG.fullmatch(value) is not None and value not in _WINDOWS_DEVICES
+
+
+def slugify(name: str) -> str:
+    """A lowercase ASCII slug for `name`; never empty, never a path or a device name."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:MAX_SLUG].strip("-")
+    if not slug:
+        # Non-Latin names keep a stable, distinct slug.
+        return "topic-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
+    if slug in _WINDOWS_DEVICES:
+        return f"{slug}-topic"
+    return slug
+
+
+# -- loading
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the config file at `path`; raise ConfigError listing every problem."""
+    shown = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        raise ConfigError([Problem(shown, None, None, f"cannot read: {reason}")]) from exc
+    return parse_config(text, path)
+
+
+def parse_config(text: str, path: Path) -> Config:
+    """Validate config `text` as if read from `path` (paths resolve against its folder)."""
+    shown = display_path(path)
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        reason = exc.problem or exc.context or "invalid YAML"
+        line = mark.line + 1 if mark is not None else None
+        raise ConfigError([Problem(shown, line, None, f"invalid YAML: {reason}")]) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError([Problem(shown, None, None, f"invalid YAML: {exc}")]) from exc
+    finally:
+        loader.dispose()
+    checker = _Checker(shown, node)
+    config = checker.config(data, path.resolve())
+    if checker.problems or config is None:
+        raise ConfigError(checker.problems)
+    return config
+
+
+_TOP_KEYS = ("site", "records", "output", "patterns", "max_record_bytes", "auto", "defaults", "topics")
+_SITE_KEYS = ("title", "link", "base_url", "language", "author")
+_AUTHOR_KEYS = ("name", "email", "uri")
+_RULE_KEYS = (
+    "min_quality",
+    "types",
+    "categories",
+    "providers",
+    "keywords",
+    "published",
+    "max_age_days",
+    "sort",
+    "limit",
+    "related",
+)
+_TOPIC_KEYS = ("title", "description", "match", *_RULE_KEYS)
+_FILTER_KEYS = ("include", "exclude")
+
+Path_ = tuple[str | int, ...]
+
+
+class _Checker:
+    """Walks the loaded config, collecting problems instead of stopping at the first."""
+
+    def __init__(self, shown: str, node: yaml.Node | None) -> None:
+        self.shown = shown
+        self.problems: list[Problem] = []
+        self.lines: dict[Path_, int] = {}
+        if node is not None:
+            self._index(node, ())
+
+    def _index(self, node: yaml.Node, path: Path_) -> None:
+        seen: set[int] = set()
+        stack: list[tuple[yaml.Node, Path_]] = [(node, path)]
+        while stack:
+            node, path = stack.pop()
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            self.lines.setdefault(path, node.start_mark.line + 1)
+            if isinstance(node, yaml.MappingNode):
+                keys: set[str] = set()
+                for k, v in node.value:
+                    key = str(k.value)
+                    if key in keys:
+                        self.problems.append(
+                            Problem(
+                                self.shown,
+                                k.start_mark.line + 1,
+                                _dotted((*path, key)),
+                                "duplicate key: only one may be given",
+                            )
+                        )
+                    keys.add(key)
+                    key_path = (*path, key)
+                    self.lines[key_path] = k.start_mark.line + 1
+                    stack.append((v, key_path))
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend((item, (*path, i)) for i, item in enumerate(node.value))
+
+    def problem(self, path: Path_, message: str) -> None:
+        line = None
+        for depth in range(len(path), -1, -1):
+            line = self.lines.get(path[:depth])
+            if line is not None:
+                break
+        self.problems.append(Problem(self.shown, line, _dotted(path) or None, message))
+
+    def mapping(self, value: Any, path: Path_, known: Sequence[str]) -> dict[str, Any]:
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a mapping, got {_describe(value)}")
+            return {}
+        for key in value:
+            if str(key) not in known:
+                hint = difflib.get_close_matches(str(key), known, n=1)
+                extra = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(known)}"
+                self.problem((*path, str(key)), f"unknown key{extra}")
+        return {str(k): v for k, v in value.items()}
+
+    # -- scalar kinds
+
+    def text(
+        self, m: dict[str, Any], key: str, path: Path_, default: str | None = None, *, required: bool = False
+    ) -> str | None:
+        value = m.get(key)
+        if value is None:
+            if required:
+                self.problem((*path, key), "missing")
+            return default
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.problem((*path, key), f"expected text, got {_describe(value)}")
+            return default
+        text = clean_line(str(value))
+        if not text and required:
+            self.problem((*path, key), "must not be empty")
+        return text or default
+
+    def url(self, m: dict[str, Any], key: str, path: Path_, *, required: bool) -> str | None:
+        value = m.get(key)
+        if value is None:
+            if required:
+                self.problem((*path, key), "missing; an absolute http(s) URL is needed")
+            return None
+        url = clean_url(value)
+        if url is None:
+            self.problem((*path, key), f"{value!r} is not an absolute http(s) URL")
+        return url
+
+    def number(
+        self, m: dict[str, Any], key: str, path: Path_, *, minimum: float, integer: bool = False
+    ) -> float | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if ok and integer and not float(value).is_integer():
+            ok = False
+        if not ok or value < minimum:
+            kind = "a whole number" if integer else "a number"
+            self.problem((*path, key), f"expected {kind} of at least {minimum:g}, got {value!r}")
+            return None
+        return float(value)
+
+    def choice(self, m: dict[str, Any], key: str, path: Path_, choices: Sequence[str]) -> str | None:
+        value = m.get(key)
+        if value is None:
+            return None
+        if value not in choices:
+            hint = difflib.get_close_matches(str(value), choices, n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else ""
+            self.problem((*path, key), f"{value!r} is not one of {', '.join(choices)}{extra}")
+            return None
+        return str(value)
+
+    def names(self, value: Any, path: Path_) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list) or not all(
+            isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value
+        ):
+            self.problem(path, f"expected a list of names, got {_describe(value)}")
+            return None
+        names = (clean_line(str(v)).casefold() for v in value)
+        return tuple(dict.fromkeys(n for n in names if n))
+
+    def include_exclude(self, value: Any, path: Path_) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+        if value is None:
+            return None
+        if isinstance(value, (list, str)):
+            return self.names(value, path) or (), ()
+        m = self.mapping(value, path, _FILTER_KEYS)
+        return (
+            self.names(m.get("include"), (*path, "include")) or (),
+            self.names(m.get("exclude"), (*path, "exclude")) or (),
+        )
+
+    # -- sections
+
+    def config(self, data: Any, path: Path) -> Config | None:
+        if data is None:
+            self.problem((), "the file is empty; it needs at least site and topics")
+            return None
+        top = self.mapping(data, (), _TOP_KEYS)
+        if not top:
+            return None
+        base = path.parent
+        site = self.site(top.get("site"), ("site",))
+        records = self.text(top, "records", (), "seeds")
+        output = self.text(top, "output", (), "feeds")
+        patterns = self.names(top.get("patterns"), ("patterns",))
+        max_bytes = self.number(top, "max_record_bytes", (), minimum=1, integer=True)
+        auto = top.get("auto", False)
+        if not isinstance(auto, bool):
+            self.problem(("auto",), f"expected true or false, got {auto!r}")
+            auto = False
+        defaults = self.rules(
+            self.mapping(top.get("defaults"), ("defaults",), _RULE_KEYS), ("defaults",), Rules()
+        )
+        topics = self.topics(top.get("topics"), ("topics",), defaults)
+        if not topics and not auto:
+            self.problem(("topics",), "no topics configured and auto is off: nothing to publish")
+        if site is None or self.problems:
+            return None
+        records_dir = (base / (records or "seeds")).resolve()
+        output_dir = (base / (output or "feeds")).resolve()
+        if records_dir == output_dir:
+            self.problem(("output",), "must not be the records folder")
+            return None
+        return Config(
+            path=path,
+            site=site,
+            records_dir=records_dir,
+            output_dir=output_dir,
+            patterns=tuple(patterns) if patterns else DEFAULT_PATTERNS,
+            max_record_bytes=int(max_bytes) if max_bytes else DEFAULT_MAX_BYTES,
+            defaults=defaults,
+            topics=topics,
+            auto=auto,
+            lines=self.lines,
+        )
+
+    def site(self, value: Any, path: Path_) -> Site | None:
+        if value is None:
+            self.problem(path, "missing; give at least title, link and base_url")
+            return None
+        m = self.mapping(value, path, _SITE_KEYS)
+        title = self.text(m, "title", path, required=True)
+        link = self.url(m, "link", path, required=True)
+        base_url = self.url(m, "base_url", path, required=True)
+        language = self.text(m, "language", path)
+        if language is not None and not re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", language):
+            self.problem((*path, "language"), f"{language!r} is not a language tag such as en or en-GB")
+        author = self.author(m.get("author"), (*path, "author"), title)
+        if not (title and link and base_url and author):
+            return None
+        if not base_url.endswith("/"):
+            base_url += "/"
+        return Site(title, link, base_url, language, author)
+
+    def author(self, value: Any, path: Path_, site_title: str | None) -> Author | None:
+        if value is None:
+            return Author(site_title or "")
+        if isinstance(value, str):
+            value = {"name": value}
+        m = self.mapping(value, path, _AUTHOR_KEYS)
+        name = self.text(m, "name", path, required=True)
+        email = self.text(m, "email", path)
+        if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+            self.problem((*path, "email"), f"{email!r} is not an email address")
+        uri = self.url(m, "uri", path, required=False)
+        return Author(name, email, uri) if name else None
+
+    def rules(self, m: dict[str, Any], path: Path_, inherited: Rules) -> Rules:
+        changes: dict[str, Any] = {}
+        check: list[tuple[str, Callable[[], Any]]] = [
+            ("min_quality", lambda: self.number(m, "min_quality", path, minimum=float("-inf"))),
+            ("types", lambda: self.names(m.get("types"), (*path, "types"))),
+            ("categories", lambda: self.names(m.get("categories"), (*path, "categories"))),
+            ("max_age_days", lambda: self.number(m, "max_age_days", path, minimum=0)),
+            ("sort", lambda: self.choice(m, "sort", path, SORTS)),
+            ("limit", lambda: self.number(m, "limit", path, minimum=0, integer=True)),
+            ("related", lambda: self.choice(m, "related", path, RELATED_MODES)),
+        ]
+        for name, get in check:
+            value = get()
+            if value is not None:
+                changes[name] = int(value) if name == "limit" else value
+        published = self.choice(m, "published", path, PUBLISHED)
+        if published is not None:
+            changes["published_only"] = published == "only"
+        for key in ("providers", "keywords"):
+            pair = self.include_exclude(m.get(key), (*path, key))
+            if pair is not None:
+                changes[f"{key}_include"], changes[f"{key}_exclude"] = pair
+        return replace(inherited, **changes)
+
+    def topics(self, value: Any, path: Path_, defaults: Rules) -> tuple[Topic, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, dict):
+            self.problem(path, f"expected a mapping of slug: settings, got {_describe(value)}")
+            return ()
+        topics = []
+        for key, raw in value.items():
+            slug = str(key)
+            at = (*path, slug)
+            if not is_slug(slug):
+                self.problem(
+                    at,
+                    f"{slug!r} is not a usable slug (lowercase ASCII letters, digits "
+                    f"and single hyphens, at most {MAX_SLUG} characters); "
+                    f"try {slugify(slug)!r}",
+                )
+                continue
+            m = self.mapping(raw, at, _TOPIC_KEYS)
+            title = self.text(m, "title", at, slug.replace("-", " ").title()) or slug
+            description = self.text(m, "description", at) or title
+            match = self.names(m.get("match"), (*at, "match"))
+            rules = self.rules(m, at, defaults)
+            topics.append(Topic(slug, title, description, match or (title.casefold(),), rules))
+        return tuple(topics)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
+
+
+def _dotted(path: Path_) -> str:
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
