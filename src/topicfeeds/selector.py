@@ -1,0 +1,199 @@
+"""Per-topic selection: records and a topic in, ordered entries out. Pure: no I/O, no clock."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
+
+from .config import MATCH_ALL, Config, Topic, slugify
+from .model import Entry, Record, entry_of, entry_of_related
+
+Rule = Callable[[Record, Topic, datetime], "str | None"]
+
+
+def _names(values: Iterable[str]) -> str:
+    return ", ".join(values) or "none"
+
+
+def _match(record: Record, topic: Topic, now: datetime) -> str | None:
+    if MATCH_ALL in topic.match or any(t.casefold() in topic.match for t in record.topics):
+        return None
+    return f"topics: {_names(record.topics)} not among {_names(topic.match)}"
+
+
+def _published(record: Record, topic: Topic, now: datetime) -> str | None:
+    if topic.rules.published_only and not record.is_published:
+        return "published: the record says published: false"
+    return None
+
+
+def _types(record: Record, topic: Topic, now: datetime) -> str | None:
+    wanted = topic.rules.types
+    if wanted and (record.type or "").casefold() not in wanted:
+        return f"types: {record.type or 'no type'!s} is not one of {_names(wanted)}"
+    return None
+
+
+def _categories(record: Record, topic: Topic, now: datetime) -> str | None:
+    wanted = topic.rules.categories
+    if wanted and (record.category or "").casefold() not in wanted:
+        return f"categories: {record.category or 'no category'!s} is not one of {_names(wanted)}"
+    return None
+
+
+def _min_quality(record: Record, topic: Topic, now: datetime) -> str | None:
+    floor = topic.rules.min_quality
+    if floor is None:
+        return None
+    if record.quality is None:
+        return f"min_quality: the record gives no quality (needs {floor:g})"
+    if record.quality < floor:
+        return f"min_quality: quality {record.quality:g} is below {floor:g}"
+    return None
+
+
+def _provider_keys(record: Record) -> set[str]:
+    if record.provider is None:
+        return set()
+    keys = {record.provider.name.casefold()}
+    if record.provider.url:
+        host = record.provider.url.split("/")[2]
+        keys |= {host, host.removeprefix("www.")}
+    return keys
+
+
+def _providers(record: Record, topic: Topic, now: datetime) -> str | None:
+    rules = topic.rules
+    name = record.provider.name if record.provider else "no provider"
+    keys = _provider_keys(record)
+    if rules.providers_include and not keys & set(rules.providers_include):
+        return f"providers: {name} is not among {_names(rules.providers_include)}"
+    if keys & set(rules.providers_exclude):
+        return f"providers: {name} is excluded"
+    return None
+
+
+@lru_cache(maxsize=256)
+def _words(words: tuple[str, ...]) -> re.Pattern[str]:
+    # Whole words, even for terms that start or end in punctuation ("c++").
+    alternatives = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)", re.IGNORECASE)
+
+
+def _keywords(record: Record, topic: Topic, now: datetime) -> str | None:
+    rules = topic.rules
+    text = f"{record.title}\n{record.excerpt}"
+    if rules.keywords_include and not _words(rules.keywords_include).search(text):
+        return f"keywords: none of {_names(rules.keywords_include)} in title or excerpt"
+    if rules.keywords_exclude:
+        found = _words(rules.keywords_exclude).search(text)
+        if found:
+            return f"keywords: excluded word {found.group(0)!r} in title or excerpt"
+    return None
+
+
+def _max_age(record: Record, topic: Topic, now: datetime) -> str | None:
+    days = topic.rules.max_age_days
+    if days is not None and now - record.published > timedelta(days=days):
+        return (
+            f"max_age_days: published {record.published:%Y-%m-%d}, "
+            f"more than {days:g} days before {now:%Y-%m-%d}"
+        )
+    return None
+
+
+# In the order `explain` reports them: the first rule that fails is the reason.
+RULES: tuple[Rule, ...] = (
+    _match,
+    _published,
+    _types,
+    _categories,
+    _min_quality,
+    _providers,
+    _keywords,
+    _max_age,
+)
+
+
+def exclusion(record: Record, topic: Topic, now: datetime) -> str | None:
+    """Why `topic`'s rules exclude `record`, or None when they admit it."""
+    for rule in RULES:
+        reason = rule(record, topic, now)
+        if reason is not None:
+            return reason
+    return None
+
+
+def _copy_preference(record: Record) -> tuple[float, float, str]:
+    # Of several records of one article: the latest edit, then the best, then the first file.
+    quality = record.quality if record.quality is not None else float("-inf")
+    return (-record.updated.timestamp(), -quality, record.path)
+
+
+def _order(sort: str) -> Callable[[Entry], tuple[float, float, str]]:
+    def key(entry: Entry) -> tuple[float, float, str]:
+        newest = -entry.published.timestamp()
+        if sort == "newest":
+            return (newest, 0.0, entry.id)
+        value = entry.quality if sort == "quality" else entry.heat
+        return (-value if value is not None else float("inf"), newest, entry.id)
+
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """What one topic publishes, and what it left out and why."""
+
+    topic: Topic
+    entries: tuple[Entry, ...]  # in feed order
+    duplicates: tuple[tuple[Record, Record], ...]  # (dropped copy, kept copy)
+    cut: tuple[Entry, ...]  # admitted by the rules but past the limit
+
+
+def select(records: Sequence[Record], topic: Topic, now: datetime) -> Selection:
+    """The entries `topic` publishes from `records`, in feed order."""
+    admitted = [r for r in records if exclusion(r, topic, now) is None]
+    kept: dict[str, Record] = {}
+    duplicates: list[tuple[Record, Record]] = []
+    for record in sorted(admitted, key=_copy_preference):
+        if record.id in kept:
+            duplicates.append((record, kept[record.id]))
+        else:
+            kept[record.id] = record
+    entries = {record.id: entry_of(record) for record in kept.values()}
+    if topic.rules.related == "entries":
+        for record in sorted(kept.values(), key=_copy_preference):
+            for related in record.related:
+                entries.setdefault(related.id, entry_of_related(related, record))
+    ordered = sorted(entries.values(), key=_order(topic.rules.sort))
+    limit = topic.rules.limit
+    return Selection(topic, tuple(ordered[:limit]), tuple(duplicates), tuple(ordered[limit:]))
+
+
+def topics_for(config: Config, records: Iterable[Record]) -> tuple[Topic, ...]:
+    """The configured topics, then with `auto` one per record topic that no configured
+    topic matches, each with the defaults; slugs stay unique."""
+    topics = list(config.topics)
+    if not config.auto:
+        return tuple(topics)
+    matched = {name for topic in topics for name in topic.match}
+    names: dict[str, str] = {}
+    for record in records:
+        for name in record.topics:
+            key = name.casefold()
+            if key not in matched:
+                names[key] = min(names.get(key, name), name)  # one spelling, whatever the order
+    taken = {topic.slug for topic in topics}
+    for key in sorted(names):
+        name = names[key]
+        base = slugify(name)
+        slug, n = base, 2
+        while slug in taken:
+            slug, n = f"{base[:60]}-{n}", n + 1
+        taken.add(slug)
+        topics.append(Topic(slug, name, f"{config.site.title}: {name}", (key,), config.defaults, auto=True))
+    return tuple(topics)
