@@ -1,0 +1,47 @@
+"""topicfeeds: publish news records as per-topic Atom 1.0 and RSS 2.0 feeds."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .build import BuildReport, OutputError, build
+from .config import Config, Rules, Site, Topic, load_config
+from .errors import (
+    ConfigError,
+    LockedError,
+    Problem,
+    PublishError,
+    RecordError,
+    TopicfeedsError,
+)
+from .model import Entry, Image, Provider, Record, Related
+from .reader import read_record, read_records
+from .selector import exclusion, select, topics_for
+
+__all__ = [
+    "BuildReport",
+    "Config",
+    "ConfigError",
+    "Entry",
+    "Image",
+    "LockedError",
+    "OutputError",
+    "Problem",
+    "Provider",
+    "PublishError",
+    "Record",
+    "RecordError",
+    "Related",
+    "Rules",
+    "Site",
+    "Topic",
+    "TopicfeedsError",
+    "__version__",
+    "build",
+    "exclusion",
+    "load_config",
+    "read_record",
+    "read_records",
+    "select",
+    "topics_for",
+]

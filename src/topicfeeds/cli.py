@@ -1,0 +1,148 @@
+"""The command line: each command calls one library function and turns its errors
+into a message and an exit status."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TextIO
+
+from . import __version__
+from .build import BuildReport, build, check_folders
+from .config import Config, Topic, load_config
+from .errors import ConfigError, RecordError, TopicfeedsError
+from .model import Record
+from .reader import parse_datetime, read_record, read_records
+from .selector import exclusion, select, topics_for
+
+EXIT_OK = 0
+EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
+EXIT_CONFIG = 2  # configuration or usage error, unusable folders: nothing was written
+EXIT_LOCKED = 3  # another run holds the lock
+EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(Path(args.config))
+        now = _now(args.now)
+        if args.command == "explain":
+            return _explain(config, Path(args.record), now, sys.stdout)
+        return _build(config, now, quiet=args.quiet)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    except TopicfeedsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="topicfeeds",
+        description="Publish news records as per-topic Atom and RSS feeds.",
+        epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
+        "2 configuration or usage error (nothing written); 3 another run is active; "
+        "4 a feed file could not be written.",
+    )
+    parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-c",
+        "--config",
+        default="config.yaml",
+        metavar="FILE",
+        help="configuration file (default: ./config.yaml); paths in it resolve against its folder",
+    )
+    common.add_argument(
+        "--now", metavar="TIME", help="reference time for max_age_days, ISO 8601 (default: the clock)"
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    b = sub.add_parser("build", parents=[common], help="write every topic's Atom and RSS feed")
+    b.add_argument("-q", "--quiet", action="store_true", help="print only problems, not the summary line")
+    e = sub.add_parser(
+        "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
+    )
+    e.add_argument("record", metavar="RECORD", help="a record file")
+    return parser
+
+
+def _now(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(timezone.utc)
+    parsed = parse_datetime(text)
+    if parsed is None:
+        raise TopicfeedsError(f"--now: cannot read {text!r} as a date")
+    return parsed
+
+
+def _build(config: Config, now: datetime, *, quiet: bool) -> int:
+    report = build(config, now)
+    for problem in report.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    for problem in report.errors:
+        print(f"error: {problem}", file=sys.stderr)
+    for failure in report.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    if not quiet:
+        print(summary(report))
+    if report.failures:
+        return EXIT_WRITE
+    return EXIT_REJECTED if report.errors else EXIT_OK
+
+
+def summary(report: BuildReport) -> str:
+    """The one line a run prints."""
+    feeds = 2 * len(report.topics)
+    line = (
+        f"topicfeeds: {len(report.topics)} topics, {feeds} feeds: {report.written} written, "
+        f"{report.unchanged} unchanged; {report.files} records: {report.records} read, "
+        f"{len(report.errors)} rejected"
+    )
+    if report.warnings:
+        line += f", {len(report.warnings)} warnings"
+    if report.failures:
+        line += f"; {len(report.failures)} feeds could not be written"
+    return line
+
+
+def _explain(config: Config, path: Path, now: datetime, out: TextIO) -> int:
+    check_folders(config)
+    try:
+        record, warnings = read_record(path, max_bytes=config.max_record_bytes)
+    except RecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_REJECTED
+    for problem in warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    records = read_records(config.records_dir, config.patterns, config.max_record_bytes).records
+    if all(r.path != record.path for r in records):
+        records = (*records, record)  # a file outside the records folder, explained as if inside
+    print(f"{record.path}: {record.title}", file=out)
+    print(f"  id {record.id}", file=out)
+    topics = topics_for(config, records)
+    width = max((len(t.slug) for t in topics), default=0)
+    for topic in topics:
+        print(f"  {topic.slug:<{width}}  {_verdict(record, records, topic, now)}", file=out)
+    return EXIT_OK
+
+
+def _verdict(record: Record, records: Sequence[Record], topic: Topic, now: datetime) -> str:
+    reason = exclusion(record, topic, now)
+    if reason is not None:
+        return f"excluded by {reason}"
+    selection = select(records, topic, now)
+    for dropped, kept in selection.duplicates:
+        if dropped.path == record.path:
+            return f"not used: the same article as {kept.path}, which is kept"
+    for position, entry in enumerate(selection.entries, 1):
+        if entry.id == record.id:
+            return f"selected: entry {position} of {len(selection.entries)}"
+    return f"cut: {topic.rules.limit} entries ranked higher fill the limit"
