@@ -15,6 +15,8 @@ _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@
 # which no reader shows and validators flag.
 _NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SPACES = re.compile(r"\s+")
+# A surrogate with no partner: nothing can display it (a pair is joined by ftfy).
+_LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
 
 # Only mojibake repair: leave quotes, widths, ligatures and normal form as written.
 _FTFY = ftfy.TextFixerConfig(
@@ -22,6 +24,7 @@ _FTFY = ftfy.TextFixerConfig(
     uncurl_quotes=False,
     fix_latin_ligatures=False,
     fix_character_width=False,
+    fix_c1_controls=False,  # a stray C1 control is noise to drop, not a cp1252 character
     normalization=None,
     explain=False,
 )
@@ -33,7 +36,7 @@ def clean_text(value: str) -> str:
         value = _ANSI.sub("", value)
     # Mojibake needs non-ASCII characters, and ftfy is the costly step.
     if not value.isascii():
-        value = ftfy.fix_text(value, _FTFY)
+        value = ftfy.fix_text(_LONE_SURROGATE.sub("", value), _FTFY)
     return _NOT_XML.sub("", value).strip()
 
 

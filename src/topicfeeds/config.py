@@ -147,7 +147,7 @@ def parse_config(text: str, path: Path) -> Config:
     checker = _Checker(shown, node)
     config = checker.config(data, path.resolve())
     if checker.problems or config is None:
-        raise ConfigError(checker.problems)
+        raise ConfigError(sorted(checker.problems, key=lambda p: p.line or 0))
     return config
 
 
@@ -272,7 +272,8 @@ class _Checker:
             ok = False
         if not ok or value < minimum:
             kind = "a whole number" if integer else "a number"
-            self.problem((*path, key), f"expected {kind} of at least {minimum:g}, got {value!r}")
+            floor = f" of at least {minimum:g}" if minimum > float("-inf") else ""
+            self.problem((*path, key), f"expected {kind}{floor}, got {value!r}")
             return None
         return float(value)
 

@@ -77,6 +77,7 @@ class Entry:
     images: tuple[Image, ...]
     related: tuple[Related, ...]
     via: str | None  # the link of the record that cited this related article
+    via_title: str | None  # and its title
 
 
 def entry_of(record: Record) -> Entry:
@@ -95,12 +96,16 @@ def entry_of(record: Record) -> Entry:
         images=record.images,
         related=record.related,
         via=None,
+        via_title=None,
     )
 
 
-def entry_of_related(related: Related, citing: Record) -> Entry:
-    """The entry a related article becomes; undated ones take the citing record's date."""
-    when = related.published or citing.published
+def entry_of_related(related: Related, citing: Record) -> Entry | None:
+    """The entry a related article becomes; None when it has no date, which an
+    entry needs and which is not ours to invent."""
+    when = related.published
+    if when is None:
+        return None
     return Entry(
         id=related.id,
         title=related.title,
@@ -115,4 +120,5 @@ def entry_of_related(related: Related, citing: Record) -> Entry:
         images=(related.image,) if related.image else (),
         related=(),
         via=citing.link,
+        via_title=citing.title,
     )

@@ -168,7 +168,9 @@ def select(records: Sequence[Record], topic: Topic, now: datetime) -> Selection:
     if topic.rules.related == "entries":
         for record in sorted(kept.values(), key=_copy_preference):
             for related in record.related:
-                entries.setdefault(related.id, entry_of_related(related, record))
+                entry = entry_of_related(related, record)
+                if entry is not None:
+                    entries.setdefault(entry.id, entry)
     ordered = sorted(entries.values(), key=_order(topic.rules.sort))
     limit = topic.rules.limit
     return Selection(topic, tuple(ordered[:limit]), tuple(duplicates), tuple(ordered[limit:]))

@@ -77,7 +77,14 @@ def render(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> 
     # RSS takes its channel <link> from the last link given.
     fg.link([{"href": rss_url, "rel": "self", "type": "application/rss+xml"}, home], replace=True)
     rss = fg.rss_str(pretty=True)
-    return RenderedFeed(atom, rss)
+    return RenderedFeed(atom, _hex_escapes(rss))
+
+
+def _hex_escapes(xml: bytes) -> bytes:
+    """Spell '&' and '<' as hexadecimal references, as the RSS Best Practices Profile
+    asks: readers that decode RSS titles as HTML then still show "<b>" as text. The
+    XML is unchanged; only its spelling differs from lxml's `&amp;` and `&lt;`."""
+    return xml.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
 
 
 def _add_entry(fg: FeedGenerator, entry: Entry, mode: str) -> None:
@@ -87,8 +94,9 @@ def _add_entry(fg: FeedGenerator, entry: Entry, mode: str) -> None:
     fe.link(href=entry.link, rel="alternate")
     fe.published(entry.published)
     fe.updated(entry.updated)
-    if entry.excerpt:
-        fe.summary(entry.excerpt)
+    # An entry without text gets its title as summary: readers show something, and
+    # Atom wants textual content where there is no <content>.
+    fe.summary(entry.excerpt or entry.title)
     if entry.provider is not None:
         fe.author(
             {"name": entry.provider.name, **({"uri": entry.provider.url} if entry.provider.url else {})}
@@ -128,7 +136,8 @@ def _rss_description(entry: Entry, mode: str) -> str:
         items = "".join(f"<li>{_html_link(r)}</li>" for r in listed)
         parts.append(f"<p>See also:</p><ul>{items}</ul>")
     if entry.via:
-        parts.append(f'<p>Cited by <a href="{html.escape(entry.via)}">{html.escape(entry.via)}</a></p>')
+        text = html.escape(entry.via_title or entry.via)
+        parts.append(f'<p>Cited by <a href="{html.escape(entry.via)}">{text}</a></p>')
     return "".join(parts) or html.escape(entry.title)
 
 
