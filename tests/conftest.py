@@ -1,0 +1,130 @@
+"""Shared helpers: records and configs built in memory or in a temporary folder."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from topicfeeds.config import Config, parse_config
+from topicfeeds.model import Image, Provider, Record, Related
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+def record_text(fields: dict[str, Any]) -> str:
+    """A record file's text: the fields as YAML front matter."""
+    return "---\n" + yaml.safe_dump(fields, allow_unicode=True, sort_keys=False) + "---\n"
+
+
+def record_fields(**overrides: Any) -> dict[str, Any]:
+    """A complete, valid record as the newsroom writes it."""
+    fields: dict[str, Any] = {
+        "category": "news",
+        "title": "Grid batteries smooth out the evening peak",
+        "excerpt": "Storage operators report record discharges during the cold snap.",
+        "publishedDateTime": "2026-11-20T08:00:00Z",
+        "originalUrl": "https://www.gridwatch.example/news/batteries-evening-peak",
+        "webUrl": "https://www.gridwatch.example/news/batteries-evening-peak",
+        "type": "article",
+        "quality": 60,
+        "heat": 10,
+        "published": True,
+        "provider": {"name": "GridWatch", "domain": "gridwatch.example"},
+        "topics": ["Energy"],
+        "images": [{"url": "https://media.gridwatch.example/battery.jpg", "width": 640, "height": 360}],
+        "related": [
+            {
+                "title": "Why batteries are winning the peak",
+                "excerpt": "An explainer.",
+                "publishedDateTime": "2026-11-18T10:00:00Z",
+                "webUrl": "https://www.climatewire.example/explainers/batteries-peak",
+                "provider": {"name": "ClimateWire", "domain": "climatewire.example"},
+                "quality": 50,
+            }
+        ],
+        "secured": "c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1iZS1wdWJsaXNoZWQ=",
+    }
+    fields.update(overrides)
+    return {k: v for k, v in fields.items() if v is not ...}
+
+
+def write_record(folder: Path, name: str, **overrides: Any) -> Path:
+    """Write a valid record (with `overrides`) to folder/name."""
+    path = folder / name
+    path.write_text(record_text(record_fields(**overrides)), encoding="utf-8")
+    return path
+
+
+def make_record(**overrides: Any) -> Record:
+    """A Record value for the pure stages, without any file."""
+    when = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
+    values: dict[str, Any] = {
+        "path": "seeds/a.txt",
+        "id": "https://news.example/a",
+        "title": "A title",
+        "link": "https://news.example/a",
+        "excerpt": "An excerpt.",
+        "published": when,
+        "updated": when,
+        "type": "article",
+        "category": "news",
+        "quality": 50.0,
+        "heat": 1.0,
+        "is_published": True,
+        "provider": Provider("News Example", "https://news.example/"),
+        "topics": ("Energy",),
+        "images": (Image("https://news.example/a.jpg", 640, 360, "image/jpeg"),),
+        "related": (
+            Related(
+                id="https://other.example/b",
+                title="Related reading",
+                url="https://other.example/b",
+                excerpt="",
+                published=when,
+                provider=Provider("Other", None),
+                quality=None,
+                image=None,
+            ),
+        ),
+    }
+    values.update(overrides)
+    if "updated" not in overrides:
+        values["updated"] = values["published"]
+    return Record(**values)
+
+
+BASE_CONFIG = """\
+site:
+  title: Test Site
+  link: https://news.example/
+  base_url: https://news.example/feeds/
+  language: en
+  author: Test Newsroom
+records: seeds
+output: feeds
+topics:
+  energy:
+    title: Energy
+    description: Power and storage.
+    match: [Energy]
+"""
+
+
+def make_config(folder: Path, text: str = BASE_CONFIG) -> Config:
+    """Write config text into folder/config.yaml with seeds/ and feeds/ beside it."""
+    (folder / "seeds").mkdir(exist_ok=True)
+    (folder / "feeds").mkdir(exist_ok=True)
+    path = folder / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return parse_config(text, path)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A folder with config.yaml, an empty seeds/ and an empty feeds/."""
+    make_config(tmp_path)
+    return tmp_path

@@ -1,0 +1,39 @@
+"""The golden corpus in tests/data/ against its expected feeds, byte for byte.
+
+Regenerate the expected feeds on purpose (and review the diff) with:
+    TOPICFEEDS_REGENERATE=1 pytest tests/test_golden.py
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import feedparser
+
+from topicfeeds import build, load_config
+
+DATA = Path(__file__).resolve().parent / "data"
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+
+
+def test_golden_feeds(tmp_path: Path) -> None:
+    config = load_config(DATA / "config.yaml")
+    regenerate = bool(os.environ.get("TOPICFEEDS_REGENERATE"))
+    if not regenerate:
+        config = replace(config, output_dir=tmp_path)
+    else:
+        for old in config.output_dir.glob("*.*"):
+            old.unlink()
+    report = build(config, NOW)
+    (error,) = report.errors
+    assert str(error).endswith("f-broken.txt:3: publishedDateTime: cannot read 'not a date' as a date")
+    expected_dir = DATA / "expected"
+    produced = {p.name: p.read_bytes() for p in config.output_dir.iterdir()}
+    expected = {p.name: p.read_bytes() for p in expected_dir.iterdir()}
+    assert sorted(produced) == sorted(expected)
+    for name, data in expected.items():
+        assert produced[name] == data, f"{name} differs from tests/data/expected/{name}"
+        assert feedparser.parse(data).bozo == 0, name
