@@ -5,12 +5,20 @@ from pathlib import Path
 
 import pytest
 
+from topicfeeds import reader
 from topicfeeds.errors import RecordError
 from topicfeeds.reader import parse_datetime, parse_record, read_record, read_records
 
 from .conftest import SEEDS, record_fields, record_text, write_record
 
 UTC = timezone.utc
+LOADERS = [reader._PureLoader] + ([reader._CLoader] if hasattr(reader, "_CLoader") else [])
+
+
+@pytest.fixture(autouse=True, params=LOADERS, ids=lambda loader: loader.__name__)
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reader test runs with libyaml's parser and with the pure-Python one."""
+    monkeypatch.setattr(reader, "_Loader", request.param)
 
 
 def parse(text: str | bytes, name: str = "seeds/x.txt"):  # type: ignore[no-untyped-def]

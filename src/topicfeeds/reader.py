@@ -20,12 +20,94 @@ from .clean import canonical_url, clean_line, clean_text, clean_url, image_media
 from .errors import Problem, RecordError
 from .model import Image, Provider, Record, Related
 
-# libyaml's parser when the wheel has it: same YAML 1.1 rules, several times faster.
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+class _Refused(yaml.MarkedYAMLError):
+    """YAML that is valid but that a record never needs and an attacker would use."""
+
+    def __init__(self, problem: str, node: yaml.Node, field: str | None = None) -> None:
+        super().__init__(problem=problem, problem_mark=node.start_mark)
+        self.field = field
+
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MAX_DEPTH = 64
+
+
+class _StrictConstructor(yaml.constructor.SafeConstructor):
+    """Builds plain dicts, lists and scalars from the composed nodes, directly.
+
+    It refuses aliases (the "billion laughs" expansion: without aliases no node is
+    reached twice), duplicate keys (PyYAML would keep the last silently) and deep
+    nesting, and it skips SafeConstructor's per-node bookkeeping, which is most of
+    the cost of loading a record. Scalars still go through SafeConstructor, so
+    YAML 1.1 values read exactly as PyYAML reads them.
+    """
+
+    def construct_document(self, node: yaml.Node) -> Any:
+        return self._build(node, set(), 0)
+
+    def _build(self, node: yaml.Node, seen: set[int], depth: int) -> Any:
+        if id(node) in seen:
+            raise _Refused("anchors and aliases are not allowed", node)
+        seen.add(id(node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.tag == _STR:
+                return node.value
+            constructor = self.yaml_constructors.get(node.tag) or self.yaml_constructors[None]
+            return constructor(self, node)
+        if depth >= _MAX_DEPTH:
+            raise _Refused("nested too deeply", node)
+        if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
+            mapping: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self._build(key_node, seen, depth + 1)
+                if isinstance(key, (dict, list)):
+                    raise _Refused("a key must be a plain value", key_node)
+                if key in mapping:
+                    raise _Refused("duplicate key", key_node, field=str(key))
+                mapping[key] = self._build(value_node, seen, depth + 1)
+            return mapping
+        if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
+            return [self._build(item, seen, depth + 1) for item in node.value]
+        raise _Refused(f"the tag {node.tag!r} is not allowed", node)
+
+
+class _PureLoader(
+    yaml.reader.Reader,
+    yaml.scanner.Scanner,
+    yaml.parser.Parser,
+    yaml.composer.Composer,
+    _StrictConstructor,
+    yaml.resolver.Resolver,
+):
+    def __init__(self, stream: str) -> None:
+        yaml.reader.Reader.__init__(self, stream)
+        yaml.scanner.Scanner.__init__(self)
+        yaml.parser.Parser.__init__(self)
+        yaml.composer.Composer.__init__(self)
+        _StrictConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+
+
+_Loader: Any = _PureLoader
+try:
+    from yaml.cyaml import CParser as _CParser  # type: ignore[attr-defined]
+
+    class _CLoader(_CParser, _StrictConstructor, yaml.resolver.Resolver):
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            _StrictConstructor.__init__(self)
+            yaml.resolver.Resolver.__init__(self)
+
+    # libyaml's parser: the same YAML 1.1 rules, several times faster.
+    _Loader = _CLoader
+except ImportError:  # pragma: no cover - a PyYAML built without libyaml
+    pass
 
 DEFAULT_PATTERNS = ("*.txt", "*.md")
 DEFAULT_MAX_BYTES = 1024 * 1024
-_MAX_DEPTH = 32
 
 # Front matter: a first line of `---`, then YAML up to a line of `---` or `...`.
 _FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$", re.S | re.M)
@@ -84,7 +166,12 @@ def read_record(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Reco
     shown = display_path(path)
     try:
         with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)
+            size = os.fstat(fh.fileno()).st_size
+            if size > max_bytes:
+                raise RecordError(shown, f"larger than the {max_bytes}-byte limit for a record")
+            # Read what stat promised, and one byte more to notice a file still growing:
+            # asking for max_bytes would allocate that much for every file.
+            data = fh.read(size + 1)
     except OSError as exc:
         raise RecordError(shown, f"cannot read: {exc.strerror or exc}") from exc
     if len(data) > max_bytes:
@@ -119,8 +206,11 @@ def _load_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
         node = loader.get_single_node()
         if node is None:
             return None, None
-        _check_tree(node, shown)
         return node, loader.construct_document(node)
+    except _Refused as exc:
+        line = exc.problem_mark.line + 2 if exc.problem_mark is not None else None
+        message = exc.problem if exc.field else f"invalid YAML: {exc.problem}"
+        raise RecordError(shown, message or "refused", line=line, field=exc.field) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 2 if mark is not None else None
@@ -132,34 +222,6 @@ def _load_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
         raise RecordError(shown, "invalid YAML: nested too deeply") from exc
     finally:
         loader.dispose()
-
-
-def _check_tree(root: yaml.Node, shown: str) -> None:
-    """Refuse what a record never needs and an attacker would use: aliases
-    (the "billion laughs" expansion), duplicate keys and deep nesting."""
-    seen: set[int] = set()
-    stack: list[tuple[yaml.Node, int]] = [(root, 0)]
-    while stack:
-        node, depth = stack.pop()
-        line = node.start_mark.line + 2
-        if id(node) in seen:
-            raise RecordError(shown, "invalid YAML: anchors and aliases are not allowed", line=line)
-        seen.add(id(node))
-        if depth > _MAX_DEPTH:
-            raise RecordError(shown, "invalid YAML: nested too deeply", line=line)
-        if isinstance(node, yaml.MappingNode):
-            keys: set[object] = set()
-            for key, value in node.value:
-                if isinstance(key, yaml.ScalarNode):
-                    if key.value in keys:
-                        raise RecordError(
-                            shown, "duplicate key", line=key.start_mark.line + 2, field=key.value
-                        )
-                    keys.add(key.value)
-                stack.append((key, depth + 1))
-                stack.append((value, depth + 1))
-        elif isinstance(node, yaml.SequenceNode):
-            stack.extend((item, depth + 1) for item in node.value)
 
 
 def _kind(value: object) -> str:
