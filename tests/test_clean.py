@@ -1,8 +1,17 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from topicfeeds.clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
+from topicfeeds.clean import (
+    _clean_url_slow,
+    canonical_url,
+    clean_line,
+    clean_text,
+    clean_url,
+    image_media_type,
+)
 
 
 def test_mojibake_is_repaired() -> None:
@@ -99,3 +108,12 @@ def test_canonical_url_drops_tracking_fragment_and_default_port() -> None:
 )
 def test_image_media_type_follows_the_extension(url: str, media_type: str | None) -> None:
     assert image_media_type(url) == media_type
+
+
+url_text = st.text(alphabet="hpst:/?#&=%.-_~@[]!$'()*+,;aAzZ09 é\t", max_size=40)
+
+
+@settings(max_examples=500)
+@given(st.one_of(url_text, st.builds(lambda rest: "https://a.example/" + rest, url_text)))
+def test_the_fast_path_agrees_with_the_full_cleaning(value: str) -> None:
+    assert clean_url(value) == _clean_url_slow(value.strip())

@@ -15,6 +15,7 @@ _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@
 # which no reader shows and validators flag.
 _NOT_XML = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 _SPACES = re.compile(r"\s+")
+_ADJACENT_NON_ASCII = re.compile("[^\x00-\x7f]{2}")
 # A surrogate with no partner: nothing can display it (a pair is joined by ftfy).
 _LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
 
@@ -35,7 +36,9 @@ def clean_text(value: str) -> str:
     if "\x1b" in value:
         value = _ANSI.sub("", value)
     # Mojibake needs non-ASCII characters, and ftfy is the costly step.
-    if not value.isascii():
+    # Mojibake turns each non-ASCII character into two or more non-ASCII ones, so
+    # text without two in a row has none; ftfy, the costly step, is spared there.
+    if _ADJACENT_NON_ASCII.search(value):
         value = ftfy.fix_text(_LONE_SURROGATE.sub("", value), _FTFY)
     return _NOT_XML.sub("", value).strip()
 
@@ -47,6 +50,13 @@ def clean_line(value: str) -> str:
 
 _SAFE_PATH = "/:@!$&'()*+,;=-._~%"
 _SAFE_QUERY = _SAFE_PATH + "?"
+# A URL that is already a clean absolute http(s) URI (lowercase scheme and host,
+# no userinfo or port, only characters that stay as they are) is returned as is.
+_PLAIN_URL = re.compile(
+    r"https?://[a-z0-9](?:[a-z0-9.\-]*[a-z0-9])?"
+    r"/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*"
+    r"(?:\?[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]+)?(?:#[A-Za-z0-9\-._~!$&'()*+,;=:@%/?]+)?\Z"
+)
 _TRACKING = re.compile(r"^(utm_[a-z]+|fbclid|gclid|mc_cid|mc_eid|ocid)$", re.IGNORECASE)
 
 
@@ -59,6 +69,12 @@ def clean_url(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     value = value.strip()
+    if _PLAIN_URL.match(value):
+        return value
+    return _clean_url_slow(value)
+
+
+def _clean_url_slow(value: str) -> str | None:
     if not value or _NOT_XML.search(value) or any(c.isspace() for c in value):
         return None
     try:
