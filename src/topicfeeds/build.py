@@ -12,7 +12,7 @@ from .config import Config
 from .errors import Problem, PublishError, TopicfeedsError
 from .publisher import publish, remove_stale_temp_files
 from .reader import read_records
-from .selector import select, topics_for
+from .selector import candidates, index_by_topic, select, topics_for
 from .writer import render
 
 
@@ -74,8 +74,9 @@ def build(config: Config, now: datetime | None = None) -> BuildReport:
     result = read_records(config.records_dir, config.patterns, config.max_record_bytes)
     reports = []
     failures = []
+    index = index_by_topic(result.records)
     for topic in topics_for(config, result.records):
-        selection = select(result.records, topic, now)
+        selection = select(candidates(result.records, index, topic), topic, now)
         feed = render(config.site, topic, selection.entries, __version__)
         written: list[Path] = []
         unchanged: list[Path] = []
