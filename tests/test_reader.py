@@ -168,6 +168,9 @@ def test_entry_id_is_the_canonical_original_url() -> None:
         ("---\njust text\n---\n", "seeds/x.txt:2: front matter is a scalar"),
         ("---\ntitle: [unclosed\n---\n", "seeds/x.txt:3: invalid YAML"),
         ("---\ntitle: a\ntitle: b\n---\n", "seeds/x.txt:3: title: duplicate key"),
+        ("---\ntitle: a\nwhen: 2026-02-30\n---\n", "seeds/x.txt:3: invalid YAML: cannot read '2026-02-30'"),
+        ("---\na: &x [1]\nb: *x\n---\n", "seeds/x.txt:2: invalid YAML: anchors and aliases are not allowed"),
+        ("---\na: !!python/name:os.system\n---\n", "seeds/x.txt:2: invalid YAML: "),
     ],
 )
 def test_broken_files_are_rejected_with_a_line(text: str, message: str) -> None:

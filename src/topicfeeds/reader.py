@@ -58,7 +58,10 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
             if node.tag == _STR:
                 return node.value
             constructor = self.yaml_constructors.get(node.tag) or self.yaml_constructors[None]
-            return constructor(self, node)
+            try:
+                return constructor(self, node)
+            except (ValueError, OverflowError) as exc:  # e.g. a timestamp of 2026-02-30
+                raise _Refused(f"cannot read {node.value!r}: {exc}", node) from exc
         if depth >= _MAX_DEPTH:
             raise _Refused("nested too deeply", node)
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
@@ -234,9 +237,6 @@ def _load_yaml(text: str, shown: str) -> tuple[Any, Locator]:
         raise RecordError(shown, f"invalid YAML: {exc}") from exc
     except RecursionError as exc:
         raise RecordError(shown, "invalid YAML: nested too deeply") from exc
-    except (ValueError, OverflowError) as exc:
-        # SafeConstructor lets these escape for values such as 2026-02-30.
-        raise RecordError(shown, f"invalid YAML: {exc}") from exc
     finally:
         loader.dispose()
 
