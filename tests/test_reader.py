@@ -12,21 +12,13 @@ from topicfeeds.reader import parse_datetime, parse_record, read_record, read_re
 from .conftest import SEEDS, record_fields, record_text, write_record
 
 UTC = timezone.utc
-PARSERS = [
-    ("fast", True, getattr(reader, "_CLoader", reader._PureLoader)),
-    ("pure", False, reader._PureLoader),
-]
-if hasattr(reader, "_CLoader"):
-    PARSERS.append(("libyaml", False, reader._CLoader))
+LOADERS = [reader._PureLoader] + ([reader._CLoader] if hasattr(reader, "_CLoader") else [])
 
 
-@pytest.fixture(autouse=True, params=PARSERS, ids=lambda parser: parser[0])
-def yaml_parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every reader test runs with each way of reading YAML: the fast path (falling
-    back to libyaml), libyaml's parser alone, and the pure-Python one."""
-    _, fast, loader = request.param
-    monkeypatch.setattr(reader, "_FAST", fast)
-    monkeypatch.setattr(reader, "_Loader", loader)
+@pytest.fixture(autouse=True, params=LOADERS, ids=lambda loader: loader.__name__)
+def yaml_loader(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reader test runs with libyaml's parser and with the pure-Python one."""
+    monkeypatch.setattr(reader, "_Loader", request.param)
 
 
 def parse(text: str | bytes, name: str = "seeds/x.txt"):  # type: ignore[no-untyped-def]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import email.utils
-import functools
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from fnmatch import fnmatch
@@ -17,7 +16,6 @@ from typing import Any
 import dateutil.parser
 import yaml
 
-from . import _fastyaml
 from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
 from .errors import Problem, RecordError
 from .model import Image, Provider, Record, Related
@@ -198,32 +196,20 @@ def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:
             "no front matter: the file must start with a '---' line and the YAML must end with another",
             line=1,
         )
-    fields, locate = _load_yaml(match.group(1), shown)
+    node, fields = _load_yaml(match.group(1), shown)
     if not isinstance(fields, dict):
         kind = "empty" if fields is None else f"a {_kind(fields)}"
         raise RecordError(shown, f"front matter is {kind}, not a mapping of fields", line=2)
-    return _Builder(shown, locate).record(fields)
+    return _Builder(shown, node).record(fields)
 
 
-Locator = Callable[[Sequence[str | int]], "int | None"]
-
-# Records use the fast path unless it declines a document (tests switch it off).
-_FAST = True
-
-
-def _load_yaml(text: str, shown: str) -> tuple[Any, Locator]:
-    """The front matter's value, and a function giving the file line of a field."""
-    if _FAST:
-        fast = _fastyaml.parse(text)
-        if fast is not None:
-            value, lines = fast
-            return value, functools.partial(_line_in, lines)
+def _load_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
     loader = _Loader(text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, lambda path: None
-        return loader.construct_document(node), functools.partial(_line_of_node, node)
+            return None, None
+        return node, loader.construct_document(node)
     except _Refused as exc:
         line = exc.problem_mark.line + 2 if exc.problem_mark is not None else None
         message = exc.problem if exc.field else f"invalid YAML: {exc.problem}"
@@ -241,32 +227,6 @@ def _load_yaml(text: str, shown: str) -> tuple[Any, Locator]:
         loader.dispose()
 
 
-def _line_in(lines: dict[tuple[str | int, ...], int], path: Sequence[str | int]) -> int | None:
-    """The file line of `path`, or of its nearest ancestor, from the fast path's map."""
-    for depth in range(len(path), 0, -1):
-        line = lines.get(tuple(path[:depth]))
-        if line is not None:
-            return line + 1  # the front matter starts on the file's second line
-    return None
-
-
-def _line_of_node(root: yaml.Node, path: Sequence[str | int]) -> int | None:
-    """The file line of `path`, or of its nearest ancestor, from PyYAML's nodes."""
-    node: yaml.Node | None = root
-    found = None
-    for step in path:
-        if isinstance(node, yaml.MappingNode) and isinstance(step, str):
-            node = next((v for k, v in node.value if k.value == step), None)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
-            node = node.value[step] if step < len(node.value) else None
-        else:
-            node = None
-        if node is None:
-            break
-        found = node
-    return None if found is None else found.start_mark.line + 2
-
-
 def _kind(value: object) -> str:
     if isinstance(value, list):
         return "list"
@@ -278,12 +238,28 @@ def _kind(value: object) -> str:
 class _Builder:
     """Turns the loaded mapping of one file into a Record, collecting warnings."""
 
-    def __init__(self, shown: str, line: Locator) -> None:
+    def __init__(self, shown: str, node: yaml.Node | None) -> None:
         self.shown = shown
-        self.line = line
+        self.node = node
         self.warnings: list[Problem] = []
 
-    # -- reporting
+    # -- locating and reporting
+
+    def line(self, path: Sequence[str | int]) -> int | None:
+        """The file line of the value at `path`, or of its nearest ancestor."""
+        node = self.node
+        found = None
+        for step in path:
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                node = next((v for k, v in node.value if k.value == step), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                node = node.value[step] if step < len(node.value) else None
+            else:
+                node = None
+            if node is None:
+                break
+            found = node
+        return None if found is None else found.start_mark.line + 2
 
     def fail(self, path: Sequence[str | int], message: str) -> RecordError:
         return RecordError(self.shown, message, line=self.line(path), field=_dotted(path))
