@@ -251,3 +251,18 @@ def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
     path = write_record(tmp_path, "big.txt", excerpt="x" * 5000)
     with pytest.raises(RecordError, match="larger than the 1000-byte limit"):
         read_record(path, max_bytes=1000)
+
+
+def test_parallel_reading_gives_what_serial_reading_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(reader, "PARALLEL_MIN_FILES", 20)
+    for n in range(45):
+        write_record(tmp_path, f"{n:05}.txt", webUrl=f"https://n.example/{n}", originalUrl=..., quality=n)
+    (tmp_path / "00003.txt").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    (tmp_path / "00040.txt").write_text("---\ntitle: x\n---\n", encoding="utf-8")
+    paths = sorted(tmp_path.iterdir())
+    serial = reader.read_files(paths, 1 << 20, jobs=1)
+    parallel = reader.read_files(paths, 1 << 20, jobs=3)
+    assert parallel == serial
+    assert [n for n, (record, _) in enumerate(parallel) if record is None] == [3, 40]

@@ -11,7 +11,7 @@ from . import __version__
 from .config import Config
 from .errors import Problem, PublishError, TopicfeedsError
 from .publisher import publish, remove_stale_temp_files
-from .reader import read_records
+from .reader import available_cpus, read_records
 from .selector import candidates, index_by_topic, select, topics_for
 from .writer import render
 
@@ -65,13 +65,15 @@ def check_folders(config: Config) -> None:
         raise OutputError(f"{out}: output folder is not writable")
 
 
-def build(config: Config, now: datetime | None = None) -> BuildReport:
+def build(config: Config, now: datetime | None = None, jobs: int | None = None) -> BuildReport:
     """Publish every topic's feeds from the records folder; `now` is the reference
-    time for max_age_days (the current time when not given)."""
+    time for max_age_days (the current time when not given), `jobs` how many
+    processes may parse records (all available processors when not given)."""
     check_folders(config)
     now = now or datetime.now(timezone.utc)
     remove_stale_temp_files(config.output_dir)
-    result = read_records(config.records_dir, config.patterns, config.max_record_bytes)
+    jobs = jobs or available_cpus()
+    result = read_records(config.records_dir, config.patterns, config.max_record_bytes, jobs)
     reports = []
     failures = []
     index = index_by_topic(result.records)

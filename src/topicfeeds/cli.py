@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         now = _now(args.now)
         if args.command == "explain":
             return _explain(config, Path(args.record), now, sys.stdout)
-        return _build(config, now, quiet=args.quiet)
+        return _build(config, now, quiet=args.quiet, jobs=args.jobs)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
@@ -67,6 +67,13 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     b = sub.add_parser("build", parents=[common], help="write every topic's Atom and RSS feed")
     b.add_argument("-q", "--quiet", action="store_true", help="print only problems, not the summary line")
+    b.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="processes that parse records (default: the available processors)",
+    )
     e = sub.add_parser(
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
     )
@@ -83,8 +90,10 @@ def _now(text: str | None) -> datetime:
     return parsed
 
 
-def _build(config: Config, now: datetime, *, quiet: bool) -> int:
-    report = build(config, now)
+def _build(config: Config, now: datetime, *, quiet: bool, jobs: int | None) -> int:
+    if jobs is not None and jobs < 1:
+        raise TopicfeedsError(f"--jobs: expected at least 1, got {jobs}")
+    report = build(config, now, jobs)
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
     for problem in report.errors:

@@ -1,0 +1,139 @@
+"""Records as JSON text: how parsed records cross a process boundary or wait in the
+state store. JSON, not pickle, so a tampered state file cannot run code."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from .errors import Problem
+from .model import Image, Provider, Record, Related
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICRO = timedelta(microseconds=1)
+
+
+def _time(value: datetime) -> int:
+    return (value - _EPOCH) // _MICRO
+
+
+def _from_time(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _provider(p: Provider | None) -> list[Any] | None:
+    return None if p is None else [p.name, p.url]
+
+
+def _image(i: Image | None) -> list[Any] | None:
+    return None if i is None else [i.url, i.width, i.height, i.media_type]
+
+
+def encode_record(r: Record) -> str:
+    """`r` as compact JSON text."""
+    related = [
+        [
+            x.id,
+            x.title,
+            x.url,
+            x.excerpt,
+            None if x.published is None else _time(x.published),
+            _provider(x.provider),
+            x.quality,
+            _image(x.image),
+        ]
+        for x in r.related
+    ]
+    return json.dumps(
+        [
+            r.path,
+            r.id,
+            r.title,
+            r.link,
+            r.excerpt,
+            _time(r.published),
+            _time(r.updated),
+            r.type,
+            r.category,
+            r.quality,
+            r.heat,
+            r.is_published,
+            _provider(r.provider),
+            r.topics,
+            [_image(i) for i in r.images],
+            related,
+        ],
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def _to_provider(v: list[Any] | None) -> Provider | None:
+    return None if v is None else Provider(v[0], v[1])
+
+
+def _to_image(v: list[Any] | None) -> Image | None:
+    return None if v is None else Image(v[0], v[1], v[2], v[3])
+
+
+def decode_record(text: str) -> Record:
+    """The record `encode_record` wrote."""
+    (
+        path,
+        id_,
+        title,
+        link,
+        excerpt,
+        published,
+        updated,
+        type_,
+        category,
+        quality,
+        heat,
+        is_published,
+        provider,
+        topics,
+        images,
+        related,
+    ) = json.loads(text)
+    return Record(
+        path=path,
+        id=id_,
+        title=title,
+        link=link,
+        excerpt=excerpt,
+        published=_from_time(published),
+        updated=_from_time(updated),
+        type=type_,
+        category=category,
+        quality=quality,
+        heat=heat,
+        is_published=is_published,
+        provider=_to_provider(provider),
+        topics=tuple(topics),
+        images=tuple(Image(i[0], i[1], i[2], i[3]) for i in images),
+        related=tuple(
+            Related(
+                x[0],
+                x[1],
+                x[2],
+                x[3],
+                None if x[4] is None else _from_time(x[4]),
+                _to_provider(x[5]),
+                x[6],
+                _to_image(x[7]),
+            )
+            for x in related
+        ),
+    )
+
+
+def encode_problems(problems: list[Problem]) -> str:
+    """Warnings or errors as JSON text."""
+    return json.dumps([[p.path, p.line, p.field, p.message] for p in problems], ensure_ascii=False)
+
+
+def decode_problems(text: str) -> list[Problem]:
+    """The problems `encode_problems` wrote."""
+    return [Problem(*p) for p in json.loads(text)]

@@ -1,0 +1,79 @@
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from topicfeeds.codec import decode_problems, decode_record, encode_problems, encode_record
+from topicfeeds.errors import Problem
+from topicfeeds.model import Image, Provider, Related
+
+from .conftest import make_record
+
+times = st.datetimes(
+    min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1), timezones=st.just(timezone.utc)
+)
+texts = st.text(max_size=20)
+numbers = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False))
+providers = st.one_of(st.none(), st.builds(Provider, texts, st.one_of(st.none(), texts)))
+images = st.builds(
+    Image,
+    texts,
+    st.one_of(st.none(), st.integers(0, 10**6)),
+    st.one_of(st.none(), st.integers(0, 10**6)),
+    st.one_of(st.none(), texts),
+)
+related = st.builds(
+    Related,
+    texts,
+    texts,
+    texts,
+    texts,
+    st.one_of(st.none(), times),
+    providers,
+    numbers,
+    st.one_of(st.none(), images),
+)
+
+
+@given(
+    times,
+    times,
+    texts,
+    numbers,
+    numbers,
+    st.booleans(),
+    providers,
+    st.lists(texts, max_size=3),
+    st.lists(images, max_size=2),
+    st.lists(related, max_size=2),
+)
+def test_records_survive_the_round_trip(  # type: ignore[no-untyped-def]
+    published, updated, title, quality, heat, flag, provider, topics, imgs, rel
+) -> None:
+    record = make_record(
+        published=published,
+        updated=updated,
+        title=title,
+        quality=quality,
+        heat=heat,
+        is_published=flag,
+        provider=provider,
+        topics=tuple(topics),
+        images=tuple(imgs),
+        related=tuple(rel),
+    )
+    assert decode_record(encode_record(record)) == record
+
+
+def test_times_keep_microseconds_and_stay_utc() -> None:
+    when = datetime(2026, 11, 20, 8, 0, 0, 123456, tzinfo=timezone.utc) + timedelta(microseconds=1)
+    back = decode_record(encode_record(make_record(published=when)))
+    assert back.published == when
+    assert back.published.utcoffset() == timedelta(0)
+
+
+def test_problems_round_trip() -> None:
+    problems = [Problem("seeds/a.txt", 3, "images[0].url", "bad"), Problem("seeds/b.txt", None, None, "x")]
+    assert decode_problems(encode_problems(problems)) == problems
