@@ -265,4 +265,6 @@ def test_parallel_reading_gives_what_serial_reading_gives(
     serial = reader.read_files(paths, 1 << 20, jobs=1)
     parallel = reader.read_files(paths, 1 << 20, jobs=3)
     assert parallel == serial
-    assert [n for n, (record, _) in enumerate(parallel) if record is None] == [3, 40]
+    assert [n for n, t in enumerate(parallel) if t.outcome[0] is None] == [3, 40]
+    assert all(t.stamp is not None and t.stamp.size > 0 for t in parallel)
+    assert parallel[3].sha256 is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import email.utils
+import hashlib
 import math
 import multiprocessing
 import os
@@ -155,11 +156,36 @@ def read_records(
     """Read every record file in `folder`, with up to `jobs` processes; a bad file is
     reported, never fatal."""
     files = list_record_files(folder, patterns)
-    return collect(files, read_files(files, max_bytes, jobs))
+    return collect(files, (t.outcome for t in read_files(files, max_bytes, jobs)))
 
 
 Outcome = tuple["Record | None", tuple[Problem, ...]]
 """A record and the warnings about it, or None and the one error that rejected the file."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What stat says of a file: enough to notice any ordinary change to it."""
+
+    size: int
+    mtime_ns: int
+    ino: int
+    ctime_ns: int  # changes on every write or rename, and cannot be set back
+
+
+def stamp_of(st: os.stat_result) -> Stamp:
+    """The stamp of a stat result."""
+    return Stamp(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+
+
+@dataclass(frozen=True, slots=True)
+class Tracked:
+    """One file's outcome with the stamp and content hash of the bytes it came from."""
+
+    path: Path
+    stamp: Stamp | None  # None when the file could not be opened
+    sha256: str | None  # None when the file was not read (missing, too large)
+    outcome: Outcome
 
 
 def collect(files: Sequence[Path], outcomes: Iterable[Outcome]) -> ReadResult:
@@ -176,13 +202,41 @@ def collect(files: Sequence[Path], outcomes: Iterable[Outcome]) -> ReadResult:
     return ReadResult(tuple(records), tuple(errors), tuple(warnings), len(files))
 
 
-def read_outcome(path: Path, max_bytes: int) -> Outcome:
-    """`read_record` as a value: the record and its warnings, or the error."""
+def read_tracked(path: Path, max_bytes: int) -> Tracked:
+    """Read and parse one file, noting its stamp and content hash."""
+    shown = display_path(path)
+    stamp = None
     try:
-        record, warnings = read_record(path, max_bytes=max_bytes)
+        with path.open("rb") as fh:
+            stamp = stamp_of(os.fstat(fh.fileno()))
+            if stamp.size > max_bytes:
+                raise RecordError(shown, f"larger than the {max_bytes}-byte limit for a record")
+            # Read what stat promised, and one byte more to notice a file still growing:
+            # asking for max_bytes would allocate that much for every file.
+            data = fh.read(stamp.size + 1)
+        if len(data) > max_bytes:
+            raise RecordError(shown, f"larger than the {max_bytes}-byte limit for a record")
+    except OSError as exc:
+        error = RecordError(shown, f"cannot read: {exc.strerror or exc}")
+        return Tracked(path, stamp, None, (None, (error.problem,)))
     except RecordError as exc:
-        return None, (exc.problem,)
-    return record, tuple(warnings)
+        return Tracked(path, stamp, None, (None, (exc.problem,)))
+    digest = hashlib.sha256(data).hexdigest()
+    try:
+        record, warnings = parse_record(data, shown)
+    except RecordError as exc:
+        return Tracked(path, stamp, digest, (None, (exc.problem,)))
+    return Tracked(path, stamp, digest, (record, tuple(warnings)))
+
+
+def read_record(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Record, list[Problem]]:
+    """One record file, and the warnings about parts of it that were dropped."""
+    record, problems = read_tracked(path, max_bytes).outcome
+    if record is None:
+        raise RecordError(
+            problems[0].path, problems[0].message, line=problems[0].line, field=problems[0].field
+        )
+    return record, list(problems)
 
 
 # Below this many files a second process costs more than it saves (measured on
@@ -198,58 +252,51 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def read_files(paths: Sequence[Path], max_bytes: int, jobs: int = 1) -> list[Outcome]:
-    """The outcome of every file in `paths`, in order. Parsing is the cost of a cold
+def read_files(paths: Sequence[Path], max_bytes: int, jobs: int = 1) -> list[Tracked]:
+    """Every file in `paths`, read and parsed, in order. Parsing is the cost of a cold
     build, so with `jobs` > 1 other processes parse shares of a large list while this
     one parses its own; their records come back as JSON (see codec.py)."""
     if jobs < 2 or len(paths) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
-        return [read_outcome(p, max_bytes) for p in paths]
+        return [read_tracked(p, max_bytes) for p in paths]
     share = -(-len(paths) // jobs)
     mine, rest = paths[:share], paths[share:]
     chunks = [rest[i : i + share] for i in range(0, len(rest), share)]
     context = multiprocessing.get_context("fork")  # workers inherit the loaded modules
     with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
         futures = [pool.submit(_read_encoded, chunk, max_bytes) for chunk in chunks]
-        outcomes = [read_outcome(p, max_bytes) for p in mine]
+        tracked = [read_tracked(p, max_bytes) for p in mine]
         for chunk, future in zip(chunks, futures, strict=True):
             try:
-                outcomes.extend(_decode_outcomes(future.result()))
+                tracked.extend(_decode_tracked(chunk, future.result()))
             except concurrent.futures.process.BrokenProcessPool:
                 # A worker died (killed, out of memory): read its share here.
-                outcomes.extend(read_outcome(p, max_bytes) for p in chunk)
-    return outcomes
+                tracked.extend(read_tracked(p, max_bytes) for p in chunk)
+    return tracked
 
 
-def _read_encoded(paths: Sequence[Path], max_bytes: int) -> list[tuple[str | None, str]]:
-    encoded = []
+_Encoded = tuple["tuple[int, int, int, int] | None", "str | None", "str | None", str]
+
+
+def _read_encoded(paths: Sequence[Path], max_bytes: int) -> list[_Encoded]:
+    encoded: list[_Encoded] = []
     for path in paths:
-        record, problems = read_outcome(path, max_bytes)
+        t = read_tracked(path, max_bytes)
+        stamp = None if t.stamp is None else (t.stamp.size, t.stamp.mtime_ns, t.stamp.ino, t.stamp.ctime_ns)
+        record, problems = t.outcome
         text = None if record is None else codec.encode_record(record)
-        encoded.append((text, codec.encode_problems(list(problems))))
+        encoded.append((stamp, t.sha256, text, codec.encode_problems(list(problems))))
     return encoded
 
 
-def _decode_outcomes(encoded: list[tuple[str | None, str]]) -> Iterator[Outcome]:
-    for text, problems in encoded:
-        yield (None if text is None else codec.decode_record(text)), tuple(codec.decode_problems(problems))
-
-
-def read_record(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Record, list[Problem]]:
-    """One record file, and the warnings about parts of it that were dropped."""
-    shown = display_path(path)
-    try:
-        with path.open("rb") as fh:
-            size = os.fstat(fh.fileno()).st_size
-            if size > max_bytes:
-                raise RecordError(shown, f"larger than the {max_bytes}-byte limit for a record")
-            # Read what stat promised, and one byte more to notice a file still growing:
-            # asking for max_bytes would allocate that much for every file.
-            data = fh.read(size + 1)
-    except OSError as exc:
-        raise RecordError(shown, f"cannot read: {exc.strerror or exc}") from exc
-    if len(data) > max_bytes:
-        raise RecordError(shown, f"larger than the {max_bytes}-byte limit for a record")
-    return parse_record(data, shown)
+def _decode_tracked(paths: Sequence[Path], encoded: list[_Encoded]) -> Iterator[Tracked]:
+    for path, (stamp, sha, text, problems) in zip(paths, encoded, strict=True):
+        record = None if text is None else codec.decode_record(text)
+        yield Tracked(
+            path,
+            None if stamp is None else Stamp(*stamp),
+            sha,
+            (record, tuple(codec.decode_problems(problems))),
+        )
 
 
 def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:
