@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
 
 def test_golden_feeds(tmp_path: Path) -> None:
-    config = load_config(DATA / "config.yaml")
+    config = replace(load_config(DATA / "config.yaml"), state_path=None)
     regenerate = bool(os.environ.get("TOPICFEEDS_REGENERATE"))
     if not regenerate:
         config = replace(config, output_dir=tmp_path)

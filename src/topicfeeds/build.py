@@ -1,19 +1,44 @@
-"""The whole job: read records, select per topic, render, publish. The CLI calls `build`."""
+"""The whole job: read records, select per topic, render, publish. The CLI calls `build`.
+
+A run does work in proportion to what changed since the last one, which the state
+store remembers: with nothing changed it only lists and stats the records folder;
+otherwise it parses the files that changed and rebuilds the topics they touch.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
-from dataclasses import dataclass
-from datetime import datetime, timezone
+import sqlite3
+import stat
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from fnmatch import fnmatch
 from pathlib import Path
 
-from . import __version__
-from .config import Config
+from . import __version__, codec
+from .config import MATCH_ALL, Config, Topic
 from .errors import Problem, PublishError, TopicfeedsError
+from .lock import exclusive
+from .model import Entry, Record
 from .publisher import publish, remove_stale_temp_files
-from .reader import available_cpus, read_records
-from .selector import candidates, index_by_topic, select, topics_for
+from .reader import Stamp, available_cpus, read_files, stamp_of
+from .selector import admit, arrange, order_key, topics_from_names, valid_until
+from .state import SCHEMA_VERSION, History, StateStore, entry_hash
 from .writer import render
+
+# Files changed less than this long before they were read may change again within
+# the same timestamp tick; they are hashed again on the next run.
+RACY_NS = 2_000_000_000
+# Records parsed and stored at a time: bounds memory on a cold run.
+BATCH_FILES = 5000
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+Progress = Callable[[str, int, int], None]
+"""Told (stage, done, total) as a run advances: stage is "records" or "feeds"."""
 
 
 class OutputError(TopicfeedsError):
@@ -34,12 +59,15 @@ class TopicReport:
 class BuildReport:
     """What a build did, for the summary line and the exit status."""
 
-    files: int  # record files looked at
-    records: int  # records read successfully
-    errors: tuple[Problem, ...]  # rejected records
-    warnings: tuple[Problem, ...]  # parts of kept records that were dropped
-    topics: tuple[TopicReport, ...]
+    files: int  # record files in the folder
+    parsed: int  # of which this run read and parsed
+    records: int  # good records in the folder
+    errors: tuple[Problem, ...]  # rejected records (all of them, parsed now or before)
+    warnings: tuple[Problem, ...]  # about records parsed in this run, and about the state
+    topics: tuple[TopicReport, ...]  # the topics this run rebuilt
+    feeds: int  # feed files there are, rebuilt or not
     failures: tuple[PublishError, ...]  # feeds that could not be written
+    seconds: float = 0.0
 
     @property
     def written(self) -> int:
@@ -48,8 +76,13 @@ class BuildReport:
 
     @property
     def unchanged(self) -> int:
-        """How many feed files already held the right bytes."""
-        return sum(len(t.unchanged) for t in self.topics)
+        """How many feed files were left as they were."""
+        return self.feeds - self.written - len(self.failures)
+
+    @property
+    def no_changes(self) -> bool:
+        """Whether the run found nothing to do."""
+        return self.parsed == 0 and not self.topics and not self.failures
 
 
 def check_folders(config: Config) -> None:
@@ -65,30 +98,272 @@ def check_folders(config: Config) -> None:
         raise OutputError(f"{out}: output folder is not writable")
 
 
-def build(config: Config, now: datetime | None = None, jobs: int | None = None) -> BuildReport:
-    """Publish every topic's feeds from the records folder; `now` is the reference
-    time for max_age_days (the current time when not given), `jobs` how many
-    processes may parse records (all available processors when not given)."""
+def lock_path(config: Config) -> Path | None:
+    """The file whose lock a run holds: beside the state store."""
+    if config.state_path is None:
+        return None
+    return config.state_path.with_name(config.state_path.name + ".lock")
+
+
+def build(
+    config: Config,
+    now: datetime | None = None,
+    jobs: int | None = None,
+    *,
+    wait: float = 0.0,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Bring every topic's feeds up to date with the records folder.
+
+    `now` is the reference time for max_age_days and for noting when an entry
+    changed (the clock when not given); `jobs` how many processes may parse records
+    (all available processors when not given); `wait` how long to wait for another
+    run to finish before raising LockedError.
+    """
     check_folders(config)
+    started = time.monotonic()
     now = now or datetime.now(timezone.utc)
-    remove_stale_temp_files(config.output_dir)
-    jobs = jobs or available_cpus()
-    result = read_records(config.records_dir, config.patterns, config.max_record_bytes, jobs)
-    reports = []
-    failures = []
-    index = index_by_topic(result.records)
-    for topic in topics_for(config, result.records):
-        selection = select(candidates(result.records, index, topic), topic, now)
-        feed = render(config.site, topic, selection.entries, __version__)
-        written: list[Path] = []
-        unchanged: list[Path] = []
-        for suffix, data in ((".atom", feed.atom), (".rss", feed.rss)):
-            path = config.output_dir / f"{topic.slug}{suffix}"
+    lock = lock_path(config)
+    with exclusive(lock, wait) if lock else contextlib.nullcontext():
+        store, notes = StateStore.open(config.state_path)
+        try:
+            report = _Run(config, store, now, jobs or available_cpus(), progress).run()
+        except sqlite3.DatabaseError as exc:
+            # Damaged while in use: start again from a new state, as a cold run would.
+            store.close()
+            store, _ = StateStore.open(config.state_path, fresh=True)
+            notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
+            report = _Run(config, store, now, jobs or available_cpus(), progress).run()
+        finally:
+            store.close()
+    return replace(report, warnings=(*notes, *report.warnings), seconds=time.monotonic() - started)
+
+
+def fingerprint(config: Config) -> str:
+    """What the output depends on besides the records: the configuration as loaded,
+    the program's version and the state schema."""
+    text = repr((config.site, config.records_dir, config.output_dir, config.patterns,
+                 config.max_record_bytes, config.defaults, config.topics, config.auto))  # fmt: skip
+    return hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{text}".encode()).hexdigest()
+
+
+def _micros(when: datetime) -> int:
+    return (when - _EPOCH) // timedelta(microseconds=1)
+
+
+class _Run:
+    """One build over one state store."""
+
+    def __init__(self, config: Config, store: StateStore, now: datetime, jobs: int,
+                 progress: Progress | None) -> None:  # fmt: skip
+        self.config = config
+        self.store = store
+        self.now = now
+        self.jobs = jobs
+        self.progress = progress or (lambda stage, done, total: None)
+        self.warnings: list[Problem] = []
+        self.light: dict[str, Record] = {}  # decoded once a run, shared by the topics
+        self.parsed = 0
+
+    def run(self) -> BuildReport:
+        config, store = self.config, self.store
+        with store:
+            full = store.meta("fingerprint") != fingerprint(config)
+            scan_started = time.time_ns()
+            listing = _scan(config.records_dir, config.patterns)
+            digest = _listing_digest(listing)
+            expired = {
+                slug
+                for slug, until in store.topic_valid_until().items()
+                if until is not None and until <= _micros(self.now)
+            }
+            outputs_ok = self._outputs_intact()
+            if not full and store.meta("listing") == digest and not expired and outputs_ok:
+                return self._report(len(listing), 0, (), self._feed_count())
+            if full:
+                store.reset()
+            touched = self._refresh(listing, scan_started)
+            topics = topics_from_names(config, store.topic_spellings())
+            rebuilt = store.topic_valid_until()
+            affected = [
+                t for t in topics
+                if full or t.slug not in rebuilt or t.slug in expired or not self._outputs_intact(t.slug)
+                or MATCH_ALL in t.match or touched.intersection(t.match)
+            ]  # fmt: skip
+            remove_stale_temp_files(config.output_dir)
+            reports, failures = self._rebuild(affected)
+            racy = any(_racy(stamp, scan_started) for stamp in listing.values())
+            # A racy file may still change unseen by stat: no shortcut for the next run.
+            store.set_meta("listing", "" if racy or failures else digest)
+            store.set_meta("fingerprint", fingerprint(config))
+            parsed = self.parsed
+        return self._report(len(listing), parsed, reports, 2 * len(topics), failures)
+
+    # -- records
+
+    def _refresh(self, listing: dict[str, Stamp], scan_started: int) -> set[str]:
+        """Parse what changed since the last run and store it; return the topics
+        (casefolded) of every record added, changed or removed."""
+        store = self.store
+        cached = store.cached()
+        stale = [
+            name for name, stamp in listing.items()
+            if name not in cached or cached[name].stamp != stamp or cached[name].racy
+        ]  # fmt: skip
+        touched: set[str] = set()
+        for name in cached.keys() - listing.keys():
+            touched |= store.topics_of(name)
+            store.forget(name)
+        self.parsed = len(stale)
+        folder = self.config.records_dir
+        for start in range(0, len(stale), BATCH_FILES):
+            batch = [folder / name for name in stale[start : start + BATCH_FILES]]
+            for tracked in read_files(batch, self.config.max_record_bytes, self.jobs):
+                name = tracked.path.name
+                stamp = tracked.stamp or listing[name]
+                racy = _racy(stamp, scan_started)
+                old = cached.get(name)
+                if old is not None and old.sha256 is not None and old.sha256 == tracked.sha256:
+                    store.restamp(name, stamp, racy)  # touched, not changed
+                    continue
+                touched |= store.topics_of(name)
+                store.put(name, tracked, racy)
+                record, problems = tracked.outcome
+                if record is not None:
+                    touched |= {t.casefold() for t in record.topics}
+                    self.warnings.extend(problems)
+            self.progress("records", min(start + BATCH_FILES, len(stale)), len(stale))
+        return touched
+
+    def _light_records(self, topic: Topic) -> list[Record]:
+        """The records `topic` may select, without their images and related articles."""
+        records = []
+        for name, light in self.store.light_records(None if MATCH_ALL in topic.match else topic.match):
+            record = self.light.get(name)
+            if record is None:
+                record = self.light[name] = codec.decode_record(light)
+            records.append(record)
+        return records
+
+    # -- topics
+
+    def _rebuild(self, topics: Sequence[Topic]) -> tuple[list[TopicReport], list[PublishError]]:
+        reports: list[TopicReport] = []
+        failures: list[PublishError] = []
+        for done, topic in enumerate(topics, 1):
+            kept, _ = admit(self._light_records(topic), topic, self.now)
+            # Whole records only for what can reach the feed: the first `limit` in feed
+            # order, or, when related articles compete for places, every admitted one.
+            needed = kept
+            if topic.rules.related != "entries":
+                needed = sorted(kept, key=order_key(topic.rules.sort))[: topic.rules.limit]
+            whole = self.store.full_records(Path(r.path).name for r in needed)
+            arranged, _ = arrange([whole[Path(r.path).name] for r in needed], topic)
+            entries = self._with_history(topic.slug, arranged)
+            feed = render(self.config.site, topic, entries, __version__)
+            written: list[Path] = []
+            unchanged: list[Path] = []
+            for suffix, data in ((".atom", feed.atom), (".rss", feed.rss)):
+                path = self.config.output_dir / f"{topic.slug}{suffix}"
+                try:
+                    (written if publish(path, data) else unchanged).append(path)
+                    st = path.stat()
+                    self.store.set_output(path.name, st.st_size, st.st_mtime_ns)
+                except (PublishError, OSError) as exc:
+                    failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
+            until = valid_until(kept, topic)
+            self.store.set_topic(topic.slug, None if until is None else _micros(until))
+            reports.append(TopicReport(topic.slug, len(entries), tuple(written), tuple(unchanged)))
+            self.progress("feeds", done, len(topics))
+        return reports, failures
+
+    def _with_history(self, feed: str, entries: Sequence[Entry]) -> list[Entry]:
+        """Entries whose content changed since they were first published get the time
+        the change was first seen as `updated`; their id and `published` stay."""
+        past = self.store.history(feed)
+        now = _micros(self.now)
+        present: dict[str, History] = {}
+        out = []
+        for entry in entries:
+            digest = entry_hash(entry)
+            before = past.get(entry.id)
+            if before is None:
+                history = History(digest, now, None)
+            elif before.hash != digest:
+                history = History(digest, before.first_seen, now)
+            else:
+                history = before
+            present[entry.id] = history
+            if history.changed is not None:
+                changed = _EPOCH + timedelta(microseconds=history.changed)
+                entry = replace(entry, updated=max(entry.updated, changed))
+            out.append(entry)
+        self.store.set_history(feed, present)
+        return out
+
+    # -- outputs
+
+    def _outputs_intact(self, slug: str | None = None) -> bool:
+        """Whether the feed files (of one topic, or all) are as this program left them."""
+        recorded = self.store.outputs()
+        if slug is not None:
+            recorded = {f: v for f, v in recorded.items() if f in (f"{slug}.atom", f"{slug}.rss")}
+            if len(recorded) < 2:
+                return False
+        for file, (size, mtime_ns) in recorded.items():
             try:
-                (written if publish(path, data) else unchanged).append(path)
-            except PublishError as exc:
-                failures.append(exc)
-        reports.append(TopicReport(topic.slug, len(selection.entries), tuple(written), tuple(unchanged)))
-    return BuildReport(
-        result.files, len(result.records), result.errors, result.warnings, tuple(reports), tuple(failures)
-    )
+                st = (self.config.output_dir / file).stat()
+            except OSError:
+                return False
+            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
+                return False
+        return True
+
+    def _feed_count(self) -> int:
+        return len(self.store.outputs())
+
+    def _report(self, files: int, parsed: int, topics: Sequence[TopicReport], feeds: int,
+                failures: Sequence[PublishError] = ()) -> BuildReport:  # fmt: skip
+        total, rejected = self.store.counts()
+        return BuildReport(
+            files=files,
+            parsed=parsed,
+            records=total - rejected,
+            errors=tuple(self.store.errors()),
+            warnings=tuple(self.warnings),
+            topics=tuple(topics),
+            feeds=feeds,
+            failures=tuple(failures),
+        )
+
+
+def _scan(folder: Path, patterns: Sequence[str]) -> dict[str, Stamp]:
+    """Every record file's stamp, by name: one directory listing and one stat a file."""
+    listing = {}
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            name = entry.name
+            if name.startswith(".") or not any(fnmatch(name, p) for p in patterns):
+                continue
+            with contextlib.suppress(FileNotFoundError):  # removed since it was listed
+                st = entry.stat()
+                if stat.S_ISREG(st.st_mode):
+                    listing[name] = stamp_of(st)
+    return listing
+
+
+def _listing_digest(listing: dict[str, Stamp]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(listing):
+        s = listing[name]
+        digest.update(f"{name}\0{s.size}\0{s.mtime_ns}\0{s.ino}\0{s.ctime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _racy(stamp: Stamp, scan_started: int) -> bool:
+    return max(stamp.mtime_ns, stamp.ctime_ns) >= scan_started - RACY_NS
+
+
+def iter_feeds(config: Config) -> Iterator[Path]:
+    """The feed files in the output folder."""
+    yield from sorted(p for p in config.output_dir.iterdir() if p.suffix in (".atom", ".rss"))

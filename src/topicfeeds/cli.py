@@ -4,41 +4,47 @@ into a message and an exit status."""
 from __future__ import annotations
 
 import argparse
+import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from . import __version__
-from .build import BuildReport, build, check_folders
+from .build import BuildReport, Progress, build, check_folders
 from .config import Config, Topic, load_config
-from .errors import ConfigError, RecordError, TopicfeedsError
+from .errors import ConfigError, LockedError, RecordError, TopicfeedsError
 from .model import Record
-from .reader import parse_datetime, read_record, read_records
+from .reader import available_cpus, parse_datetime, read_record, read_records
 from .selector import exclusion, select, topics_for
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
 EXIT_CONFIG = 2  # configuration or usage error, unusable folders: nothing was written
-EXIT_LOCKED = 3  # another run holds the lock
+EXIT_LOCKED = 3  # another run holds the lock; this one did nothing
 EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    parser = _parser()
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     try:
         config = load_config(Path(args.config))
         now = _now(args.now)
         if args.command == "explain":
             return _explain(config, Path(args.record), now, sys.stdout)
-        return _build(config, now, quiet=args.quiet, jobs=args.jobs)
+        if args.jobs is not None and args.jobs < 1:
+            raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
+        return _build(config, now, args)
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)
         return EXIT_CONFIG
+    except LockedError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
     except TopicfeedsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -65,14 +71,18 @@ def _parser() -> argparse.ArgumentParser:
         "--now", metavar="TIME", help="reference time for max_age_days, ISO 8601 (default: the clock)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    b = sub.add_parser("build", parents=[common], help="write every topic's Atom and RSS feed")
+    b = sub.add_parser("build", parents=[common], help="bring every topic's Atom and RSS feed up to date")
     b.add_argument("-q", "--quiet", action="store_true", help="print only problems, not the summary line")
+    b.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     b.add_argument(
-        "-j",
-        "--jobs",
-        type=int,
-        metavar="N",
-        help="processes that parse records (default: the available processors)",
+        "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
+    )
+    b.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for another run to finish (default: exit at once with status 3)",
     )
     e = sub.add_parser(
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
@@ -90,36 +100,79 @@ def _now(text: str | None) -> datetime:
     return parsed
 
 
-def _build(config: Config, now: datetime, *, quiet: bool, jobs: int | None) -> int:
-    if jobs is not None and jobs < 1:
-        raise TopicfeedsError(f"--jobs: expected at least 1, got {jobs}")
-    report = build(config, now, jobs)
+def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
+    show_progress = not (args.quiet or args.json) and sys.stderr.isatty()
+    with _progress_bars(show_progress) as progress:
+        report = build(config, now, args.jobs, wait=args.wait, progress=progress)
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
     for problem in report.errors:
         print(f"error: {problem}", file=sys.stderr)
     for failure in report.failures:
         print(f"error: {failure}", file=sys.stderr)
-    if not quiet:
+    status = EXIT_WRITE if report.failures else EXIT_REJECTED if report.errors else EXIT_OK
+    if args.json:
+        print(json.dumps(summary_json(report, status), indent=2))
+    elif not args.quiet:
         print(summary(report))
-    if report.failures:
-        return EXIT_WRITE
-    return EXIT_REJECTED if report.errors else EXIT_OK
+    return status
 
 
 def summary(report: BuildReport) -> str:
     """The one line a run prints."""
-    feeds = 2 * len(report.topics)
+    rejected = f"{len(report.errors)} rejected"
+    if report.no_changes:
+        return f"topicfeeds: no changes; {report.feeds} feeds, {report.records} records, {rejected}"
     line = (
-        f"topicfeeds: {len(report.topics)} topics, {feeds} feeds: {report.written} written, "
-        f"{report.unchanged} unchanged; {report.files} records: {report.records} read, "
-        f"{len(report.errors)} rejected"
+        f"topicfeeds: {report.feeds} feeds: {report.written} written, {report.unchanged} unchanged; "
+        f"{report.files} record files, {report.parsed} read, {rejected}"
     )
     if report.warnings:
         line += f", {len(report.warnings)} warnings"
     if report.failures:
         line += f"; {len(report.failures)} feeds could not be written"
     return line
+
+
+def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
+    """The run's summary for monitoring."""
+    return {
+        "status": status,
+        "no_changes": report.no_changes,
+        "feeds": report.feeds,
+        "written": [str(p) for t in report.topics for p in t.written],
+        "unchanged": report.unchanged,
+        "record_files": report.files,
+        "records": report.records,
+        "read": report.parsed,
+        "rejected": [str(p) for p in report.errors],
+        "warnings": [str(p) for p in report.warnings],
+        "failures": [str(f) for f in report.failures],
+        "seconds": round(report.seconds, 3),
+    }
+
+
+@contextmanager
+def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
+    """Progress bars on a terminal (records read, feeds written); nothing otherwise."""
+    if not enabled:
+        yield None
+        return
+    from tqdm import tqdm
+
+    bars: dict[str, tqdm[Any]] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=stage, unit="", leave=False, file=sys.stderr)
+        bar.update(done - bar.n)
+
+    try:
+        yield progress
+    finally:
+        for bar in bars.values():
+            bar.close()
 
 
 def _explain(config: Config, path: Path, now: datetime, out: TextIO) -> int:
@@ -131,7 +184,8 @@ def _explain(config: Config, path: Path, now: datetime, out: TextIO) -> int:
         return EXIT_REJECTED
     for problem in warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    records = read_records(config.records_dir, config.patterns, config.max_record_bytes).records
+    found = read_records(config.records_dir, config.patterns, config.max_record_bytes, available_cpus())
+    records: Sequence[Record] = found.records
     if all(r.path != record.path for r in records):
         records = (*records, record)  # a file outside the records folder, explained as if inside
     print(f"{record.path}: {record.title}", file=out)

@@ -22,6 +22,8 @@ RELATED_MODES = ("see-also", "enclosure", "entries", "none")
 PUBLISHED = ("only", "any")
 DEFAULT_LIMIT = 50
 MATCH_ALL = "*"
+# Beside config.yaml, never in the served folder.
+DEFAULT_STATE = ".topicfeeds-state.sqlite"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,7 @@ class Config:
     defaults: Rules
     topics: tuple[Topic, ...]
     auto: bool
+    state_path: Path | None = None  # the state store; None keeps it in memory for one run
     lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, compare=False)
 
 
@@ -151,7 +154,17 @@ def parse_config(text: str, path: Path) -> Config:
     return config
 
 
-_TOP_KEYS = ("site", "records", "output", "patterns", "max_record_bytes", "auto", "defaults", "topics")
+_TOP_KEYS = (
+    "site",
+    "records",
+    "output",
+    "state",
+    "patterns",
+    "max_record_bytes",
+    "auto",
+    "defaults",
+    "topics",
+)
 _SITE_KEYS = ("title", "link", "base_url", "language", "author")
 _AUTHOR_KEYS = ("name", "email", "uri")
 _RULE_KEYS = (
@@ -325,6 +338,7 @@ class _Checker:
         site = self.site(top.get("site"), ("site",))
         records = self.text(top, "records", (), "seeds")
         output = self.text(top, "output", (), "feeds")
+        state = self.text(top, "state", (), DEFAULT_STATE)
         patterns = self.names(top.get("patterns"), ("patterns",))
         max_bytes = self.number(top, "max_record_bytes", (), minimum=1, integer=True)
         auto = top.get("auto", False)
@@ -344,6 +358,10 @@ class _Checker:
         if records_dir == output_dir:
             self.problem(("output",), "must not be the records folder")
             return None
+        state_path = (base / (state or DEFAULT_STATE)).resolve()
+        if state_path.is_relative_to(output_dir) or state_path.is_relative_to(records_dir):
+            self.problem(("state",), "must not be inside the output or records folder")
+            return None
         return Config(
             path=path,
             site=site,
@@ -354,6 +372,7 @@ class _Checker:
             defaults=defaults,
             topics=topics,
             auto=auto,
+            state_path=state_path,
             lines=self.lines,
         )
 

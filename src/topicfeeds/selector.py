@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
+from typing import Protocol
 
 from .config import MATCH_ALL, Config, Topic, slugify
 from .model import Entry, Record, entry_of, entry_of_related
@@ -133,13 +134,26 @@ def _copy_preference(record: Record) -> tuple[float, float, str]:
     return (-record.updated.timestamp(), -quality, record.path)
 
 
-def _order(sort: str) -> Callable[[Entry], tuple[float, float, str]]:
-    def key(entry: Entry) -> tuple[float, float, str]:
-        newest = -entry.published.timestamp()
+class _Sortable(Protocol):
+    @property
+    def id(self) -> str: ...
+    @property
+    def published(self) -> datetime: ...
+    @property
+    def quality(self) -> float | None: ...
+    @property
+    def heat(self) -> float | None: ...
+
+
+def order_key(sort: str) -> Callable[[_Sortable], tuple[float, float, str]]:
+    """The sort key of a topic's `sort` rule, for records and entries alike."""
+
+    def key(item: _Sortable) -> tuple[float, float, str]:
+        newest = -item.published.timestamp()
         if sort == "newest":
-            return (newest, 0.0, entry.id)
-        value = entry.quality if sort == "quality" else entry.heat
-        return (-value if value is not None else float("inf"), newest, entry.id)
+            return (newest, 0.0, item.id)
+        value = item.quality if sort == "quality" else item.heat
+        return (-value if value is not None else float("inf"), newest, item.id)
 
     return key
 
@@ -154,8 +168,11 @@ class Selection:
     cut: tuple[Entry, ...]  # admitted by the rules but past the limit
 
 
-def select(records: Sequence[Record], topic: Topic, now: datetime) -> Selection:
-    """The entries `topic` publishes from `records`, in feed order."""
+def admit(
+    records: Iterable[Record], topic: Topic, now: datetime
+) -> tuple[list[Record], list[tuple[Record, Record]]]:
+    """The records `topic`'s rules admit, one copy per article, and the (dropped, kept)
+    pairs of duplicate copies."""
     admitted = [r for r in records if exclusion(r, topic, now) is None]
     kept: dict[str, Record] = {}
     duplicates: list[tuple[Record, Record]] = []
@@ -164,16 +181,38 @@ def select(records: Sequence[Record], topic: Topic, now: datetime) -> Selection:
             duplicates.append((record, kept[record.id]))
         else:
             kept[record.id] = record
-    entries = {record.id: entry_of(record) for record in kept.values()}
+    return list(kept.values()), duplicates
+
+
+def arrange(kept: Iterable[Record], topic: Topic) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
+    """The entries admitted records make, in feed order: those within the limit and
+    those past it. In "entries" mode related articles join them."""
+    entries = {record.id: entry_of(record) for record in kept}
     if topic.rules.related == "entries":
-        for record in sorted(kept.values(), key=_copy_preference):
+        for record in sorted(kept, key=_copy_preference):
             for related in record.related:
                 entry = entry_of_related(related, record)
                 if entry is not None:
                     entries.setdefault(entry.id, entry)
-    ordered = sorted(entries.values(), key=_order(topic.rules.sort))
+    ordered = sorted(entries.values(), key=order_key(topic.rules.sort))
     limit = topic.rules.limit
-    return Selection(topic, tuple(ordered[:limit]), tuple(duplicates), tuple(ordered[limit:]))
+    return tuple(ordered[:limit]), tuple(ordered[limit:])
+
+
+def select(records: Sequence[Record], topic: Topic, now: datetime) -> Selection:
+    """The entries `topic` publishes from `records`, in feed order."""
+    kept, duplicates = admit(records, topic, now)
+    entries, cut = arrange(kept, topic)
+    return Selection(topic, entries, tuple(duplicates), cut)
+
+
+def valid_until(kept: Iterable[Record], topic: Topic) -> datetime | None:
+    """When time alone next changes what `topic` selects from these admitted records:
+    the first moment one of them grows older than max_age_days. None without that rule."""
+    days = topic.rules.max_age_days
+    if days is None:
+        return None
+    return min((r.published + timedelta(days=days) for r in kept), default=None)
 
 
 def index_by_topic(records: Iterable[Record]) -> dict[str, list[Record]]:
@@ -202,19 +241,23 @@ def candidates(records: Sequence[Record], index: dict[str, list[Record]], topic:
 def topics_for(config: Config, records: Iterable[Record]) -> tuple[Topic, ...]:
     """The configured topics, then with `auto` one per record topic that no configured
     topic matches, each with the defaults; slugs stay unique."""
+    spellings: dict[str, str] = {}
+    for record in records:
+        for name in record.topics:
+            key = name.casefold()
+            spellings[key] = min(spellings.get(key, name), name)  # one spelling, whatever the order
+    return topics_from_names(config, spellings)
+
+
+def topics_from_names(config: Config, spellings: dict[str, str]) -> tuple[Topic, ...]:
+    """`topics_for`, given every record topic (casefolded) with its spelling."""
     topics = list(config.topics)
     if not config.auto:
         return tuple(topics)
     matched = {name for topic in topics for name in topic.match}
-    names: dict[str, str] = {}
-    for record in records:
-        for name in record.topics:
-            key = name.casefold()
-            if key not in matched:
-                names[key] = min(names.get(key, name), name)  # one spelling, whatever the order
     taken = {topic.slug for topic in topics}
-    for key in sorted(names):
-        name = names[key]
+    for key in sorted(spellings.keys() - matched):
+        name = spellings[key]
         base = slugify(name)
         slug, n = base, 2
         while slug in taken:

@@ -1,0 +1,315 @@
+"""The state store: what earlier runs learnt, kept in SQLite beside config.yaml.
+
+It holds the parsed record of every file (keyed by its stat stamp, with a content
+hash for files too recently written to trust stat), an index of record topics, the
+history of every published entry (so an edited record's `updated` moves while its
+id stays), and what each topic's feeds looked like when last written. Deleting it
+is always safe: the next run reads every record again. A file written by another
+schema version, or damaged, is rebuilt with a warning.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import TracebackType
+
+from . import codec
+from .errors import Problem
+from .model import Entry, Record
+from .reader import Stamp, Tracked
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE files (
+    name TEXT PRIMARY KEY,      -- file name in the records folder
+    size INTEGER, mtime_ns INTEGER, ino INTEGER, ctime_ns INTEGER,
+    sha256 TEXT,                -- NULL when the file could not be read
+    racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
+    light TEXT,                 -- the record without images and related articles; NULL if rejected
+    full TEXT,                  -- the whole record; NULL if rejected
+    problems TEXT NOT NULL      -- the error that rejected the file, or the warnings about it
+);
+CREATE TABLE file_topics (
+    topic TEXT NOT NULL,        -- casefolded record topic
+    spelling TEXT NOT NULL,     -- as the record writes it
+    name TEXT NOT NULL REFERENCES files(name)
+);
+CREATE INDEX file_topics_by_topic ON file_topics(topic);
+CREATE INDEX file_topics_by_name ON file_topics(name);
+CREATE TABLE entries (
+    feed TEXT NOT NULL, id TEXT NOT NULL,
+    hash TEXT NOT NULL,         -- of what subscribers see of the entry
+    first_seen INTEGER NOT NULL, changed INTEGER,  -- microseconds since the epoch
+    PRIMARY KEY (feed, id)
+);
+CREATE TABLE topics (
+    slug TEXT PRIMARY KEY,
+    valid_until INTEGER         -- when max_age_days next changes what the topic selects
+);
+CREATE TABLE outputs (
+    file TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Cached:
+    """What the store knows of one record file."""
+
+    stamp: Stamp | None
+    sha256: str | None
+    racy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """One entry's past in one feed."""
+
+    hash: str
+    first_seen: int  # microseconds since the epoch
+    changed: int | None  # when its content last changed, if it ever did
+
+
+class StateStore:
+    """A connection to the state file, or to a throw-away in-memory store."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, path: Path | None, *, fresh: bool = False) -> tuple[StateStore, list[Problem]]:
+        """Open (or create) the store at `path`; None keeps it in memory for one run,
+        `fresh` starts it anew. Returns the store and warnings about a state file
+        that had to be rebuilt."""
+        if path is None:
+            return cls._create(":memory:", None), []
+        notes: list[Problem] = []
+        if not fresh:
+            try:
+                store = cls._connect(path)
+                version = store.meta("schema") if store._tables() else None
+                if version == str(SCHEMA_VERSION):
+                    return store, notes
+                store.close()
+                if version is not None:
+                    notes.append(
+                        Problem(
+                            str(path), None, None, f"state of schema {version}, not {SCHEMA_VERSION}; rebuilt"
+                        )
+                    )
+            except sqlite3.DatabaseError as exc:
+                notes.append(Problem(str(path), None, None, f"state file unreadable ({exc}); rebuilt"))
+        _remove(path)
+        return cls._create(str(path), path), notes
+
+    @classmethod
+    def _connect(cls, path: Path) -> StateStore:
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return cls(connection, path)
+
+    @classmethod
+    def _create(cls, target: str, path: Path | None) -> StateStore:
+        connection = sqlite3.connect(target, isolation_level=None)
+        if path is not None:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+        connection.executescript(_SCHEMA)
+        store = cls(connection, path)
+        store.set_meta("schema", str(SCHEMA_VERSION))
+        return store
+
+    def _tables(self) -> list[str]:
+        rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        return [r[0] for r in rows]
+
+    # -- transactions
+
+    def __enter__(self) -> StateStore:
+        self._db.execute("BEGIN IMMEDIATE")
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        # Everything a run learnt lands at once, after its feeds are in place: a run
+        # that dies leaves the previous state, and the next run redoes its work.
+        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    # -- meta
+
+    def meta(self, key: str) -> str | None:
+        """A stored setting, or None."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Store a setting."""
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def reset(self) -> None:
+        """Forget everything derived from the configuration (kept: parsed records)."""
+        self._db.execute("DELETE FROM topics")
+        self._db.execute("DELETE FROM outputs")
+
+    # -- record files
+
+    def cached(self) -> dict[str, Cached]:
+        """Every known record file by name."""
+        rows = self._db.execute("SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files")
+        return {
+            name: Cached(None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy))
+            for name, size, mtime, ino, ctime, sha, racy in rows
+        }
+
+    def topics_of(self, name: str) -> set[str]:
+        """The casefolded topics the record in file `name` had."""
+        rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (name,))
+        return {r[0] for r in rows}
+
+    def put(self, name: str, tracked: Tracked, racy: bool) -> None:
+        """Store what reading file `name` gave."""
+        record, problems = tracked.outcome
+        stamp = tracked.stamp
+        light = full = None
+        if record is not None:
+            full = codec.encode_record(record)
+            light = codec.encode_record(replace(record, images=(), related=()))
+        self._db.execute("DELETE FROM file_topics WHERE name = ?", (name,))
+        self._db.execute(
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                name,
+                None if stamp is None else stamp.size,
+                None if stamp is None else stamp.mtime_ns,
+                None if stamp is None else stamp.ino,
+                None if stamp is None else stamp.ctime_ns,
+                tracked.sha256,
+                int(racy),
+                light,
+                full,
+                codec.encode_problems(list(problems)),
+            ),
+        )
+        if record is not None:
+            self._db.executemany(
+                "INSERT INTO file_topics VALUES (?, ?, ?)", [(t.casefold(), t, name) for t in record.topics]
+            )
+
+    def restamp(self, name: str, stamp: Stamp, racy: bool) -> None:
+        """Note a new stamp for a file whose content did not change."""
+        self._db.execute(
+            "UPDATE files SET size = ?, mtime_ns = ?, ino = ?, ctime_ns = ?, racy = ? WHERE name = ?",
+            (stamp.size, stamp.mtime_ns, stamp.ino, stamp.ctime_ns, int(racy), name),
+        )
+
+    def forget(self, name: str) -> None:
+        """Drop a file that is gone."""
+        self._db.execute("DELETE FROM file_topics WHERE name = ?", (name,))
+        self._db.execute("DELETE FROM files WHERE name = ?", (name,))
+
+    def counts(self) -> tuple[int, int]:
+        """How many files are known, and how many of them are rejected."""
+        total, rejected = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(light IS NULL), 0) FROM files"
+        ).fetchone()
+        return int(total), int(rejected)
+
+    def errors(self) -> list[Problem]:
+        """Why each rejected file was rejected, by file name."""
+        rows = self._db.execute("SELECT problems FROM files WHERE light IS NULL ORDER BY name")
+        return [p for (text,) in rows for p in codec.decode_problems(text)]
+
+    def topic_spellings(self) -> dict[str, str]:
+        """Every record topic, casefolded, with one spelling of it (the same whatever the order)."""
+        rows = self._db.execute("SELECT topic, MIN(spelling) FROM file_topics GROUP BY topic")
+        return dict(rows.fetchall())
+
+    def light_records(self, topics: Sequence[str] | None) -> Iterator[tuple[str, str]]:
+        """(file name, light record JSON) of the records having one of `topics`
+        (casefolded), or of every record when `topics` is None; each once."""
+        if topics is None:
+            yield from self._db.execute("SELECT name, light FROM files WHERE light IS NOT NULL ORDER BY name")
+            return
+        marks = ",".join("?" * len(topics))
+        yield from self._db.execute(
+            f"SELECT DISTINCT f.name, f.light FROM file_topics t JOIN files f ON f.name = t.name "
+            f"WHERE t.topic IN ({marks}) ORDER BY f.name",
+            tuple(topics),
+        )
+
+    def full_records(self, names: Iterable[str]) -> dict[str, Record]:
+        """The whole records of files `names`."""
+        names = list(names)
+        found: dict[str, Record] = {}
+        for start in range(0, len(names), 500):  # SQLite caps the number of parameters
+            part = names[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for name, full in self._db.execute(f"SELECT name, full FROM files WHERE name IN ({marks})", part):
+                found[name] = codec.decode_record(full)
+        return found
+
+    # -- published entries
+
+    def history(self, feed: str) -> dict[str, History]:
+        """The past of every entry feed `feed` published last time."""
+        rows = self._db.execute("SELECT id, hash, first_seen, changed FROM entries WHERE feed = ?", (feed,))
+        return {i: History(h, first, changed) for i, h, first, changed in rows}
+
+    def set_history(self, feed: str, histories: dict[str, History]) -> None:
+        """Replace feed `feed`'s entries with `histories` (entries that left the feed go)."""
+        self._db.execute("DELETE FROM entries WHERE feed = ?", (feed,))
+        self._db.executemany(
+            "INSERT INTO entries VALUES (?, ?, ?, ?, ?)",
+            [(feed, i, h.hash, h.first_seen, h.changed) for i, h in histories.items()],
+        )
+
+    # -- topics and their files
+
+    def topic_valid_until(self) -> dict[str, int | None]:
+        """For every topic last built, when its selection next changes with time alone."""
+        return dict(self._db.execute("SELECT slug, valid_until FROM topics").fetchall())
+
+    def set_topic(self, slug: str, valid_until: int | None) -> None:
+        """Note that topic `slug` was built, and until when it holds."""
+        self._db.execute("INSERT OR REPLACE INTO topics VALUES (?, ?)", (slug, valid_until))
+
+    def outputs(self) -> dict[str, tuple[int, int]]:
+        """(size, mtime_ns) of every feed file as last written or checked."""
+        rows = self._db.execute("SELECT file, size, mtime_ns FROM outputs")
+        return {f: (size, mtime) for f, size, mtime in rows}
+
+    def set_output(self, file: str, size: int, mtime_ns: int) -> None:
+        """Note a feed file as it now is."""
+        self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (file, size, mtime_ns))
+
+
+def entry_hash(entry: Entry) -> str:
+    """A digest of what subscribers see of an entry, but its `updated` time."""
+    seen = [
+        entry.id, entry.title, entry.link, entry.excerpt, entry.published.isoformat(),
+        entry.provider and [entry.provider.name, entry.provider.url], list(entry.topics),
+        [[i.url, i.width, i.height, i.media_type] for i in entry.images],
+        [[r.id, r.title, r.url] for r in entry.related], entry.via, entry.via_title,
+    ]  # fmt: skip
+    return hashlib.sha256(json.dumps(seen, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+def _remove(path: Path) -> None:
+    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            leftover.unlink()
