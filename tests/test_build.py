@@ -49,7 +49,9 @@ def test_shipped_seeds_build_valid_feeds_for_every_topic(shipped: Path) -> None:
     result = run_cli("build", "--now", NOW, cwd=shipped)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert result.stdout == "topicfeeds: 12 feeds: 12 written, 0 unchanged; 15 record files, 15 read, 0 rejected\n"
+    assert result.stdout == (
+        "topicfeeds: 12 feeds: 12 written, 0 unchanged; 15 record files, 15 read, 0 rejected\n"
+    )
     files = feed_files(shipped / "feeds")
     assert set(files) == {
         f"{slug}.{ext}"

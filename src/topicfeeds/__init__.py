@@ -4,7 +4,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .build import BuildReport, OutputError, build
 from .config import Config, Rules, Site, Topic, load_config
 from .errors import (
     ConfigError,
@@ -15,6 +14,7 @@ from .errors import (
     TopicfeedsError,
 )
 from .model import Entry, Image, Provider, Record, Related
+from .pipeline import BuildReport, OutputError, build
 from .reader import read_record, read_records
 from .selector import exclusion, select, topics_for
 

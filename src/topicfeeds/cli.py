@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from .build import BuildReport, Progress, build, check_folders
 from .config import Config, Topic, load_config
 from .errors import ConfigError, LockedError, RecordError, TopicfeedsError
 from .model import Record
+from .pipeline import BuildReport, Progress, build, check_folders
 from .reader import available_cpus, parse_datetime, read_record, read_records
 from .selector import exclusion, select, topics_for
 

@@ -1,0 +1,294 @@
+"""The state store and incremental runs: work in proportion to change, feeds that
+never churn, a state that may be deleted or damaged at any time, one run at a time."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from topicfeeds import build, load_config, pipeline
+from topicfeeds.cli import main
+from topicfeeds.config import Config
+from topicfeeds.errors import LockedError
+
+from .conftest import BASE_CONFIG, write_record
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by the test a moment ago are not 'racy': stat is trusted at once."""
+    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+
+
+@pytest.fixture
+def site(project: Path) -> Config:
+    """A project with three energy records."""
+    for n in range(3):
+        write_record(
+            project / "seeds",
+            f"{n}.txt",
+            title=f"Story {n}",
+            webUrl=f"https://www.gridwatch.example/{n}",
+            originalUrl=...,
+            publishedDateTime=f"2026-11-2{n}T08:00:00Z",
+        )
+    return load_config(project / "config.yaml")
+
+
+def feeds(config: Config) -> dict[str, tuple[bytes, int]]:
+    return {p.name: (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(config.output_dir.iterdir())}
+
+
+def updated_of(config: Config) -> dict[str, str]:
+    parsed = feedparser.parse((config.output_dir / "energy.atom").read_bytes())
+    return {e.title: e.updated for e in parsed.entries}
+
+
+def test_first_run_parses_everything_second_run_nothing(site: Config) -> None:
+    first = build(site, NOW)
+    assert (first.parsed, first.written, first.no_changes) == (3, 2, False)
+    before = feeds(site)
+    second = build(site, NOW)
+    assert second.no_changes
+    assert (second.parsed, second.written, second.unchanged, second.records) == (0, 0, 2, 3)
+    assert feeds(site) == before  # bytes and mtimes
+
+
+def test_an_edit_is_parsed_alone_and_bumps_only_its_entry(site: Config) -> None:
+    build(site, NOW)
+    before = updated_of(site)
+    write_record(
+        site.records_dir,
+        "1.txt",
+        title="Story 1, corrected",
+        webUrl="https://www.gridwatch.example/1",
+        originalUrl=...,
+        publishedDateTime="2026-11-21T08:00:00Z",
+    )
+    later = NOW + timedelta(hours=3)
+    report = build(site, later)
+    assert (report.parsed, report.written) == (1, 2)
+    after = updated_of(site)
+    assert after["Story 1, corrected"] == "2026-11-28T03:00:00+00:00"
+    assert after["Story 0"] == before["Story 0"]
+    assert after["Story 2"] == before["Story 2"]
+    entry = next(
+        e
+        for e in feedparser.parse((site.output_dir / "energy.atom").read_bytes()).entries
+        if e.title.startswith("Story 1")
+    )
+    assert entry.id == "https://www.gridwatch.example/1"
+    assert entry.published == "2026-11-21T08:00:00+00:00"
+    # Once seen, the change keeps its time: a rerun is byte-identical.
+    snapshot = feeds(site)
+    assert build(site, later + timedelta(hours=1)).no_changes
+    assert feeds(site) == snapshot
+
+
+def test_touching_a_file_without_changing_it_changes_nothing(site: Config) -> None:
+    build(site, NOW)
+    before = feeds(site)
+    path = site.records_dir / "0.txt"
+    path.write_bytes(path.read_bytes())
+    report = build(site, NOW)
+    assert (report.parsed, report.written) == (1, 0)
+    assert feeds(site) == before
+
+
+def test_a_same_size_rewrite_with_the_old_mtime_is_still_seen(site: Config) -> None:
+    build(site, NOW)
+    path = site.records_dir / "2.txt"
+    st = path.stat()
+    path.write_bytes(path.read_bytes().replace(b"Story 2", b"Story X"))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # what `cp -p` or rsync -t would leave
+    assert build(site, NOW).parsed == 1
+    assert "Story X" in updated_of(site)
+
+
+def test_removed_and_added_records(site: Config) -> None:
+    build(site, NOW)
+    (site.records_dir / "0.txt").unlink()
+    write_record(
+        site.records_dir, "9.txt", title="Story 9", webUrl="https://www.gridwatch.example/9", originalUrl=...
+    )
+    report = build(site, NOW)
+    assert report.parsed == 1
+    assert sorted(updated_of(site)) == ["Story 1", "Story 2", "Story 9"]
+
+
+def test_deleting_the_state_gives_the_same_feeds(site: Config) -> None:
+    build(site, NOW)
+    before = feeds(site)
+    assert site.state_path is not None
+    site.state_path.unlink()
+    report = build(site, NOW + timedelta(days=1))
+    assert report.parsed == 3 and report.written == 0
+    assert feeds(site) == before
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "other-schema", "foreign"])
+def test_a_damaged_or_foreign_state_is_rebuilt_with_a_warning(site: Config, damage: str) -> None:
+    build(site, NOW)
+    before = feeds(site)
+    state = site.state_path
+    assert state is not None
+    if damage == "garbage":
+        state.write_bytes(b"\x00not a database\xff" * 100)
+    elif damage == "truncated":
+        state.write_bytes(state.read_bytes()[:1500])
+    elif damage == "empty":
+        state.write_bytes(b"")
+    elif damage == "other-schema":
+        with sqlite3.connect(state) as db:
+            db.execute("UPDATE meta SET value = '999' WHERE key = 'schema'")
+    else:
+        state.unlink()
+        with sqlite3.connect(state) as db:
+            db.execute("CREATE TABLE something (x)")
+    report = build(site, NOW)
+    if damage != "empty":
+        assert any("rebuilt" in str(w) for w in report.warnings), report.warnings
+    assert report.parsed == 3
+    assert feeds(site) == before
+    assert build(site, NOW).no_changes
+
+
+def test_a_feed_file_changed_by_someone_else_is_restored(site: Config) -> None:
+    build(site, NOW)
+    before = feeds(site)
+    (site.output_dir / "energy.rss").write_bytes(b"oops")
+    (site.output_dir / "energy.atom").unlink()
+    report = build(site, NOW)
+    assert report.written == 2
+    assert {k: v[0] for k, v in feeds(site).items()} == {k: v[0] for k, v in before.items()}
+
+
+def test_config_change_rebuilds_every_topic(site: Config, project: Path) -> None:
+    build(site, NOW)
+    (project / "config.yaml").write_text(
+        BASE_CONFIG.replace("title: Energy", "title: Power"), encoding="utf-8"
+    )
+    report = build(load_config(project / "config.yaml"), NOW)
+    assert report.parsed == 0 and report.written == 2
+    assert b"Test Site: Power" in (site.output_dir / "energy.atom").read_bytes()
+
+
+def test_max_age_moves_with_time_alone(project: Path) -> None:
+    text = BASE_CONFIG.replace("    match: [Energy]", "    match: [Energy]\n    max_age_days: 3")
+    (project / "config.yaml").write_text(text, encoding="utf-8")
+    config = load_config(project / "config.yaml")
+    write_record(
+        project / "seeds",
+        "old.txt",
+        title="Old",
+        webUrl="https://n.example/old",
+        originalUrl=...,
+        publishedDateTime="2026-11-26T00:00:00Z",
+    )
+    write_record(
+        project / "seeds",
+        "new.txt",
+        title="New",
+        webUrl="https://n.example/new",
+        originalUrl=...,
+        publishedDateTime="2026-11-27T12:00:00Z",
+    )
+    build(config, NOW)
+    assert sorted(updated_of(config)) == ["New", "Old"]
+    assert build(config, NOW + timedelta(hours=12)).no_changes
+    later = build(config, datetime(2026, 11, 29, 1, tzinfo=timezone.utc))
+    assert later.parsed == 0 and later.written == 2
+    assert sorted(updated_of(config)) == ["New"]
+
+
+def test_rejected_records_are_reported_on_every_run(site: Config) -> None:
+    (site.records_dir / "bad.txt").write_text("---\ntitle: [\n---\n", encoding="utf-8")
+    first = build(site, NOW)
+    second = build(site, NOW)
+    assert second.no_changes
+    assert [p.path for p in first.errors] == [p.path for p in second.errors]
+    assert len(second.errors) == 1
+
+
+def test_json_summary(site: Config, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["build", "--json", "-c", str(site.path), "--now", NOW.isoformat()]
+    assert main(args) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["status"] == 0 and summary["read"] == 3 and len(summary["written"]) == 2
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["no_changes"] is True
+
+
+def test_quiet_cron_run_prints_nothing(site: Config, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "-q", "-c", str(site.path), "--now", NOW.isoformat()]) == 0
+    assert capsys.readouterr() == ("", "")
+
+
+HOLD_LOCK = """
+import sys, time
+from pathlib import Path
+from topicfeeds.lock import exclusive
+with exclusive(Path(sys.argv[1])):
+    print("held", flush=True)
+    time.sleep(float(sys.argv[2]))
+"""
+
+
+@contextlib.contextmanager
+def lock_held(config: Config, seconds: float, *, kill: bool = True) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding the run lock for up to `seconds`."""
+    lock = pipeline.lock_path(config)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(lock), str(seconds)], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield holder
+    finally:
+        if kill:
+            holder.kill()
+        holder.communicate()
+
+
+def test_a_second_run_exits_at_once_while_one_is_active(site: Config) -> None:
+    with lock_held(site, 30):
+        started = time.monotonic()
+        result = subprocess.run(
+            [sys.executable, "-m", "topicfeeds", "build", "-c", str(site.path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert time.monotonic() - started < 20
+        assert result.returncode == 3
+        assert result.stderr.strip().endswith("another topicfeeds run is in progress")
+        assert list(site.output_dir.iterdir()) == []
+
+
+def test_wait_takes_the_lock_when_the_other_run_ends(site: Config) -> None:
+    with lock_held(site, 1, kill=False):
+        with pytest.raises(LockedError):
+            build(site, NOW)
+        report = build(site, NOW, wait=30)
+        assert report.written == 2
+
+
+def test_a_killed_holder_never_blocks_the_next_run(site: Config) -> None:
+    with lock_held(site, 60) as holder:
+        holder.kill()
+        holder.wait()
+        assert build(site, NOW).written == 2
