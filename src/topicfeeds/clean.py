@@ -107,6 +107,8 @@ def _clean_url_slow(value: str) -> str | None:
 def canonical_url(url: str) -> str:
     """The identity of an article behind `url` (already cleaned): no fragment,
     default port or tracking parameters, so re-shared links map to one entry id."""
+    if "?" not in url and "#" not in url and ":" not in url[8:].split("/", 1)[0]:
+        return url  # nothing to drop: clean_url already lowercased scheme and host
     parts = urlsplit(url)
     netloc = parts.netloc
     if (parts.scheme, parts.port) in (("http", 80), ("https", 443)):
@@ -135,4 +137,5 @@ _IMAGE_TYPES = {
 
 def image_media_type(url: str) -> str | None:
     """The media type an image URL's extension implies, or None when it implies none."""
-    return _IMAGE_TYPES.get(splitext(urlsplit(url).path)[1].lower())
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    return _IMAGE_TYPES.get(splitext(path.rsplit("/", 1)[-1])[1].lower())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import email.utils
+import functools
 import hashlib
 import math
 import multiprocessing
@@ -132,8 +133,16 @@ class ReadResult:
 
 def display_path(path: Path) -> str:
     """`path` relative to the working directory when it lies below it, for messages."""
-    rel = os.path.relpath(path)
-    return path.as_posix() if rel.startswith("..") else Path(rel).as_posix()
+    return f"{_display_folder(path.parent, os.getcwd())}{path.name}"
+
+
+@functools.lru_cache(maxsize=64)
+def _display_folder(folder: Path, cwd: str) -> str:
+    # Once a folder, not once a file: relpath is a noticeable cost over 100,000 files.
+    rel = os.path.relpath(folder, cwd)
+    if rel == ".":
+        return ""
+    return f"{folder.as_posix() if rel.startswith('..') else Path(rel).as_posix()}/"
 
 
 def list_record_files(folder: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[Path]:
