@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -29,6 +30,16 @@ EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
+    # A terminated run unwinds like an interrupted one: temporary files are removed,
+    # the state store rolls back and the lock is released.
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load_config(Path(args.config))
@@ -48,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except TopicfeedsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _parser() -> argparse.ArgumentParser:

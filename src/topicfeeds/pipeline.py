@@ -263,6 +263,7 @@ class _Run:
             feed = render(self.config.site, topic, entries, __version__)
             written: list[Path] = []
             unchanged: list[Path] = []
+            failed_before = len(failures)
             for suffix, data in ((".atom", feed.atom), (".rss", feed.rss)):
                 path = self.config.output_dir / f"{topic.slug}{suffix}"
                 try:
@@ -271,8 +272,11 @@ class _Run:
                     self.store.set_output(path.name, st.st_size, st.st_mtime_ns)
                 except (PublishError, OSError) as exc:
                     failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
-            until = valid_until(kept, topic)
-            self.store.set_topic(topic.slug, None if until is None else _micros(until))
+            if len(failures) == failed_before:
+                until = valid_until(kept, topic)
+                self.store.set_topic(topic.slug, None if until is None else _micros(until))
+            else:
+                self.store.forget_topic(topic.slug)  # so the next run writes it again
             reports.append(TopicReport(topic.slug, len(entries), tuple(written), tuple(unchanged)))
             self.progress("feeds", done, len(topics))
         return reports, failures

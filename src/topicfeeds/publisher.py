@@ -30,10 +30,13 @@ def publish(path: Path, data: bytes) -> bool:
             os.fsync(fh.fileno())
         temp.chmod(0o644)  # served files: world-readable, not executable
         temp.replace(path)
-    except OSError as exc:
+    except BaseException as exc:
+        # Interrupted or failed: no half-written temporary file stays to be served.
         with contextlib.suppress(OSError):
             temp.unlink()
-        raise PublishError(path, exc.strerror or str(exc)) from exc
+        if isinstance(exc, OSError):
+            raise PublishError(path, exc.strerror or str(exc)) from exc
+        raise
     _sync_folder(path.parent)
     return True
 

@@ -133,7 +133,7 @@ class ReadResult:
 
 def display_path(path: Path) -> str:
     """`path` relative to the working directory when it lies below it, for messages."""
-    return f"{_display_folder(path.parent, os.getcwd())}{path.name}"
+    return f"{_display_folder(path.parent, os.getcwd())}{path.name}"  # noqa: PTH109 - a str key is cheapest
 
 
 @functools.lru_cache(maxsize=64)
@@ -635,14 +635,14 @@ def parse_datetime(value: object) -> datetime | None:
 def _to_number(value: object) -> float | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
+    try:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
             number = float(value.strip())
-        except ValueError:
+        else:
             return None
-    else:
+    except (ValueError, OverflowError):  # "high", or an integer no float can hold
         return None
     return number if math.isfinite(number) else None
 

@@ -128,10 +128,11 @@ def exclusion(record: Record, topic: Topic, now: datetime) -> str | None:
     return None
 
 
-def _copy_preference(record: Record) -> tuple[float, float, str]:
-    # Of several records of one article: the latest edit, then the best, then the first file.
+def _copy_preference(record: Record) -> tuple[float, float, str, str, str, str]:
+    # Of several records of one article: the latest edit, then the best; on a tie, the
+    # content decides, so renaming files never changes what subscribers see.
     quality = record.quality if record.quality is not None else float("-inf")
-    return (-record.updated.timestamp(), -quality, record.path)
+    return (-record.updated.timestamp(), -quality, record.title, record.excerpt, record.link, record.path)
 
 
 class _Sortable(Protocol):

@@ -288,6 +288,10 @@ class StateStore:
         """Note that topic `slug` was built, and until when it holds."""
         self._db.execute("INSERT OR REPLACE INTO topics VALUES (?, ?)", (slug, valid_until))
 
+    def forget_topic(self, slug: str) -> None:
+        """Note that topic `slug` must be built again."""
+        self._db.execute("DELETE FROM topics WHERE slug = ?", (slug,))
+
     def outputs(self) -> dict[str, tuple[int, int]]:
         """(size, mtime_ns) of every feed file as last written or checked."""
         rows = self._db.execute("SELECT file, size, mtime_ns FROM outputs")
