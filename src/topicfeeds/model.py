@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -122,3 +124,14 @@ def entry_of_related(related: Related, citing: Record) -> Entry | None:
         via=citing.link,
         via_title=citing.title,
     )
+
+
+def entry_hash(entry: Entry) -> str:
+    """A digest of what subscribers see of an entry, but its `updated` time."""
+    seen = [
+        entry.id, entry.title, entry.link, entry.excerpt, entry.published.isoformat(),
+        entry.provider and [entry.provider.name, entry.provider.url], list(entry.topics),
+        [[i.url, i.width, i.height, i.media_type] for i in entry.images],
+        [[r.id, r.title, r.url] for r in entry.related], entry.via, entry.via_title,
+    ]  # fmt: skip
+    return hashlib.sha256(json.dumps(seen, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]

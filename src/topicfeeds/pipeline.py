@@ -23,11 +23,11 @@ from . import __version__, codec
 from .config import MATCH_ALL, Config, Topic
 from .errors import Problem, PublishError, TopicfeedsError
 from .lock import exclusive
-from .model import Entry, Record
+from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files
 from .reader import Stamp, available_cpus, read_files, stamp_of
 from .selector import admit, arrange, order_key, topics_from_names, valid_until
-from .state import SCHEMA_VERSION, History, StateStore, entry_hash
+from .state import SCHEMA_VERSION, History, StateStore
 from .writer import render
 
 # Files changed less than this long before they were read may change again within
@@ -251,7 +251,13 @@ class _Run:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
         for done, topic in enumerate(topics, 1):
-            kept, _ = admit(self._light_records(topic), topic, self.now)
+            # Light records lack what tells tied copies apart; the store has its digest.
+            kept, _ = admit(
+                self._light_records(topic),
+                topic,
+                self.now,
+                lambda r: self.store.content_key(Path(r.path).name),
+            )
             # Whole records only for what can reach the feed: the first `limit` in feed
             # order, or, when related articles compete for places, every admitted one.
             needed = kept

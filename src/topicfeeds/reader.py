@@ -60,11 +60,14 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
         if isinstance(node, yaml.ScalarNode):
             if node.tag == _STR:
                 return node.value
-            constructor = self.yaml_constructors.get(node.tag) or self.yaml_constructors[None]
+            constructor = self.yaml_constructors.get(node.tag)
+            if constructor is None:
+                raise _Refused(f"the tag {node.tag!r} is not allowed", node)
             try:
                 return constructor(self, node)
-            except (ValueError, OverflowError) as exc:  # e.g. a timestamp of 2026-02-30
-                raise _Refused(f"cannot read {node.value!r}: {exc}", node) from exc
+            except Exception as exc:  # 2026-02-30, `!!bool maybe`: SafeConstructor lets these escape
+                kind = node.tag.rsplit(":", 1)[-1]
+                raise _Refused(f"cannot read {node.value!r} as {kind}", node) from exc
         if depth >= _MAX_DEPTH:
             raise _Refused("nested too deeply", node)
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
@@ -330,7 +333,10 @@ def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:
 
 
 def _load_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # the pure-Python reader checks characters right here
+    except yaml.reader.ReaderError as exc:
+        raise _character_error(text, exc, shown) from exc
     try:
         node = loader.get_single_node()
         if node is None:
@@ -345,12 +351,21 @@ def _load_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
         line = mark.line + 2 if mark is not None else None
         reason = exc.problem or exc.context or "invalid YAML"
         raise RecordError(shown, f"invalid YAML: {reason}", line=line) from exc
+    except yaml.reader.ReaderError as exc:
+        raise _character_error(text, exc, shown) from exc
     except yaml.YAMLError as exc:
         raise RecordError(shown, f"invalid YAML: {exc}") from exc
     except RecursionError as exc:
         raise RecordError(shown, "invalid YAML: nested too deeply") from exc
     finally:
         loader.dispose()
+
+
+def _character_error(text: str, exc: yaml.reader.ReaderError, shown: str) -> RecordError:
+    """A character YAML does not allow, named with its line in the file."""
+    character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+    line = text.count("\n", 0, exc.position) + 2  # the front matter starts on line 2
+    return RecordError(shown, f"invalid YAML: character U+{ord(character):04X} is not allowed", line=line)
 
 
 def _kind(value: object) -> str:

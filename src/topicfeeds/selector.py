@@ -10,7 +10,7 @@ from functools import lru_cache
 from typing import Protocol
 
 from .config import MATCH_ALL, Config, Topic, slugify
-from .model import Entry, Record, entry_of, entry_of_related
+from .model import Entry, Record, entry_hash, entry_of, entry_of_related
 
 Rule = Callable[[Record, Topic, datetime], "str | None"]
 
@@ -128,11 +128,21 @@ def exclusion(record: Record, topic: Topic, now: datetime) -> str | None:
     return None
 
 
-def _copy_preference(record: Record) -> tuple[float, float, str, str, str, str]:
-    # Of several records of one article: the latest edit, then the best; on a tie, the
-    # content decides, so renaming files never changes what subscribers see.
+def _copy_preference(record: Record) -> tuple[float, float]:
+    # Of several records of one article: the latest edit, then the best.
     quality = record.quality if record.quality is not None else float("-inf")
-    return (-record.updated.timestamp(), -quality, record.title, record.excerpt, record.link, record.path)
+    return (-record.updated.timestamp(), -quality)
+
+
+def content_key(record: Record) -> str:
+    """A digest of what a record publishes: the tie-break between equal copies."""
+    return entry_hash(entry_of(record))
+
+
+def _best_copy(copies: list[Record], content: Callable[[Record], str]) -> Record:
+    # On a tie what the copies publish decides, and the file name only between copies
+    # that publish the same: renaming files never changes what subscribers see.
+    return min(copies, key=lambda r: (_copy_preference(r), content(r), r.path))
 
 
 class _Sortable(Protocol):
@@ -170,19 +180,22 @@ class Selection:
 
 
 def admit(
-    records: Iterable[Record], topic: Topic, now: datetime
+    records: Iterable[Record], topic: Topic, now: datetime, content: Callable[[Record], str] = content_key
 ) -> tuple[list[Record], list[tuple[Record, Record]]]:
     """The records `topic`'s rules admit, one copy per article, and the (dropped, kept)
-    pairs of duplicate copies."""
-    admitted = [r for r in records if exclusion(r, topic, now) is None]
-    kept: dict[str, Record] = {}
+    pairs of duplicate copies; `content` gives a copy's `content_key` (a caller holding
+    records without their images and related articles passes the stored one)."""
+    copies: dict[str, list[Record]] = {}
+    for record in records:
+        if exclusion(record, topic, now) is None:
+            copies.setdefault(record.id, []).append(record)
+    kept: list[Record] = []
     duplicates: list[tuple[Record, Record]] = []
-    for record in sorted(admitted, key=_copy_preference):
-        if record.id in kept:
-            duplicates.append((record, kept[record.id]))
-        else:
-            kept[record.id] = record
-    return list(kept.values()), duplicates
+    for group in copies.values():
+        best = group[0] if len(group) == 1 else _best_copy(group, content)
+        kept.append(best)
+        duplicates.extend((other, best) for other in group if other is not best)
+    return kept, duplicates
 
 
 def arrange(kept: Iterable[Record], topic: Topic) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
@@ -190,7 +203,7 @@ def arrange(kept: Iterable[Record], topic: Topic) -> tuple[tuple[Entry, ...], tu
     those past it. In "entries" mode related articles join them."""
     entries = {record.id: entry_of(record) for record in kept}
     if topic.rules.related == "entries":
-        for record in sorted(kept, key=_copy_preference):
+        for record in sorted(kept, key=lambda r: (_copy_preference(r), r.id)):
             for related in record.related:
                 entry = entry_of_related(related, record)
                 if entry is not None:

@@ -11,8 +11,6 @@ schema version, or damaged, is rebuilt with a warning.
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -21,8 +19,9 @@ from types import TracebackType
 
 from . import codec
 from .errors import Problem
-from .model import Entry, Record
+from .model import Record
 from .reader import Stamp, Tracked
+from .selector import content_key
 
 SCHEMA_VERSION = 1
 
@@ -35,6 +34,7 @@ CREATE TABLE files (
     racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
     light TEXT,                 -- the record without images and related articles; NULL if rejected
     full TEXT,                  -- the whole record; NULL if rejected
+    content TEXT,               -- the whole record's selector.content_key; NULL if rejected
     problems TEXT NOT NULL      -- the error that rejected the file, or the warnings about it
 );
 CREATE TABLE file_topics (
@@ -185,13 +185,14 @@ class StateStore:
         """Store what reading file `name` gave."""
         record, problems = tracked.outcome
         stamp = tracked.stamp
-        light = full = None
+        light = full = content = None
         if record is not None:
             full = codec.encode_record(record)
             light = codec.encode_record(replace(record, images=(), related=()))
+            content = content_key(record)
         self._db.execute("DELETE FROM file_topics WHERE name = ?", (name,))
         self._db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 name,
                 None if stamp is None else stamp.size,
@@ -202,6 +203,7 @@ class StateStore:
                 int(racy),
                 light,
                 full,
+                content,
                 codec.encode_problems(list(problems)),
             ),
         )
@@ -263,6 +265,11 @@ class StateStore:
                 found[name] = codec.decode_record(full)
         return found
 
+    def content_key(self, name: str) -> str:
+        """The stored content key of the record in file `name`."""
+        row = self._db.execute("SELECT content FROM files WHERE name = ?", (name,)).fetchone()
+        return str(row[0]) if row else ""
+
     # -- published entries
 
     def history(self, feed: str) -> dict[str, History]:
@@ -300,17 +307,6 @@ class StateStore:
     def set_output(self, file: str, size: int, mtime_ns: int) -> None:
         """Note a feed file as it now is."""
         self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (file, size, mtime_ns))
-
-
-def entry_hash(entry: Entry) -> str:
-    """A digest of what subscribers see of an entry, but its `updated` time."""
-    seen = [
-        entry.id, entry.title, entry.link, entry.excerpt, entry.published.isoformat(),
-        entry.provider and [entry.provider.name, entry.provider.url], list(entry.topics),
-        [[i.url, i.width, i.height, i.media_type] for i in entry.images],
-        [[r.id, r.title, r.url] for r in entry.related], entry.via, entry.via_title,
-    ]  # fmt: skip
-    return hashlib.sha256(json.dumps(seen, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
 
 
 def _remove(path: Path) -> None:
