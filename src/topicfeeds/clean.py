@@ -33,6 +33,8 @@ _FTFY = ftfy.TextFixerConfig(
 
 def clean_text(value: str) -> str:
     """Repair mojibake, drop characters XML cannot carry, trim the ends."""
+    if value.isascii() and value.isprintable():
+        return value.strip()  # most text: nothing to repair or remove
     if "\x1b" in value:
         value = _ANSI.sub("", value)
     # Mojibake needs non-ASCII characters, and ftfy is the costly step.
@@ -45,6 +47,8 @@ def clean_text(value: str) -> str:
 
 def clean_line(value: str) -> str:
     """`clean_text`, then fold every run of white space into one space (for titles, names)."""
+    if value.isascii() and value.isprintable() and "  " not in value:
+        return value.strip()
     return _SPACES.sub(" ", clean_text(value))
 
 

@@ -30,43 +30,33 @@ def _image(i: Image | None) -> list[Any] | None:
     return None if i is None else [i.url, i.width, i.height, i.media_type]
 
 
+def _fields(r: Record) -> list[Any]:
+    return [r.path, r.id, r.title, r.link, r.excerpt, _time(r.published), _time(r.updated), r.type,
+            r.category, r.quality, r.heat, r.is_published, _provider(r.provider), r.topics]  # fmt: skip
+
+
+def _dumps(value: list[Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _related(r: Record) -> list[Any]:
+    return [
+        [x.id, x.title, x.url, x.excerpt, None if x.published is None else _time(x.published),
+         _provider(x.provider), x.quality, _image(x.image)]
+        for x in r.related
+    ]  # fmt: skip
+
+
 def encode_record(r: Record) -> str:
     """`r` as compact JSON text."""
-    related = [
-        [
-            x.id,
-            x.title,
-            x.url,
-            x.excerpt,
-            None if x.published is None else _time(x.published),
-            _provider(x.provider),
-            x.quality,
-            _image(x.image),
-        ]
-        for x in r.related
-    ]
-    return json.dumps(
-        [
-            r.path,
-            r.id,
-            r.title,
-            r.link,
-            r.excerpt,
-            _time(r.published),
-            _time(r.updated),
-            r.type,
-            r.category,
-            r.quality,
-            r.heat,
-            r.is_published,
-            _provider(r.provider),
-            r.topics,
-            [_image(i) for i in r.images],
-            related,
-        ],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return _dumps([*_fields(r), [_image(i) for i in r.images], _related(r)])
+
+
+def encode_light_and_full(r: Record) -> tuple[str, str]:
+    """`r` without its images and related articles (all a topic needs to choose), and
+    whole: `encode_record` of each, sharing the work."""
+    fields = _fields(r)
+    return _dumps([*fields, [], []]), _dumps([*fields, [_image(i) for i in r.images], _related(r)])
 
 
 def _to_provider(v: list[Any] | None) -> Provider | None:

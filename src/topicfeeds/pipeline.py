@@ -8,6 +8,7 @@ otherwise it parses the files that changed and rebuilds the topics they touch.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import sqlite3
@@ -25,16 +26,16 @@ from .errors import Problem, PublishError, TopicfeedsError
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files
-from .reader import Stamp, available_cpus, read_files, stamp_of
-from .selector import admit, arrange, order_key, topics_from_names, valid_until
-from .state import SCHEMA_VERSION, History, StateStore
+from .reader import Stamp, available_cpus, iter_files, stamp_of
+from .selector import admit, arrange, content_key, order_key, topics_from_names, valid_until
+from .state import SCHEMA_VERSION, History, StateStore, read_row
 from .writer import render
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
 RACY_NS = 2_000_000_000
 # Records parsed and stored at a time: bounds memory on a cold run.
-BATCH_FILES = 5000
+BATCH_FILES = 20000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 Progress = Callable[[str, int, int], None]
@@ -216,22 +217,22 @@ class _Run:
             store.forget(name)
         self.parsed = len(stale)
         folder = self.config.records_dir
+        read = functools.partial(read_row, max_bytes=self.config.max_record_bytes)
         for start in range(0, len(stale), BATCH_FILES):
             batch = [folder / name for name in stale[start : start + BATCH_FILES]]
-            for tracked in read_files(batch, self.config.max_record_bytes, self.jobs):
-                name = tracked.path.name
-                stamp = tracked.stamp or listing[name]
+            for row in iter_files(batch, read, self.jobs):
+                stamp = row.stamp or listing[row.name]
                 racy = _racy(stamp, scan_started)
-                old = cached.get(name)
-                if old is not None and old.sha256 is not None and old.sha256 == tracked.sha256:
-                    store.restamp(name, stamp, racy)  # touched, not changed
+                old = cached.get(row.name)
+                if old is not None and old.sha256 is not None and old.sha256 == row.sha256:
+                    store.restamp(row.name, stamp, racy)  # touched, not changed
                     continue
-                touched |= store.topics_of(name)
-                store.put(name, tracked, racy)
-                record, problems = tracked.outcome
-                if record is not None:
-                    touched |= {t.casefold() for t in record.topics}
-                    self.warnings.extend(problems)
+                touched |= store.topics_of(row.name)
+                store.put(row, racy)
+                if not row.rejected:
+                    touched |= {t.casefold() for t in row.topics}
+                    if row.problems != "[]":
+                        self.warnings.extend(codec.decode_problems(row.problems))
             self.progress("records", min(start + BATCH_FILES, len(stale)), len(stale))
         return touched
 
@@ -245,19 +246,18 @@ class _Run:
             records.append(record)
         return records
 
+    def _content_key(self, record: Record) -> str:
+        name = Path(record.path).name
+        return content_key(self.store.full_records([name])[name])
+
     # -- topics
 
     def _rebuild(self, topics: Sequence[Topic]) -> tuple[list[TopicReport], list[PublishError]]:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
         for done, topic in enumerate(topics, 1):
-            # Light records lack what tells tied copies apart; the store has its digest.
-            kept, _ = admit(
-                self._light_records(topic),
-                topic,
-                self.now,
-                lambda r: self.store.content_key(Path(r.path).name),
-            )
+            # Light records lack what tells tied copies apart: ties read the whole record.
+            kept, _ = admit(self._light_records(topic), topic, self.now, self._content_key)
             # Whole records only for what can reach the feed: the first `limit` in feed
             # order, or, when related articles compete for places, every admitted one.
             needed = kept

@@ -10,17 +10,16 @@ import math
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import dateutil.parser
 import yaml
 
-from . import codec
 from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
 from .errors import Problem, RecordError
 from .model import Image, Provider, Record, Related
@@ -50,24 +49,18 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
     YAML 1.1 values read exactly as PyYAML reads them.
     """
 
-    def construct_document(self, node: yaml.Node) -> Any:
-        return self._build(node, set(), 0)
+    may_alias = True  # set False by the loader when the text has no "*": no alias can occur
 
-    def _build(self, node: yaml.Node, seen: set[int], depth: int) -> Any:
-        if id(node) in seen:
-            raise _Refused("anchors and aliases are not allowed", node)
-        seen.add(id(node))
+    def construct_document(self, node: yaml.Node) -> Any:
+        return self._build(node, set() if self.may_alias else None, 0)
+
+    def _build(self, node: yaml.Node, seen: set[int] | None, depth: int) -> Any:
+        if seen is not None:
+            if id(node) in seen:
+                raise _Refused("anchors and aliases are not allowed", node)
+            seen.add(id(node))
         if isinstance(node, yaml.ScalarNode):
-            if node.tag == _STR:
-                return node.value
-            constructor = self.yaml_constructors.get(node.tag)
-            if constructor is None:
-                raise _Refused(f"the tag {node.tag!r} is not allowed", node)
-            try:
-                return constructor(self, node)
-            except Exception as exc:  # 2026-02-30, `!!bool maybe`: SafeConstructor lets these escape
-                kind = node.tag.rsplit(":", 1)[-1]
-                raise _Refused(f"cannot read {node.value!r} as {kind}", node) from exc
+            return self._scalar(node)
         if depth >= _MAX_DEPTH:
             raise _Refused("nested too deeply", node)
         if isinstance(node, yaml.MappingNode) and node.tag == _MAP:
@@ -78,11 +71,45 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
                     raise _Refused("a key must be a plain value", key_node)
                 if key in mapping:
                     raise _Refused("duplicate key", key_node, field=str(key))
-                mapping[key] = self._build(value_node, seen, depth + 1)
+                # Most values are strings: skip a call for them when no alias can occur.
+                if seen is None and value_node.tag == _STR and isinstance(value_node, yaml.ScalarNode):
+                    mapping[key] = value_node.value
+                else:
+                    mapping[key] = self._build(value_node, seen, depth + 1)
             return mapping
         if isinstance(node, yaml.SequenceNode) and node.tag == _SEQ:
             return [self._build(item, seen, depth + 1) for item in node.value]
         raise _Refused(f"the tag {node.tag!r} is not allowed", node)
+
+    def _scalar(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _STR:
+            return node.value
+        constructor = self.yaml_constructors.get(node.tag)
+        if constructor is None:
+            raise _Refused(f"the tag {node.tag!r} is not allowed", node)
+        try:
+            return constructor(self, node)
+        except Exception as exc:  # 2026-02-30, `!!bool maybe`: SafeConstructor lets these escape
+            kind = node.tag.rsplit(":", 1)[-1]
+            raise _Refused(f"cannot read {node.value!r} as {kind}", node) from exc
+
+
+class _Resolver(yaml.resolver.Resolver):
+    """PyYAML's YAML 1.1 resolver, remembering its answer for each plain scalar: records
+    repeat the same few (true, article, small numbers, dates), and resolving is a run
+    of regular expressions for every scalar of every record."""
+
+    _known: dict[str, str] = {}  # noqa: RUF012 - shared on purpose: the answers never change
+
+    def resolve(self, kind: type[yaml.Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        if kind is not yaml.ScalarNode or not implicit[0] or self.yaml_path_resolvers:
+            return str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+        tag = self._known.get(value)
+        if tag is None:
+            tag = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
+            if len(self._known) < 100_000:
+                self._known[value] = tag
+        return tag
 
 
 class _PureLoader(
@@ -91,7 +118,7 @@ class _PureLoader(
     yaml.parser.Parser,
     yaml.composer.Composer,
     _StrictConstructor,
-    yaml.resolver.Resolver,
+    _Resolver,
 ):
     def __init__(self, stream: str) -> None:
         yaml.reader.Reader.__init__(self, stream)
@@ -99,18 +126,18 @@ class _PureLoader(
         yaml.parser.Parser.__init__(self)
         yaml.composer.Composer.__init__(self)
         _StrictConstructor.__init__(self)
-        yaml.resolver.Resolver.__init__(self)
+        _Resolver.__init__(self)
 
 
 _Loader: Any = _PureLoader
 try:
     from yaml.cyaml import CParser as _CParser  # type: ignore[attr-defined]
 
-    class _CLoader(_CParser, _StrictConstructor, yaml.resolver.Resolver):
+    class _CLoader(_CParser, _StrictConstructor, _Resolver):
         def __init__(self, stream: str) -> None:
             _CParser.__init__(self, stream)
             _StrictConstructor.__init__(self)
-            yaml.resolver.Resolver.__init__(self)
+            _Resolver.__init__(self)
 
     # libyaml's parser: the same YAML 1.1 rules, several times faster.
     _Loader = _CLoader
@@ -121,7 +148,18 @@ DEFAULT_PATTERNS = ("*.txt", "*.md")
 DEFAULT_MAX_BYTES = 1024 * 1024
 
 # Front matter: a first line of `---`, then YAML up to a line of `---` or `...`.
-_FRONT = re.compile(r"\A---[ \t]*\r?\n(.*?)^(?:---|\.\.\.)[ \t]*\r?$", re.S | re.M)
+_OPENING = re.compile(r"---[ \t]*\r?\n")
+_CLOSING = re.compile(r"\n(?:---|\.\.\.)[ \t]*\r?(?:\n|\Z)")
+
+
+def front_matter(text: str) -> str | None:
+    """The YAML between the opening and closing lines, or None when there is none."""
+    opening = _OPENING.match(text)
+    if opening is None:
+        return None
+    # From the opening line's own newline, so that an empty front matter is found too.
+    closing = _CLOSING.search(text, opening.end() - 1)
+    return None if closing is None else text[opening.end() : closing.start() + 1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,50 +303,38 @@ def available_cpus() -> int:
 
 
 def read_files(paths: Sequence[Path], max_bytes: int, jobs: int = 1) -> list[Tracked]:
-    """Every file in `paths`, read and parsed, in order. Parsing is the cost of a cold
-    build, so with `jobs` > 1 other processes parse shares of a large list while this
-    one parses its own; their records come back as JSON (see codec.py)."""
+    """Every file in `paths`, read and parsed, in order, with up to `jobs` processes."""
+    return list(iter_files(paths, functools.partial(read_tracked, max_bytes=max_bytes), jobs))
+
+
+T = TypeVar("T")
+
+
+def iter_files(paths: Sequence[Path], work: Callable[[Path], T], jobs: int = 1) -> Iterator[T]:
+    """`work` applied to every path, in order. Parsing is the cost of a cold build, so
+    with `jobs` > 1 and many files, forked processes take equal shares of the list
+    while this one works through its own, yielding as it goes: the caller stores
+    those results while the others finish. `work` and its results must pickle."""
     if jobs < 2 or len(paths) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
-        return [read_tracked(p, max_bytes) for p in paths]
-    share = -(-len(paths) // jobs)
-    mine, rest = paths[:share], paths[share:]
-    chunks = [rest[i : i + share] for i in range(0, len(rest), share)]
+        yield from (work(p) for p in paths)
+        return
+    size = -(-len(paths) // jobs)
+    own, rest = paths[:size], paths[size:]
+    chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
     context = multiprocessing.get_context("fork")  # workers inherit the loaded modules
     with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-        futures = [pool.submit(_read_encoded, chunk, max_bytes) for chunk in chunks]
-        tracked = [read_tracked(p, max_bytes) for p in mine]
+        futures = [pool.submit(_work_through, work, chunk) for chunk in chunks]
+        yield from (work(p) for p in own)
         for chunk, future in zip(chunks, futures, strict=True):
             try:
-                tracked.extend(_decode_tracked(chunk, future.result()))
+                results = future.result()
             except concurrent.futures.process.BrokenProcessPool:
-                # A worker died (killed, out of memory): read its share here.
-                tracked.extend(read_tracked(p, max_bytes) for p in chunk)
-    return tracked
+                results = [work(p) for p in chunk]  # a worker died (killed, out of memory)
+            yield from results
 
 
-_Encoded = tuple["tuple[int, int, int, int] | None", "str | None", "str | None", str]
-
-
-def _read_encoded(paths: Sequence[Path], max_bytes: int) -> list[_Encoded]:
-    encoded: list[_Encoded] = []
-    for path in paths:
-        t = read_tracked(path, max_bytes)
-        stamp = None if t.stamp is None else (t.stamp.size, t.stamp.mtime_ns, t.stamp.ino, t.stamp.ctime_ns)
-        record, problems = t.outcome
-        text = None if record is None else codec.encode_record(record)
-        encoded.append((stamp, t.sha256, text, codec.encode_problems(list(problems))))
-    return encoded
-
-
-def _decode_tracked(paths: Sequence[Path], encoded: list[_Encoded]) -> Iterator[Tracked]:
-    for path, (stamp, sha, text, problems) in zip(paths, encoded, strict=True):
-        record = None if text is None else codec.decode_record(text)
-        yield Tracked(
-            path,
-            None if stamp is None else Stamp(*stamp),
-            sha,
-            (record, tuple(codec.decode_problems(problems))),
-        )
+def _work_through(work: Callable[[Path], T], paths: Sequence[Path]) -> list[T]:
+    return [work(p) for p in paths]
 
 
 def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:
@@ -318,14 +344,14 @@ def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:
     except UnicodeDecodeError as exc:
         bad = data[exc.start : exc.start + 1].hex()
         raise RecordError(shown, f"not UTF-8: byte 0x{bad} at offset {exc.start} cannot be decoded") from exc
-    match = _FRONT.match(text)
-    if match is None:
+    yaml_text = front_matter(text)
+    if yaml_text is None:
         raise RecordError(
             shown,
             "no front matter: the file must start with a '---' line and the YAML must end with another",
             line=1,
         )
-    node, fields = _load_yaml(match.group(1), shown)
+    node, fields = _load_yaml(yaml_text, shown)
     if not isinstance(fields, dict):
         kind = "empty" if fields is None else f"a {_kind(fields)}"
         raise RecordError(shown, f"front matter is {kind}, not a mapping of fields", line=2)
@@ -337,6 +363,7 @@ def _load_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
         loader = _Loader(text)  # the pure-Python reader checks characters right here
     except yaml.reader.ReaderError as exc:
         raise _character_error(text, exc, shown) from exc
+    loader.may_alias = "*" in text
     try:
         node = loader.get_single_node()
         if node is None:

@@ -13,15 +13,14 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from . import codec
 from .errors import Problem
 from .model import Record
-from .reader import Stamp, Tracked
-from .selector import content_key
+from .reader import Stamp, Tracked, read_tracked
 
 SCHEMA_VERSION = 1
 
@@ -34,7 +33,6 @@ CREATE TABLE files (
     racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
     light TEXT,                 -- the record without images and related articles; NULL if rejected
     full TEXT,                  -- the whole record; NULL if rejected
-    content TEXT,               -- the whole record's selector.content_key; NULL if rejected
     problems TEXT NOT NULL      -- the error that rejected the file, or the warnings about it
 );
 CREATE TABLE file_topics (
@@ -67,6 +65,40 @@ class Cached:
     stamp: Stamp | None
     sha256: str | None
     racy: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One record file in the form the store keeps: made where the file is parsed,
+    so a worker process sends back text rather than records to decode again."""
+
+    name: str
+    stamp: Stamp | None
+    sha256: str | None
+    light: str | None  # JSON of the record without images and related articles; None if rejected
+    full: str | None  # JSON of the whole record
+    topics: tuple[str, ...]
+    problems: str  # JSON: the error if rejected, else the warnings
+
+    @property
+    def rejected(self) -> bool:
+        """Whether the file was rejected."""
+        return self.light is None
+
+
+def row_of(tracked: Tracked) -> Row:
+    """The stored form of what reading a file gave."""
+    record, problems = tracked.outcome
+    encoded = codec.encode_problems(list(problems))
+    if record is None:
+        return Row(tracked.path.name, tracked.stamp, tracked.sha256, None, None, (), encoded)
+    light, full = codec.encode_light_and_full(record)
+    return Row(tracked.path.name, tracked.stamp, tracked.sha256, light, full, record.topics, encoded)
+
+
+def read_row(path: Path, max_bytes: int) -> Row:
+    """Read, parse and encode one record file."""
+    return row_of(read_tracked(path, max_bytes))
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,35 +213,28 @@ class StateStore:
         rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (name,))
         return {r[0] for r in rows}
 
-    def put(self, name: str, tracked: Tracked, racy: bool) -> None:
-        """Store what reading file `name` gave."""
-        record, problems = tracked.outcome
-        stamp = tracked.stamp
-        light = full = content = None
-        if record is not None:
-            full = codec.encode_record(record)
-            light = codec.encode_record(replace(record, images=(), related=()))
-            content = content_key(record)
-        self._db.execute("DELETE FROM file_topics WHERE name = ?", (name,))
+    def put(self, row: Row, racy: bool) -> None:
+        """Store what reading a file gave."""
+        stamp = row.stamp
+        self._db.execute("DELETE FROM file_topics WHERE name = ?", (row.name,))
         self._db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                name,
+                row.name,
                 None if stamp is None else stamp.size,
                 None if stamp is None else stamp.mtime_ns,
                 None if stamp is None else stamp.ino,
                 None if stamp is None else stamp.ctime_ns,
-                tracked.sha256,
+                row.sha256,
                 int(racy),
-                light,
-                full,
-                content,
-                codec.encode_problems(list(problems)),
+                row.light,
+                row.full,
+                row.problems,
             ),
         )
-        if record is not None:
+        if row.topics:
             self._db.executemany(
-                "INSERT INTO file_topics VALUES (?, ?, ?)", [(t.casefold(), t, name) for t in record.topics]
+                "INSERT INTO file_topics VALUES (?, ?, ?)", [(t.casefold(), t, row.name) for t in row.topics]
             )
 
     def restamp(self, name: str, stamp: Stamp, racy: bool) -> None:
@@ -264,11 +289,6 @@ class StateStore:
             for name, full in self._db.execute(f"SELECT name, full FROM files WHERE name IN ({marks})", part):
                 found[name] = codec.decode_record(full)
         return found
-
-    def content_key(self, name: str) -> str:
-        """The stored content key of the record in file `name`."""
-        row = self._db.execute("SELECT content FROM files WHERE name = ?", (name,)).fetchone()
-        return str(row[0]) if row else ""
 
     # -- published entries
 
