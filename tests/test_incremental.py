@@ -292,3 +292,31 @@ def test_a_killed_holder_never_blocks_the_next_run(site: Config) -> None:
         holder.kill()
         holder.wait()
         assert build(site, NOW).written == 2
+
+
+def test_rebuilding_many_topics_at_once_gives_the_same_feeds(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past ten topics the run decodes every record in one pass instead of a query per
+    topic; both ways must publish the same bytes."""
+    (project / "config.yaml").write_text(BASE_CONFIG.replace("records: seeds", "records: seeds\nauto: true"))
+    for n in range(30):
+        write_record(
+            project / "seeds",
+            f"{n}.txt",
+            title=f"Story {n}",
+            webUrl=f"https://n.example/{n}",
+            originalUrl=...,
+            topics=[f"Topic {n % 14}", f"Topic {n % 3}"],
+        )
+    config = load_config(project / "config.yaml")
+    build(config, NOW)
+    one_pass = {p.name: p.read_bytes() for p in config.output_dir.iterdir()}
+    assert len(one_pass) == 2 * 15
+    for p in config.output_dir.iterdir():
+        p.unlink()
+    assert config.state_path is not None
+    config.state_path.unlink()
+    monkeypatch.setattr(pipeline._Run, "_load_everything", lambda self: None)
+    build(config, NOW)
+    assert {p.name: p.read_bytes() for p in config.output_dir.iterdir()} == one_pass

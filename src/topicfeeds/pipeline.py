@@ -27,15 +27,23 @@ from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files
 from .reader import Stamp, available_cpus, iter_files, stamp_of
-from .selector import admit, arrange, content_key, order_key, topics_from_names, valid_until
+from .selector import (
+    admit,
+    arrange,
+    candidates,
+    content_key,
+    index_by_topic,
+    order_key,
+    topics_from_names,
+    valid_until,
+)
 from .state import SCHEMA_VERSION, History, StateStore, read_row
 from .writer import render
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
 RACY_NS = 2_000_000_000
-# Records parsed and stored at a time: bounds memory on a cold run.
-BATCH_FILES = 20000
+PROGRESS_EVERY = 1000
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 Progress = Callable[[str, int, int], None]
@@ -164,6 +172,8 @@ class _Run:
         self.progress = progress or (lambda stage, done, total: None)
         self.warnings: list[Problem] = []
         self.light: dict[str, Record] = {}  # decoded once a run, shared by the topics
+        self.everything: list[Record] = []
+        self.index: dict[str, list[Record]] | None = None
         self.parsed = 0
 
     def run(self) -> BuildReport:
@@ -218,26 +228,30 @@ class _Run:
         self.parsed = len(stale)
         folder = self.config.records_dir
         read = functools.partial(read_row, max_bytes=self.config.max_record_bytes)
-        for start in range(0, len(stale), BATCH_FILES):
-            batch = [folder / name for name in stale[start : start + BATCH_FILES]]
-            for row in iter_files(batch, read, self.jobs):
-                stamp = row.stamp or listing[row.name]
-                racy = _racy(stamp, scan_started)
-                old = cached.get(row.name)
-                if old is not None and old.sha256 is not None and old.sha256 == row.sha256:
-                    store.restamp(row.name, stamp, racy)  # touched, not changed
-                    continue
+        paths = [folder / name for name in stale]
+        for done, row in enumerate(iter_files(paths, read, self.jobs), 1):
+            stamp = row.stamp or listing[row.name]
+            racy = _racy(stamp, scan_started)
+            old = cached.get(row.name)
+            if old is not None and old.sha256 is not None and old.sha256 == row.sha256:
+                store.restamp(row.name, stamp, racy)  # touched, not changed
+                continue
+            if old is not None:
                 touched |= store.topics_of(row.name)
-                store.put(row, racy)
-                if not row.rejected:
-                    touched |= {t.casefold() for t in row.topics}
-                    if row.problems != "[]":
-                        self.warnings.extend(codec.decode_problems(row.problems))
-            self.progress("records", min(start + BATCH_FILES, len(stale)), len(stale))
+            store.put(row, racy, new=old is None)
+            if not row.rejected:
+                touched |= {t.casefold() for t in row.topics}
+                if row.problems != "[]":
+                    self.warnings.extend(codec.decode_problems(row.problems))
+            if done % PROGRESS_EVERY == 0 or done == len(stale):
+                self.progress("records", done, len(stale))
+        store.flush()
         return touched
 
-    def _light_records(self, topic: Topic) -> list[Record]:
+    def _light_records(self, topic: Topic) -> Sequence[Record]:
         """The records `topic` may select, without their images and related articles."""
+        if self.index is not None:
+            return candidates(self.everything, self.index, topic)
         records = []
         for name, light in self.store.light_records(None if MATCH_ALL in topic.match else topic.match):
             record = self.light.get(name)
@@ -245,6 +259,12 @@ class _Run:
                 record = self.light[name] = codec.decode_record(light)
             records.append(record)
         return records
+
+    def _load_everything(self) -> None:
+        """Decode every record once, in one pass over the store, and index them by
+        topic: cheaper than a query per topic when most topics are rebuilt."""
+        self.everything = [codec.decode_record(light) for _, light in self.store.light_records(None)]
+        self.index = index_by_topic(self.everything)
 
     def _content_key(self, record: Record) -> str:
         name = Path(record.path).name
@@ -255,6 +275,8 @@ class _Run:
     def _rebuild(self, topics: Sequence[Topic]) -> tuple[list[TopicReport], list[PublishError]]:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
+        if len(topics) > 10:
+            self._load_everything()
         for done, topic in enumerate(topics, 1):
             # Light records lack what tells tied copies apart: ties read the whole record.
             kept, _ = admit(self._light_records(topic), topic, self.now, self._content_key)

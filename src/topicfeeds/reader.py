@@ -310,24 +310,31 @@ def read_files(paths: Sequence[Path], max_bytes: int, jobs: int = 1) -> list[Tra
 T = TypeVar("T")
 
 
+# Files a worker takes at a time: small enough that results waiting to be consumed
+# stay a few megabytes, large enough that handing chunks out costs nothing.
+CHUNK_FILES = 500
+
+
 def iter_files(paths: Sequence[Path], work: Callable[[Path], T], jobs: int = 1) -> Iterator[T]:
     """`work` applied to every path, in order. Parsing is the cost of a cold build, so
-    with `jobs` > 1 and many files, forked processes take equal shares of the list
-    while this one works through its own, yielding as it goes: the caller stores
-    those results while the others finish. `work` and its results must pickle."""
+    with `jobs` > 1 and many files, chunks of the list go round: this process works
+    through every `jobs`-th chunk itself, yielding as it goes, and forked workers take
+    the others; the caller stores each result while the rest are parsed. `work` and
+    its results must pickle."""
     if jobs < 2 or len(paths) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
         yield from (work(p) for p in paths)
         return
-    size = -(-len(paths) // jobs)
-    own, rest = paths[:size], paths[size:]
-    chunks = [rest[i : i + size] for i in range(0, len(rest), size)]
+    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
     context = multiprocessing.get_context("fork")  # workers inherit the loaded modules
-    with concurrent.futures.ProcessPoolExecutor(len(chunks), mp_context=context) as pool:
-        futures = [pool.submit(_work_through, work, chunk) for chunk in chunks]
-        yield from (work(p) for p in own)
-        for chunk, future in zip(chunks, futures, strict=True):
+    with concurrent.futures.ProcessPoolExecutor(jobs - 1, mp_context=context) as pool:
+        # Submitted in order, so workers run ahead of this process by a chunk or two.
+        futures = {n: pool.submit(_work_through, work, c) for n, c in enumerate(chunks) if n % jobs}
+        for n, chunk in enumerate(chunks):
+            if n not in futures:
+                yield from (work(p) for p in chunk)
+                continue
             try:
-                results = future.result()
+                results = futures.pop(n).result()
             except concurrent.futures.process.BrokenProcessPool:
                 results = [work(p) for p in chunk]  # a worker died (killed, out of memory)
             yield from results

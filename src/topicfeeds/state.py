@@ -116,6 +116,8 @@ class StateStore:
     def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
         self._db = connection
         self.path = path
+        self._pending_files: list[tuple[object, ...]] = []
+        self._pending_topics: list[tuple[str, str, str]] = []
 
     @classmethod
     def open(cls, path: Path | None, *, fresh: bool = False) -> tuple[StateStore, list[Problem]]:
@@ -176,6 +178,8 @@ class StateStore:
     ) -> None:
         # Everything a run learnt lands at once, after its feeds are in place: a run
         # that dies leaves the previous state, and the next run redoes its work.
+        if kind is None:
+            self.flush()
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
 
     def close(self) -> None:
@@ -213,12 +217,14 @@ class StateStore:
         rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (name,))
         return {r[0] for r in rows}
 
-    def put(self, row: Row, racy: bool) -> None:
-        """Store what reading a file gave."""
+    def put(self, row: Row, racy: bool, *, new: bool = False) -> None:
+        """Store what reading a file gave; `new` when the store knew no such file.
+        Rows are written in batches: call `flush` before reading them back."""
         stamp = row.stamp
-        self._db.execute("DELETE FROM file_topics WHERE name = ?", (row.name,))
-        self._db.execute(
-            "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        if not new:
+            self.flush()
+            self._db.execute("DELETE FROM file_topics WHERE name = ?", (row.name,))
+        self._pending_files.append(
             (
                 row.name,
                 None if stamp is None else stamp.size,
@@ -230,12 +236,21 @@ class StateStore:
                 row.light,
                 row.full,
                 row.problems,
-            ),
-        )
-        if row.topics:
-            self._db.executemany(
-                "INSERT INTO file_topics VALUES (?, ?, ?)", [(t.casefold(), t, row.name) for t in row.topics]
             )
+        )
+        self._pending_topics.extend((t.casefold(), t, row.name) for t in row.topics)
+        if len(self._pending_files) >= 1000:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the rows `put` holds back (one statement per batch, not per file)."""
+        if self._pending_files:
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 self._pending_files)  # fmt: skip
+            self._pending_files.clear()
+        if self._pending_topics:
+            self._db.executemany("INSERT INTO file_topics VALUES (?, ?, ?)", self._pending_topics)
+            self._pending_topics.clear()
 
     def restamp(self, name: str, stamp: Stamp, racy: bool) -> None:
         """Note a new stamp for a file whose content did not change."""
