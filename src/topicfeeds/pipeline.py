@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
-from fnmatch import fnmatch
 from pathlib import Path
 
 from . import __version__, codec
@@ -26,7 +25,7 @@ from .errors import Problem, PublishError, TopicfeedsError
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files
-from .reader import Stamp, available_cpus, iter_files, stamp_of
+from .reader import Stamp, available_cpus, iter_files, name_matcher, stamp_of
 from .selector import (
     admit,
     arrange,
@@ -372,24 +371,26 @@ class _Run:
 def _scan(folder: Path, patterns: Sequence[str]) -> dict[str, Stamp]:
     """Every record file's stamp, by name: one directory listing and one stat a file."""
     listing = {}
+    matches = name_matcher(tuple(patterns))
     with os.scandir(folder) as entries:
         for entry in entries:
             name = entry.name
-            if name.startswith(".") or not any(fnmatch(name, p) for p in patterns):
+            if not matches(name):
                 continue
-            with contextlib.suppress(FileNotFoundError):  # removed since it was listed
+            try:
                 st = entry.stat()
-                if stat.S_ISREG(st.st_mode):
-                    listing[name] = stamp_of(st)
+            except FileNotFoundError:  # removed since it was listed
+                continue
+            if stat.S_ISREG(st.st_mode):
+                listing[name] = stamp_of(st)
     return listing
 
 
 def _listing_digest(listing: dict[str, Stamp]) -> str:
-    digest = hashlib.sha256()
-    for name in sorted(listing):
-        s = listing[name]
-        digest.update(f"{name}\0{s.size}\0{s.mtime_ns}\0{s.ino}\0{s.ctime_ns}\n".encode())
-    return digest.hexdigest()
+    lines = "".join(
+        f"{name}\0{s.size}\0{s.mtime_ns}\0{s.ino}\0{s.ctime_ns}\n" for name, s in sorted(listing.items())
+    )
+    return hashlib.sha256(lines.encode("utf-8", "surrogateescape")).hexdigest()
 
 
 def _racy(stamp: Stamp, scan_started: int) -> bool:

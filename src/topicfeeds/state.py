@@ -40,6 +40,7 @@ CREATE TABLE file_topics (
     spelling TEXT NOT NULL,     -- as the record writes it
     name TEXT NOT NULL REFERENCES files(name)
 );
+CREATE INDEX files_rejected ON files(name) WHERE light IS NULL;  -- reported on every run
 CREATE INDEX file_topics_by_topic ON file_topics(topic);
 CREATE INDEX file_topics_by_name ON file_topics(name);
 CREATE TABLE entries (
@@ -265,15 +266,19 @@ class StateStore:
         self._db.execute("DELETE FROM files WHERE name = ?", (name,))
 
     def counts(self) -> tuple[int, int]:
-        """How many files are known, and how many of them are rejected."""
-        total, rejected = self._db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(light IS NULL), 0) FROM files"
+        """How many files are known, and how many of them are rejected. Both through
+        indexes: reading every row would cost more than the rest of an idle run."""
+        (total,) = self._db.execute("SELECT COUNT(*) FROM files").fetchone()
+        (rejected,) = self._db.execute(
+            "SELECT COUNT(*) FROM files INDEXED BY files_rejected WHERE light IS NULL"
         ).fetchone()
         return int(total), int(rejected)
 
     def errors(self) -> list[Problem]:
         """Why each rejected file was rejected, by file name."""
-        rows = self._db.execute("SELECT problems FROM files WHERE light IS NULL ORDER BY name")
+        rows = self._db.execute(
+            "SELECT problems FROM files INDEXED BY files_rejected WHERE light IS NULL ORDER BY name"
+        )
         return [p for (text,) in rows for p in codec.decode_problems(text)]
 
     def topic_spellings(self) -> dict[str, str]:
