@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import marshal
 import os
 import sqlite3
 import stat
@@ -387,10 +388,11 @@ def _scan(folder: Path, patterns: Sequence[str]) -> dict[str, Stamp]:
 
 
 def _listing_digest(listing: dict[str, Stamp]) -> str:
-    lines = "".join(
-        f"{name}\0{s.size}\0{s.mtime_ns}\0{s.ino}\0{s.ctime_ns}\n" for name, s in sorted(listing.items())
-    )
-    return hashlib.sha256(lines.encode("utf-8", "surrogateescape")).hexdigest()
+    # marshal writes the sorted tuples in one C call; a new Python may write them
+    # differently, which only costs one run a full comparison.
+    return hashlib.sha256(
+        marshal.dumps(sorted((name, *stamp) for name, stamp in listing.items()))
+    ).hexdigest()
 
 
 def _racy(stamp: Stamp, scan_started: int) -> bool:

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import NamedTuple
 
 from . import codec
 from .errors import Problem
@@ -59,8 +60,7 @@ CREATE TABLE outputs (
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Cached:
+class Cached(NamedTuple):
     """What the store knows of one record file."""
 
     stamp: Stamp | None
@@ -209,8 +209,8 @@ class StateStore:
         """Every known record file by name."""
         rows = self._db.execute("SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files")
         return {
-            name: Cached(None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy))
-            for name, size, mtime, ino, ctime, sha, racy in rows
+            row[0]: Cached(None if row[1] is None else Stamp(*row[1:5]), row[5], bool(row[6]))
+            for row in rows.fetchall()
         }
 
     def topics_of(self, name: str) -> set[str]:
