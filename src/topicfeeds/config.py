@@ -6,8 +6,8 @@ import difflib
 import hashlib
 import re
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +90,6 @@ class Config:
     topics: tuple[Topic, ...]
     auto: bool
     state_path: Path | None = None  # the state store; None keeps it in memory for one run
-    lines: Mapping[tuple[str | int, ...], int] = field(default_factory=dict, compare=False)
 
 
 # -- slugs
@@ -373,7 +372,6 @@ class _Checker:
             topics=topics,
             auto=auto,
             state_path=state_path,
-            lines=self.lines,
         )
 
     def site(self, value: Any, path: Path_) -> Site | None:

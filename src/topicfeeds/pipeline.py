@@ -15,7 +15,7 @@ import os
 import sqlite3
 import stat
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -397,8 +397,3 @@ def _listing_digest(listing: dict[str, Stamp]) -> str:
 
 def _racy(stamp: Stamp, scan_started: int) -> bool:
     return max(stamp.mtime_ns, stamp.ctime_ns) >= scan_started - RACY_NS
-
-
-def iter_feeds(config: Config) -> Iterator[Path]:
-    """The feed files in the output folder."""
-    yield from sorted(p for p in config.output_dir.iterdir() if p.suffix in (".atom", ".rss"))

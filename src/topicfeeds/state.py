@@ -149,18 +149,19 @@ class StateStore:
     @classmethod
     def _connect(cls, path: Path) -> StateStore:
         connection = sqlite3.connect(path, isolation_level=None)
+        # The write-ahead log lets a killed run leave the last committed state intact.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         return cls(connection, path)
 
     @classmethod
     def _create(cls, target: str, path: Path | None) -> StateStore:
-        connection = sqlite3.connect(target, isolation_level=None)
-        if path is not None:
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
-        connection.executescript(_SCHEMA)
-        store = cls(connection, path)
+        store = (
+            cls._connect(path)
+            if path is not None
+            else cls(sqlite3.connect(target, isolation_level=None), None)
+        )
+        store._db.executescript(_SCHEMA)
         store.set_meta("schema", str(SCHEMA_VERSION))
         return store
 
