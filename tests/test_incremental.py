@@ -22,7 +22,7 @@ from topicfeeds.cli import main
 from topicfeeds.config import Config
 from topicfeeds.errors import LockedError
 
-from .conftest import BASE_CONFIG, write_record
+from .conftest import BASE_CONFIG, record_fields, record_text, write_record
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
@@ -320,3 +320,17 @@ def test_rebuilding_many_topics_at_once_gives_the_same_feeds(
     monkeypatch.setattr(pipeline._Run, "_load_everything", lambda self: None)
     build(config, NOW)
     assert {p.name: p.read_bytes() for p in config.output_dir.iterdir()} == one_pass
+
+
+def test_progress_bars_only_on_a_terminal(
+    site: Config, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["build", "-c", str(site.path), "--now", NOW.isoformat()]
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    assert main(args) == 0
+    assert capsys.readouterr().err == ""  # under cron: the summary line only, on stdout
+    (site.records_dir / "0.txt").write_text(record_text(record_fields(title="Changed")), encoding="utf-8")
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "records" in err and "feeds" in err  # tqdm's bars, named by stage
