@@ -206,13 +206,12 @@ class StateStore:
 
     # -- record files
 
-    def cached(self) -> dict[str, Cached]:
-        """Every known record file by name."""
-        rows = self._db.execute("SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files")
-        return {
-            row[0]: Cached(None if row[1] is None else Stamp(*row[1:5]), row[5], bool(row[6]))
-            for row in rows.fetchall()
-        }
+    def stamps(self) -> Iterator[tuple[str, Stamp | None, str | None, bool]]:
+        """(name, stamp, content hash, racy) of every known record file."""
+        for name, size, mtime, ino, ctime, sha, racy in self._db.execute(
+            "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
+        ):
+            yield name, None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
 
     def topics_of(self, name: str) -> set[str]:
         """The casefolded topics the record in file `name` had."""
