@@ -176,6 +176,12 @@ class _Run:
         self.light: dict[str, Record] = {}  # decoded once a run, shared by the topics
         self.everything: list[Record] = []
         self.index: dict[str, list[Record]] | None = None
+        # What this run changed, for topics that can be brought up to date from their
+        # last feed (see _narrow_candidates).
+        self.full = False
+        self.expired: set[str] = set()
+        self.old_ids: set[str] = set()  # entry ids of record versions now replaced or gone
+        self.changed: dict[str, tuple[str | None, set[str]]] = {}  # name: (new id, topics)
         self.parsed = 0
 
     def run(self) -> BuildReport:
@@ -195,6 +201,7 @@ class _Run:
                 return self._report(len(listing), 0, (), self._feed_count())
             if full:
                 store.reset()
+            self.full, self.expired = full, expired
             touched = self._refresh(listing, scan_started)
             # Record topics name automatic topics; without `auto` they are not needed.
             topics = topics_from_names(config, store.topic_spellings() if config.auto else {})
@@ -230,6 +237,7 @@ class _Run:
         touched: set[str] = set()
         for name in known - listing.keys():
             touched |= store.topics_of(name)
+            self._note_old(name)
             store.forget(name)
         self.parsed = len(stale)
         folder = self.config.records_dir
@@ -244,15 +252,51 @@ class _Run:
                 continue
             if old is not None:
                 touched |= store.topics_of(row.name)
+                self._note_old(row.name)
             store.put(row, racy, new=old is None)
             if not row.rejected:
-                touched |= {t.casefold() for t in row.topics}
+                topics = {t.casefold() for t in row.topics}
+                touched |= topics
+                self.changed[row.name] = (row.id, topics)
                 if row.problems != "[]":
                     self.warnings.extend(codec.decode_problems(row.problems))
             if done % PROGRESS_EVERY == 0 or done == len(stale):
                 self.progress("records", done, len(stale))
         store.flush()
         return touched
+
+    def _note_old(self, name: str) -> None:
+        old_id = self.store.id_of(name)
+        if old_id is not None:
+            self.old_ids.add(old_id)
+
+    def _narrow_candidates(self, topic: Topic) -> Sequence[Record] | None:
+        """The records that can make `topic`'s feed when only some records changed, or
+        None when the topic must be chosen from all its records again.
+
+        The last feed held the best `limit` entries; an unchanged record that did not
+        make it still ranks below them, so the new feed comes from the last one's
+        records and the changed ones (with every copy of their articles). That holds
+        unless a replaced or removed record was in the last feed, time moved the
+        max_age_days window, or related articles compete for places."""
+        if self.full or topic.slug in self.expired or topic.rules.related == "entries":
+            return None
+        previous = set(self.store.history(topic.slug))
+        if not previous or previous & self.old_ids:
+            return None
+        every = MATCH_ALL in topic.match
+        new_ids = {
+            new_id
+            for new_id, topics in self.changed.values()
+            if new_id is not None and (every or topics.intersection(topic.match))
+        }
+        records = []
+        for name, light in self.store.light_of(self.store.names_with_ids(previous | new_ids)):
+            record = self.light.get(name)
+            if record is None:
+                record = self.light[name] = codec.decode_record(light)
+            records.append(record)
+        return records
 
     def _light_records(self, topic: Topic) -> Sequence[Record]:
         """The records `topic` may select, without their images and related articles."""
@@ -281,11 +325,15 @@ class _Run:
     def _rebuild(self, topics: Sequence[Topic]) -> tuple[list[TopicReport], list[PublishError]]:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
-        if len(topics) > 10:
+        narrow = {topic.slug: self._narrow_candidates(topic) for topic in topics}
+        if sum(candidates is None for candidates in narrow.values()) > 10:
             self._load_everything()
         for done, topic in enumerate(topics, 1):
+            records = narrow[topic.slug]
+            if records is None:
+                records = self._light_records(topic)
             # Light records lack what tells tied copies apart: ties read the whole record.
-            kept, _ = admit(self._light_records(topic), topic, self.now, self._content_key)
+            kept, _ = admit(records, topic, self.now, self._content_key)
             # Whole records only for what can reach the feed: the first `limit` in feed
             # order, or, when related articles compete for places, every admitted one.
             needed = kept

@@ -23,12 +23,13 @@ from .errors import Problem
 from .model import Record
 from .reader import Stamp, Tracked, read_tracked
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files (
     name TEXT PRIMARY KEY,      -- file name in the records folder
+    id TEXT,                    -- the record's entry id; NULL if rejected
     size INTEGER, mtime_ns INTEGER, ino INTEGER, ctime_ns INTEGER,
     sha256 TEXT,                -- NULL when the file could not be read
     racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
@@ -42,6 +43,7 @@ CREATE TABLE file_topics (
     name TEXT NOT NULL REFERENCES files(name)
 );
 CREATE INDEX files_rejected ON files(name) WHERE light IS NULL;  -- reported on every run
+CREATE INDEX files_by_id ON files(id);
 CREATE INDEX file_topics_by_topic ON file_topics(topic);
 CREATE INDEX file_topics_by_name ON file_topics(name);
 CREATE TABLE entries (
@@ -74,6 +76,7 @@ class Row:
     so a worker process sends back text rather than records to decode again."""
 
     name: str
+    id: str | None  # the record's entry id; None if rejected
     stamp: Stamp | None
     sha256: str | None
     light: str | None  # JSON of the record without images and related articles; None if rejected
@@ -92,9 +95,11 @@ def row_of(tracked: Tracked) -> Row:
     record, problems = tracked.outcome
     encoded = codec.encode_problems(list(problems))
     if record is None:
-        return Row(tracked.path.name, tracked.stamp, tracked.sha256, None, None, (), encoded)
+        return Row(tracked.path.name, None, tracked.stamp, tracked.sha256, None, None, (), encoded)
     light, full = codec.encode_light_and_full(record)
-    return Row(tracked.path.name, tracked.stamp, tracked.sha256, light, full, record.topics, encoded)
+    return Row(
+        tracked.path.name, record.id, tracked.stamp, tracked.sha256, light, full, record.topics, encoded
+    )
 
 
 def read_row(path: Path, max_bytes: int) -> Row:
@@ -213,6 +218,33 @@ class StateStore:
         ):
             yield name, None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
 
+    def id_of(self, name: str) -> str | None:
+        """The entry id of the record in file `name`, if it has one."""
+        row = self._db.execute("SELECT id FROM files WHERE name = ?", (name,)).fetchone()
+        return None if row is None else row[0]
+
+    def names_with_ids(self, ids: Iterable[str]) -> set[str]:
+        """The files holding a record of any of `ids` (all copies of each article)."""
+        ids = list(ids)
+        names: set[str] = set()
+        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            names.update(
+                n for (n,) in self._db.execute(f"SELECT name FROM files WHERE id IN ({marks})", part)
+            )
+        return names
+
+    def light_of(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
+        """(file name, light record JSON) of the good records among `names`."""
+        names = sorted(names)
+        for start in range(0, len(names), 500):
+            part = names[start : start + 500]
+            marks = ",".join("?" * len(part))
+            yield from self._db.execute(
+                f"SELECT name, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL", part
+            )
+
     def topics_of(self, name: str) -> set[str]:
         """The casefolded topics the record in file `name` had."""
         rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (name,))
@@ -228,6 +260,7 @@ class StateStore:
         self._pending_files.append(
             (
                 row.name,
+                row.id,
                 None if stamp is None else stamp.size,
                 None if stamp is None else stamp.mtime_ns,
                 None if stamp is None else stamp.ino,
@@ -246,7 +279,7 @@ class StateStore:
     def flush(self) -> None:
         """Write the rows `put` holds back (one statement per batch, not per file)."""
         if self._pending_files:
-            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  self._pending_files)  # fmt: skip
             self._pending_files.clear()
         if self._pending_topics:
