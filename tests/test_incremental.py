@@ -356,14 +356,16 @@ def test_incremental_runs_select_what_a_cold_run_selects(tmp_path: Path, seed: i
     topics = ["Energy", "Space", "Grid", "Solar"]
 
     def write(n: int) -> None:
+        steady = rng.random() < 0.5
         write_record(
             tmp_path / "seeds",
             f"{n:03}.txt",
             title=f"Story {n} v{rng.randint(0, 9)}",
             webUrl=f"https://n.example/{n % 25}",  # some share an article
             originalUrl=...,
-            publishedDateTime=f"2026-11-{rng.randint(1, 27):02}T{rng.randint(0, 23):02}:00:00Z",
-            quality=rng.randint(0, 100),
+            # Half the edits keep the date and quality and change only the title.
+            publishedDateTime=f"2026-11-{(n * 7 % 27 if steady else rng.randint(0, 26)) + 1:02}T08:00:00Z",
+            quality=n * 13 % 100 if steady else rng.randint(0, 100),
             topics=rng.sample(topics, rng.randint(1, 2)),
             published=rng.random() > 0.1,
         )

@@ -34,6 +34,7 @@ from .selector import (
     arrange,
     candidates,
     content_key,
+    exclusion,
     index_by_topic,
     order_key,
     topics_from_names,
@@ -181,6 +182,7 @@ class _Run:
         self.full = False
         self.expired: set[str] = set()
         self.old_ids: set[str] = set()  # entry ids of record versions now replaced or gone
+        self.old_records: dict[str, Record] = {}  # those versions, by file name
         self.changed: dict[str, tuple[str | None, set[str]]] = {}  # name: (new id, topics)
         self.parsed = 0
 
@@ -266,9 +268,11 @@ class _Run:
         return touched
 
     def _note_old(self, name: str) -> None:
-        old_id = self.store.id_of(name)
-        if old_id is not None:
-            self.old_ids.add(old_id)
+        old = self.store.light_of([name])
+        for _, light in old:
+            record = codec.decode_record(light)
+            self.old_ids.add(record.id)
+            self.old_records[name] = record
 
     def _narrow_candidates(self, topic: Topic) -> Sequence[Record] | None:
         """The records that can make `topic`'s feed when only some records changed, or
@@ -282,7 +286,7 @@ class _Run:
         if self.full or topic.slug in self.expired or topic.rules.related == "entries":
             return None
         previous = set(self.store.history(topic.slug))
-        if not previous or previous & self.old_ids:
+        if not previous or not all(self._kept_its_place(name, topic) for name in self._left(previous)):
             return None
         every = MATCH_ALL in topic.match
         new_ids = {
@@ -297,6 +301,32 @@ class _Run:
                 record = self.light[name] = codec.decode_record(light)
             records.append(record)
         return records
+
+    def _left(self, previous: set[str]) -> list[str]:
+        """The files whose replaced or removed version was an article of the last feed."""
+        return [name for name, old in self.old_records.items() if old.id in previous]
+
+    def _kept_its_place(self, name: str, topic: Topic) -> bool:
+        """Whether the new version of a record from the last feed still ranks at least as
+        high there: same article, its only copy, still admitted, sort key no worse (an
+        edited title, say). Then no record from below has to move up."""
+        old = self.old_records[name]
+        if name not in self.changed or self.changed[name][0] != old.id:
+            return False
+        new = self._light_of(name)
+        if new is None or exclusion(new, topic, self.now) is not None:
+            return False
+        if self.store.names_with_ids([old.id]) != {name}:
+            return False
+        key = order_key(topic.rules.sort)
+        return key(new) <= key(old)
+
+    def _light_of(self, name: str) -> Record | None:
+        record = self.light.get(name)
+        if record is None:
+            for _, light in self.store.light_of([name]):
+                record = self.light[name] = codec.decode_record(light)
+        return record
 
     def _light_records(self, topic: Topic) -> Sequence[Record]:
         """The records `topic` may select, without their images and related articles."""
