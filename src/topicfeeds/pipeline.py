@@ -259,7 +259,8 @@ class _Run:
             if not row.rejected:
                 topics = {t.casefold() for t in row.topics}
                 touched |= topics
-                self.changed[row.name] = (row.id, topics)
+                if not self.full:  # a full run chooses every topic afresh: no need to remember
+                    self.changed[row.name] = (row.id, topics)
                 if row.problems != "[]":
                     self.warnings.extend(codec.decode_problems(row.problems))
             if done % PROGRESS_EVERY == 0 or done == len(stale):
