@@ -218,11 +218,6 @@ class StateStore:
         ):
             yield name, None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
 
-    def id_of(self, name: str) -> str | None:
-        """The entry id of the record in file `name`, if it has one."""
-        row = self._db.execute("SELECT id FROM files WHERE name = ?", (name,)).fetchone()
-        return None if row is None else row[0]
-
     def names_with_ids(self, ids: Iterable[str]) -> set[str]:
         """The files holding a record of any of `ids` (all copies of each article)."""
         ids = list(ids)
