@@ -174,14 +174,13 @@ class _Run:
         self.jobs = jobs
         self.progress = progress or (lambda stage, done, total: None)
         self.warnings: list[Problem] = []
-        self.light: dict[str, Record] = {}  # decoded once a run, shared by the topics
+        self.light: dict[str, Record] = {}  # see _decoded
         self.everything: list[Record] = []
         self.index: dict[str, list[Record]] | None = None
         # What this run changed, for topics that can be brought up to date from their
         # last feed (see _narrow_candidates).
         self.full = False
         self.expired: set[str] = set()
-        self.old_ids: set[str] = set()  # entry ids of record versions now replaced or gone
         self.old_records: dict[str, Record] = {}  # those versions, by file name
         self.changed: dict[str, tuple[str | None, set[str]]] = {}  # name: (new id, topics)
         self.parsed = 0
@@ -269,11 +268,10 @@ class _Run:
         return touched
 
     def _note_old(self, name: str) -> None:
-        old = self.store.light_of([name])
-        for _, light in old:
-            record = codec.decode_record(light)
-            self.old_ids.add(record.id)
-            self.old_records[name] = record
+        # Only a run that can keep topics narrow asks what replaced records were.
+        if not self.full:
+            for _, light in self.store.light_of([name]):
+                self.old_records[name] = codec.decode_record(light)
 
     def _narrow_candidates(self, topic: Topic) -> Sequence[Record] | None:
         """The records that can make `topic`'s feed when only some records changed, or
@@ -295,13 +293,10 @@ class _Run:
             for new_id, topics in self.changed.values()
             if new_id is not None and (every or topics.intersection(topic.match))
         }
-        records = []
-        for name, light in self.store.light_of(self.store.names_with_ids(previous | new_ids)):
-            record = self.light.get(name)
-            if record is None:
-                record = self.light[name] = codec.decode_record(light)
-            records.append(record)
-        return records
+        return [
+            self._decoded(n, light)
+            for n, light in self.store.light_of(self.store.names_with_ids(previous | new_ids))
+        ]
 
     def _left(self, previous: set[str]) -> list[str]:
         """The files whose replaced or removed version was an article of the last feed."""
@@ -323,23 +318,21 @@ class _Run:
         return key(new) <= key(old)
 
     def _light_of(self, name: str) -> Record | None:
+        return next((self._decoded(n, light) for n, light in self.store.light_of([name])), None)
+
+    def _decoded(self, name: str, light: str) -> Record:
+        """The light record of file `name`, decoded once a run and shared by the topics."""
         record = self.light.get(name)
         if record is None:
-            for _, light in self.store.light_of([name]):
-                record = self.light[name] = codec.decode_record(light)
+            record = self.light[name] = codec.decode_record(light)
         return record
 
     def _light_records(self, topic: Topic) -> Sequence[Record]:
         """The records `topic` may select, without their images and related articles."""
         if self.index is not None:
             return candidates(self.everything, self.index, topic)
-        records = []
-        for name, light in self.store.light_records(None if MATCH_ALL in topic.match else topic.match):
-            record = self.light.get(name)
-            if record is None:
-                record = self.light[name] = codec.decode_record(light)
-            records.append(record)
-        return records
+        match = None if MATCH_ALL in topic.match else topic.match
+        return [self._decoded(name, light) for name, light in self.store.light_records(match)]
 
     def _load_everything(self) -> None:
         """Decode every record once, in one pass over the store, and index them by
