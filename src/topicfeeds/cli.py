@@ -18,8 +18,9 @@ from .config import Config, Topic, load_config
 from .errors import ConfigError, LockedError, RecordError, TopicfeedsError
 from .model import Record
 from .pipeline import BuildReport, Progress, build, check_folders
-from .reader import available_cpus, parse_datetime, read_record, read_records
+from .reader import parse_datetime, read_record, read_records
 from .selector import exclusion, select, topics_for
+from .workers import available_cpus
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
@@ -30,13 +31,15 @@ EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    # A terminated run unwinds like an interrupted one: temporary files are removed,
-    # the state store rolls back and the lock is released.
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # A terminated or interrupted run unwinds: temporary files are removed, the state
+    # store rolls back, workers end and the lock is released; the status is 128 + the
+    # signal's number, as a shell reports it, with no traceback.
+    previous = {signum: signal.signal(signum, _terminate) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         return _main(argv)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _main(argv: Sequence[str] | None) -> int:

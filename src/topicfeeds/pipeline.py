@@ -28,7 +28,7 @@ from .errors import Problem, PublishError, TopicfeedsError
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files
-from .reader import Stamp, available_cpus, iter_files, name_matcher, stamp_of
+from .reader import Stamp, name_matcher, stamp_of
 from .selector import (
     admit,
     arrange,
@@ -41,6 +41,7 @@ from .selector import (
     valid_until,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
+from .workers import available_cpus, iter_files
 from .writer import render
 
 # Files changed less than this long before they were read may change again within
