@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import Config, Topic, load_config
-from .errors import ConfigError, LockedError, RecordError, TopicfeedsError
+from .errors import ConfigError, LockedError, RecordError, TopicfeedsError, printable
 from .model import Record
 from .pipeline import BuildReport, Progress, build, check_folders
 from .reader import available_cpus, parse_datetime, read_record, read_records
@@ -203,7 +203,7 @@ def _explain(config: Config, path: Path, now: datetime, out: TextIO) -> int:
     records: Sequence[Record] = found.records
     if all(r.path != record.path for r in records):
         records = (*records, record)  # a file outside the records folder, explained as if inside
-    print(f"{record.path}: {record.title}", file=out)
+    print(f"{printable(record.path)}: {record.title}", file=out)
     print(f"  id {record.id}", file=out)
     topics = topics_for(config, records)
     width = max((len(t.slug) for t in topics), default=0)
@@ -219,7 +219,7 @@ def _verdict(record: Record, records: Sequence[Record], topic: Topic, now: datet
     selection = select(records, topic, now)
     for dropped, kept in selection.duplicates:
         if dropped.path == record.path:
-            return f"not used: the same article as {kept.path}, which is kept"
+            return f"not used: the same article as {printable(kept.path)}, which is kept"
     for position, entry in enumerate(selection.entries, 1):
         if entry.id == record.id:
             return f"selected: entry {position} of {len(selection.entries)}"

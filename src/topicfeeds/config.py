@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -20,6 +20,9 @@ from .reader import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS, display_path
 SORTS = ("newest", "quality", "heat")
 RELATED_MODES = ("see-also", "enclosure", "entries", "none")
 PUBLISHED = ("only", "any")
+FUTURE = ("hold", "publish")
+Future = Literal["hold", "publish"]
+DEFAULT_CLOCK_SKEW_MINUTES = 5.0
 DEFAULT_LIMIT = 50
 MATCH_ALL = "*"
 # Beside config.yaml, never in the served folder.
@@ -62,6 +65,8 @@ class Rules:
     sort: str = "newest"
     limit: int = DEFAULT_LIMIT
     related: str = "see-also"
+    future: Future = "hold"  # a record dated after the run's time waits for it; "publish": at once
+    clock_skew_minutes: float = DEFAULT_CLOCK_SKEW_MINUTES  # a date this far ahead still counts as now
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +182,8 @@ _RULE_KEYS = (
     "sort",
     "limit",
     "related",
+    "future",
+    "clock_skew_minutes",
 )
 _TOPIC_KEYS = ("title", "description", "match", *_RULE_KEYS)
 _FILTER_KEYS = ("include", "exclude")
@@ -415,6 +422,8 @@ class _Checker:
             ("sort", lambda: self.choice(m, "sort", path, SORTS)),
             ("limit", lambda: self.number(m, "limit", path, minimum=0, integer=True)),
             ("related", lambda: self.choice(m, "related", path, RELATED_MODES)),
+            ("future", lambda: self.choice(m, "future", path, FUTURE)),
+            ("clock_skew_minutes", lambda: self.number(m, "clock_skew_minutes", path, minimum=0)),
         ]
         for name, get in check:
             value = get()

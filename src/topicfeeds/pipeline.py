@@ -32,13 +32,15 @@ from .reader import Stamp, available_cpus, iter_files, name_matcher, stamp_of
 from .selector import (
     admit,
     arrange,
+    as_of,
     candidates,
     content_key,
+    due_at,
     exclusion,
+    feed_updated,
     index_by_topic,
     order_key,
     topics_from_names,
-    valid_until,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
 from .writer import render
@@ -181,6 +183,7 @@ class _Run:
         # last feed (see _narrow_candidates).
         self.full = False
         self.expired: set[str] = set()
+        self.due: dict[str, int | None] = {}  # each topic's valid_until as the last run left it
         self.old_records: dict[str, Record] = {}  # those versions, by file name
         self.changed: dict[str, tuple[str | None, set[str]]] = {}  # name: (new id, topics)
         self.parsed = 0
@@ -206,7 +209,7 @@ class _Run:
             touched = self._refresh(listing, scan_started)
             # Record topics name automatic topics; without `auto` they are not needed.
             topics = topics_from_names(config, store.topic_spellings() if config.auto else {})
-            rebuilt = store.topic_valid_until()
+            rebuilt = self.due = store.topic_valid_until()
             affected = [
                 t for t in topics
                 if full or t.slug not in rebuilt or t.slug in expired or not self._outputs_intact(t.slug)
@@ -365,8 +368,8 @@ class _Run:
                 needed = sorted(kept, key=order_key(topic.rules.sort))[: topic.rules.limit]
             whole = self.store.full_records(Path(r.path).name for r in needed)
             arranged, _ = arrange([whole[Path(r.path).name] for r in needed], topic)
-            entries = self._with_history(topic.slug, arranged)
-            feed = render(self.config.site, topic, entries, __version__)
+            entries = as_of(self._with_history(topic.slug, arranged), self.now)
+            feed = render(self.config.site, topic, entries, __version__, feed_updated(entries, self.now))
             written: list[Path] = []
             unchanged: list[Path] = []
             failed_before = len(failures)
@@ -379,13 +382,24 @@ class _Run:
                 except (PublishError, OSError) as exc:
                     failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
             if len(failures) == failed_before:
-                until = valid_until(kept, topic)
-                self.store.set_topic(topic.slug, None if until is None else _micros(until))
+                due = self._due(topic, kept, records, narrow=narrow[topic.slug] is not None)
+                self.store.set_topic(topic.slug, due)
             else:
                 self.store.forget_topic(topic.slug)  # so the next run writes it again
             reports.append(TopicReport(topic.slug, len(entries), tuple(written), tuple(unchanged)))
             self.progress("feeds", done, len(topics))
         return reports, failures
+
+    def _due(
+        self, topic: Topic, kept: Sequence[Record], records: Sequence[Record], *, narrow: bool
+    ) -> int | None:
+        """When the topic must be chosen again with nothing else changed. Chosen from
+        only some records, it keeps the last run's time too: a record held for a
+        future date may be among those left out."""
+        until = due_at(kept, records, topic, self.now)
+        due = None if until is None else _micros(until)
+        before = self.due.get(topic.slug) if narrow else None
+        return min((t for t in (due, before) if t is not None), default=None)
 
     def _with_history(self, feed: str, entries: Sequence[Entry]) -> list[Entry]:
         """Entries whose content changed since they were first published get the time

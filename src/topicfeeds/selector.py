@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
 
 from .config import MATCH_ALL, Config, Topic, slugify
-from .model import Entry, Record, entry_hash, entry_of, entry_of_related
+from .model import EMPTY_FEED_TIME, Entry, Record, entry_hash, entry_of, entry_of_related
 
 Rule = Callable[[Record, Topic, datetime], "str | None"]
 
@@ -106,6 +106,25 @@ def _max_age(record: Record, topic: Topic, now: datetime) -> str | None:
     return None
 
 
+def _utc(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def held_until(record: Record, topic: Topic) -> datetime | None:
+    """When a record dated after the run's time may be published: its date less the
+    tolerance for clock skew. None when the topic publishes such records at once."""
+    if topic.rules.future == "publish":
+        return None
+    return record.published - timedelta(minutes=topic.rules.clock_skew_minutes)
+
+
+def _future(record: Record, topic: Topic, now: datetime) -> str | None:
+    until = held_until(record, topic)
+    if until is not None and until > now:
+        return f"future: dated {_utc(record.published)}, held until {_utc(until)}"
+    return None
+
+
 # In the order `explain` reports them: the first rule that fails is the reason.
 RULES: tuple[Rule, ...] = (
     _match,
@@ -116,6 +135,7 @@ RULES: tuple[Rule, ...] = (
     _providers,
     _keywords,
     _max_age,
+    _future,
 )
 
 
@@ -227,6 +247,39 @@ def valid_until(kept: Iterable[Record], topic: Topic) -> datetime | None:
     if days is None:
         return None
     return min((r.published + timedelta(days=days) for r in kept), default=None)
+
+
+def next_release(records: Iterable[Record], topic: Topic, now: datetime) -> datetime | None:
+    """When the first record `topic` holds for its future date, and would otherwise
+    take, may be published; None when it holds none."""
+    if topic.rules.future == "publish":
+        return None
+    first: datetime | None = None
+    for record in records:
+        until = held_until(record, topic)
+        if until is None or until <= now or (first is not None and until >= first):
+            continue
+        if all(rule(record, topic, now) is None for rule in RULES if rule is not _future):
+            first = until
+    return first
+
+
+def due_at(kept: Iterable[Record], records: Iterable[Record], topic: Topic, now: datetime) -> datetime | None:
+    """When time alone next changes what `topic` selects from `records`, of which it
+    admitted `kept`: a record ages past max_age_days or a held record's time comes."""
+    times = [t for t in (valid_until(kept, topic), next_release(records, topic, now)) if t is not None]
+    return min(times, default=None)
+
+
+def as_of(entries: Iterable[Entry], now: datetime) -> tuple[Entry, ...]:
+    """Entries as a feed built at `now` shows them: none updated later than the run
+    (or than its own publication, when that is within the clock-skew tolerance)."""
+    return tuple(e if e.updated <= now else replace(e, updated=max(e.published, now)) for e in entries)
+
+
+def feed_updated(entries: Iterable[Entry], now: datetime) -> datetime:
+    """A feed's own time: its newest entry's, never later than the run's."""
+    return min(max((e.updated for e in entries), default=EMPTY_FEED_TIME), now)
 
 
 def index_by_topic(records: Iterable[Record]) -> dict[str, list[Record]]:

@@ -28,7 +28,7 @@ SCHEMA_VERSION = 2
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files (
-    name TEXT PRIMARY KEY,      -- file name in the records folder
+    name TEXT PRIMARY KEY,      -- file name in the records folder, as _key stores it
     id TEXT,                    -- the record's entry id; NULL if rejected
     size INTEGER, mtime_ns INTEGER, ino INTEGER, ctime_ns INTEGER,
     sha256 TEXT,                -- NULL when the file could not be read
@@ -60,6 +60,26 @@ CREATE TABLE outputs (
     file TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
 );
 """
+
+
+def _key(name: str) -> str:
+    """The stored form of a file name: the name itself, or for a name holding bytes
+    that are not UTF-8 (which SQLite text cannot) "/" and the name's bytes in hex. No
+    file name holds "/", so the two forms never meet."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "/" + name.encode("utf-8", "surrogateescape").hex()
+    return name
+
+
+def _name(key: str) -> str:
+    """The file name `_key` stored."""
+    if key.startswith("/"):
+        return bytes.fromhex(key[1:]).decode("utf-8", "surrogateescape")
+    return key
 
 
 class Cached(NamedTuple):
@@ -216,7 +236,7 @@ class StateStore:
         for name, size, mtime, ino, ctime, sha, racy in self._db.execute(
             "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
         ):
-            yield name, None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
+            yield _name(name), None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
 
     def names_with_ids(self, ids: Iterable[str]) -> set[str]:
         """The files holding a record of any of `ids` (all copies of each article)."""
@@ -226,35 +246,37 @@ class StateStore:
             part = ids[start : start + 500]
             marks = ",".join("?" * len(part))
             names.update(
-                n for (n,) in self._db.execute(f"SELECT name FROM files WHERE id IN ({marks})", part)
+                _name(n) for (n,) in self._db.execute(f"SELECT name FROM files WHERE id IN ({marks})", part)
             )
         return names
 
     def light_of(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
         """(file name, light record JSON) of the good records among `names`."""
-        names = sorted(names)
-        for start in range(0, len(names), 500):
-            part = names[start : start + 500]
+        keys = sorted(_key(n) for n in names)
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
-            yield from self._db.execute(
+            for key, light in self._db.execute(
                 f"SELECT name, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL", part
-            )
+            ):
+                yield _name(key), light
 
     def topics_of(self, name: str) -> set[str]:
         """The casefolded topics the record in file `name` had."""
-        rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (name,))
+        rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (_key(name),))
         return {r[0] for r in rows}
 
     def put(self, row: Row, racy: bool, *, new: bool = False) -> None:
         """Store what reading a file gave; `new` when the store knew no such file.
         Rows are written in batches: call `flush` before reading them back."""
         stamp = row.stamp
+        key = _key(row.name)
         if not new:
             self.flush()
-            self._db.execute("DELETE FROM file_topics WHERE name = ?", (row.name,))
+            self._db.execute("DELETE FROM file_topics WHERE name = ?", (key,))
         self._pending_files.append(
             (
-                row.name,
+                key,
                 row.id,
                 None if stamp is None else stamp.size,
                 None if stamp is None else stamp.mtime_ns,
@@ -267,7 +289,7 @@ class StateStore:
                 row.problems,
             )
         )
-        self._pending_topics.extend((t.casefold(), t, row.name) for t in row.topics)
+        self._pending_topics.extend((t.casefold(), t, key) for t in row.topics)
         if len(self._pending_files) >= 1000:
             self.flush()
 
@@ -285,13 +307,14 @@ class StateStore:
         """Note a new stamp for a file whose content did not change."""
         self._db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, ino = ?, ctime_ns = ?, racy = ? WHERE name = ?",
-            (stamp.size, stamp.mtime_ns, stamp.ino, stamp.ctime_ns, int(racy), name),
+            (stamp.size, stamp.mtime_ns, stamp.ino, stamp.ctime_ns, int(racy), _key(name)),
         )
 
     def forget(self, name: str) -> None:
         """Drop a file that is gone."""
-        self._db.execute("DELETE FROM file_topics WHERE name = ?", (name,))
-        self._db.execute("DELETE FROM files WHERE name = ?", (name,))
+        key = _key(name)
+        self._db.execute("DELETE FROM file_topics WHERE name = ?", (key,))
+        self._db.execute("DELETE FROM files WHERE name = ?", (key,))
 
     def counts(self) -> tuple[int, int]:
         """How many files are known, and how many of them are rejected. Both through
@@ -318,24 +341,26 @@ class StateStore:
         """(file name, light record JSON) of the records having one of `topics`
         (casefolded), or of every record when `topics` is None; each once."""
         if topics is None:
-            yield from self._db.execute("SELECT name, light FROM files WHERE light IS NOT NULL ORDER BY name")
-            return
-        marks = ",".join("?" * len(topics))
-        yield from self._db.execute(
-            f"SELECT DISTINCT f.name, f.light FROM file_topics t JOIN files f ON f.name = t.name "
-            f"WHERE t.topic IN ({marks}) ORDER BY f.name",
-            tuple(topics),
-        )
+            rows = self._db.execute("SELECT name, light FROM files WHERE light IS NOT NULL ORDER BY name")
+        else:
+            marks = ",".join("?" * len(topics))
+            rows = self._db.execute(
+                f"SELECT DISTINCT f.name, f.light FROM file_topics t JOIN files f ON f.name = t.name "
+                f"WHERE t.topic IN ({marks}) ORDER BY f.name",
+                tuple(topics),
+            )
+        for key, light in rows:
+            yield _name(key), light
 
     def full_records(self, names: Iterable[str]) -> dict[str, Record]:
         """The whole records of files `names`."""
-        names = list(names)
+        keys = [_key(n) for n in names]
         found: dict[str, Record] = {}
-        for start in range(0, len(names), 500):  # SQLite caps the number of parameters
-            part = names[start : start + 500]
+        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+            part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
-            for name, full in self._db.execute(f"SELECT name, full FROM files WHERE name IN ({marks})", part):
-                found[name] = codec.decode_record(full)
+            for key, full in self._db.execute(f"SELECT name, full FROM files WHERE name IN ({marks})", part):
+                found[_name(key)] = codec.decode_record(full)
         return found
 
     # -- published entries

@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -27,13 +27,11 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .config import Site, Topic
-from .model import Entry, Image, Related
+from .model import EMPTY_FEED_TIME, Entry, Image, Related
+
+__all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "render"]
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
-
-# A feed with no entries and no records at all still needs an <updated>; this
-# fixed instant keeps such feeds byte-identical from run to run.
-EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +47,10 @@ def feed_urls(site: Site, topic: Topic) -> tuple[str, str]:
     return f"{site.base_url}{topic.slug}.atom", f"{site.base_url}{topic.slug}.rss"
 
 
-def render(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> RenderedFeed:
-    """Both feeds of `topic`, dated by their newest entry."""
+def render(
+    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
+) -> RenderedFeed:
+    """Both feeds of `topic`, dated `updated` (by default, by their newest entry)."""
     atom_url, rss_url = feed_urls(site, topic)
     fg = FeedGenerator()
     fg.register_extension("topicfeeds", _FeedExtension, _EntryExtension)
@@ -68,7 +68,7 @@ def render(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> 
     if site.language:
         fg.language(site.language)
     fg.generator(f"topicfeeds {version}")
-    fg.updated(max((e.updated for e in entries), default=EMPTY_FEED_TIME))
+    fg.updated(updated or max((e.updated for e in entries), default=EMPTY_FEED_TIME))
     for entry in entries:
         _add_entry(fg, entry, topic.rules.related)
     home = {"href": site.link, "rel": "alternate", "type": "text/html"}
