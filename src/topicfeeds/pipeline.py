@@ -27,8 +27,8 @@ from .config import MATCH_ALL, Config, Topic
 from .errors import Problem, PublishError, TopicfeedsError
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
-from .publisher import publish, remove_stale_temp_files
-from .reader import Stamp, available_cpus, iter_files, name_matcher, stamp_of
+from .publisher import publish, remove_stale_temp_files, withdraw
+from .reader import Stamp, available_cpus, display_path, iter_files, name_matcher, stamp_of
 from .selector import (
     admit,
     arrange,
@@ -40,7 +40,8 @@ from .selector import (
     feed_updated,
     index_by_topic,
     order_key,
-    topics_from_names,
+    plan_topics,
+    too_many_topics,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
 from .writer import render
@@ -157,7 +158,8 @@ def fingerprint(config: Config) -> str:
     """What the output depends on besides the records: the configuration as loaded,
     the program's version and the state schema."""
     text = repr((config.site, config.records_dir, config.output_dir, config.patterns,
-                 config.max_record_bytes, config.defaults, config.topics, config.auto))  # fmt: skip
+                 config.max_record_bytes, config.defaults, config.topics, config.auto,
+                 config.auto_max_topics_per_record, config.auto_max_topics, config.retire))  # fmt: skip
     return hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{text}".encode()).hexdigest()
 
 
@@ -208,7 +210,11 @@ class _Run:
             self.full, self.expired = full, expired
             touched = self._refresh(listing, scan_started)
             # Record topics name automatic topics; without `auto` they are not needed.
-            topics = topics_from_names(config, store.topic_spellings() if config.auto else {})
+            names = store.topic_names(config.auto_max_topics_per_record) if config.auto else {}
+            plan = plan_topics(config, names)
+            topics = plan.topics
+            if plan.left_out:
+                self.warnings.append(_ceiling_warning(config, plan.wanted, plan.left_out))
             rebuilt = self.due = store.topic_valid_until()
             affected = [
                 t for t in topics
@@ -217,6 +223,7 @@ class _Run:
             ]  # fmt: skip
             remove_stale_temp_files(config.output_dir)
             reports, failures = self._rebuild(affected)
+            failures += self._withdraw_retired()
             racy = any(_racy(stamp, scan_started) for stamp in listing.values())
             # A racy file may still change unseen by stat: no shortcut for the next run.
             store.set_meta("listing", "" if racy or failures else digest)
@@ -265,6 +272,11 @@ class _Run:
                     self.changed[row.name] = (row.id, topics)
                 if row.problems != "[]":
                     self.warnings.extend(codec.decode_problems(row.problems))
+                many = self.config.auto and too_many_topics(
+                    row.topics, self.config.auto_max_topics_per_record
+                )
+                if many:
+                    self.warnings.append(Problem(display_path(folder / row.name), None, "topics", many))
             if done % PROGRESS_EVERY == 0 or done == len(stale):
                 self.progress("records", done, len(stale))
         store.flush()
@@ -401,6 +413,17 @@ class _Run:
         before = self.due.get(topic.slug) if narrow else None
         return min((t for t in (due, before) if t is not None), default=None)
 
+    def _withdraw_retired(self) -> list[PublishError]:
+        """Remove the feeds of retired topics, should they be there."""
+        failures = []
+        for slug in self.config.retire:
+            for suffix in (".atom", ".rss"):
+                try:
+                    withdraw(self.config.output_dir / f"{slug}{suffix}")
+                except PublishError as exc:
+                    failures.append(exc)
+        return failures
+
     def _with_history(self, feed: str, entries: Sequence[Entry]) -> list[Entry]:
         """Entries whose content changed since they were first published get the time
         the change was first seen as `updated`; their id and `published` stay."""
@@ -459,6 +482,17 @@ class _Run:
             feeds=feeds,
             failures=tuple(failures),
         )
+
+
+def _ceiling_warning(config: Config, wanted: int, left_out: Sequence[str]) -> Problem:
+    shown = ", ".join(left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20 else "")
+    return Problem(
+        display_path(config.path),
+        None,
+        "auto_max_topics",
+        f"{wanted} record topics want an automatic feed, more than {config.auto_max_topics}; "
+        f"left out: {shown}",
+    )
 
 
 def _scan(folder: Path, patterns: Sequence[str]) -> dict[str, Stamp]:

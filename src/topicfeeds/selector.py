@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -308,27 +308,64 @@ def candidates(records: Sequence[Record], index: dict[str, list[Record]], topic:
 def topics_for(config: Config, records: Iterable[Record]) -> tuple[Topic, ...]:
     """The configured topics, then with `auto` one per record topic that no configured
     topic matches, each with the defaults; slugs stay unique."""
-    spellings: dict[str, str] = {}
+    return plan_topics(config, record_topic_names(records, config.auto_max_topics_per_record)).topics
+
+
+def record_topic_names(records: Iterable[Record], per_record: int) -> dict[str, tuple[str, int]]:
+    """Every record topic among the first `per_record` of some record, casefolded, with
+    one spelling of it (the same whatever the order) and how many records name it there."""
+    names: dict[str, tuple[str, int]] = {}
     for record in records:
-        for name in record.topics:
+        for name in record.topics[:per_record]:
             key = name.casefold()
-            spellings[key] = min(spellings.get(key, name), name)  # one spelling, whatever the order
-    return topics_from_names(config, spellings)
+            spelling, count = names.get(key, (name, 0))
+            names[key] = (min(spelling, name), count + 1)
+    return names
 
 
-def topics_from_names(config: Config, spellings: dict[str, str]) -> tuple[Topic, ...]:
-    """`topics_for`, given every record topic (casefolded) with its spelling."""
+def too_many_topics(topics: Sequence[str], per_record: int) -> str | None:
+    """Why only some of a record's topics can make automatic topics, or None."""
+    if len(topics) <= per_record:
+        return None
+    return (
+        f"{len(topics)} topics; only the first {per_record} can make automatic topics "
+        "(auto_max_topics_per_record)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPlan:
+    """The topics a run publishes, and the automatic ones the ceiling left out."""
+
+    topics: tuple[Topic, ...]
+    wanted: int  # record topics that want an automatic feed
+    left_out: tuple[str, ...]  # their spellings, in name order
+
+
+def plan_topics(config: Config, names: Mapping[str, tuple[str, int]]) -> TopicPlan:
+    """The configured topics, then with `auto` one per record topic that no configured
+    topic matches (`names`: casefolded topic -> (spelling, records)), each with the
+    defaults; slugs stay unique. Past `auto_max_topics`, the topics fewest records
+    name are left out, ties by name; retired slugs are never made."""
     topics = list(config.topics)
     if not config.auto:
-        return tuple(topics)
+        return TopicPlan(tuple(topics), 0, ())
     matched = {name for topic in topics for name in topic.match}
+    wanted = sorted(names.keys() - matched)
+    kept = set(sorted(wanted, key=lambda k: (-names[k][1], k))[: config.auto_max_topics])
     taken = {topic.slug for topic in topics}
-    for key in sorted(spellings.keys() - matched):
-        name = spellings[key]
+    retired = set(config.retire)
+    for key in wanted:
+        if key not in kept:
+            continue
+        name = names[key][0]
         base = slugify(name)
         slug, n = base, 2
         while slug in taken:
             slug, n = f"{base[:60]}-{n}", n + 1
-        taken.add(slug)
+        taken.add(slug)  # a retired slug too: the other topics keep theirs
+        if slug in retired:
+            continue
         topics.append(Topic(slug, name, f"{config.site.title}: {name}", (key,), config.defaults, auto=True))
-    return tuple(topics)
+    left_out = tuple(names[k][0] for k in wanted if k not in kept)
+    return TopicPlan(tuple(topics), len(wanted), left_out)

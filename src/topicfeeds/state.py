@@ -23,7 +23,7 @@ from .errors import Problem
 from .model import Record
 from .reader import Stamp, Tracked, read_tracked
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -40,7 +40,8 @@ CREATE TABLE files (
 CREATE TABLE file_topics (
     topic TEXT NOT NULL,        -- casefolded record topic
     spelling TEXT NOT NULL,     -- as the record writes it
-    name TEXT NOT NULL REFERENCES files(name)
+    name TEXT NOT NULL REFERENCES files(name),
+    rank INTEGER NOT NULL       -- its place among the record's topics, from 0
 );
 CREATE INDEX files_rejected ON files(name) WHERE light IS NULL;  -- reported on every run
 CREATE INDEX files_by_id ON files(id);
@@ -143,7 +144,7 @@ class StateStore:
         self._db = connection
         self.path = path
         self._pending_files: list[tuple[object, ...]] = []
-        self._pending_topics: list[tuple[str, str, str]] = []
+        self._pending_topics: list[tuple[str, str, str, int]] = []
 
     @classmethod
     def open(cls, path: Path | None, *, fresh: bool = False) -> tuple[StateStore, list[Problem]]:
@@ -289,7 +290,7 @@ class StateStore:
                 row.problems,
             )
         )
-        self._pending_topics.extend((t.casefold(), t, key) for t in row.topics)
+        self._pending_topics.extend((t.casefold(), t, key, rank) for rank, t in enumerate(row.topics))
         if len(self._pending_files) >= 1000:
             self.flush()
 
@@ -300,7 +301,7 @@ class StateStore:
                                  self._pending_files)  # fmt: skip
             self._pending_files.clear()
         if self._pending_topics:
-            self._db.executemany("INSERT INTO file_topics VALUES (?, ?, ?)", self._pending_topics)
+            self._db.executemany("INSERT INTO file_topics VALUES (?, ?, ?, ?)", self._pending_topics)
             self._pending_topics.clear()
 
     def restamp(self, name: str, stamp: Stamp, racy: bool) -> None:
@@ -332,10 +333,15 @@ class StateStore:
         )
         return [p for (text,) in rows for p in codec.decode_problems(text)]
 
-    def topic_spellings(self) -> dict[str, str]:
-        """Every record topic, casefolded, with one spelling of it (the same whatever the order)."""
-        rows = self._db.execute("SELECT topic, MIN(spelling) FROM file_topics GROUP BY topic")
-        return dict(rows.fetchall())
+    def topic_names(self, per_record: int) -> dict[str, tuple[str, int]]:
+        """Every record topic among the first `per_record` of some record, casefolded,
+        with one spelling of it (the same whatever the order) and how many records
+        name it there (a record names a topic once: the reader drops repeats)."""
+        rows = self._db.execute(
+            "SELECT topic, MIN(spelling), COUNT(*) FROM file_topics WHERE rank < ? GROUP BY topic",
+            (per_record,),
+        )
+        return {topic: (spelling, count) for topic, spelling, count in rows}
 
     def light_records(self, topics: Sequence[str] | None) -> Iterator[tuple[str, str]]:
         """(file name, light record JSON) of the records having one of `topics`

@@ -102,8 +102,9 @@ def _add_entry(fg: FeedGenerator, entry: Entry, mode: str) -> None:
             {"name": entry.provider.name, **({"uri": entry.provider.url} if entry.provider.url else {})}
         )
         fe.dc.dc_creator(entry.provider.name)
-    for topic in entry.topics:
-        fe.category(term=topic)
+    if entry.topics:
+        # Once, with every category: feedgen rebuilds the whole list on each call.
+        fe.category([{"term": topic} for topic in entry.topics])
     ext: _EntryExtension = fe.topicfeeds
     ext.images = entry.images
     ext.provider_source = entry.provider and entry.provider.url and (entry.provider.name, entry.provider.url)
@@ -169,14 +170,18 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         if self.via:
             links.append({"rel": "via", "href": self.via, "type": "text/html"})
         # Links belong with the alternate one, before the summary, for a tidy document.
+        # Each after the last, not by position: insert() walks the children every time.
         anchor = entry.find("link")
-        position = list(entry).index(anchor) + 1 if anchor is not None else len(entry)
-        for offset, link in enumerate(links):
+        for link in links:
             element = etree.Element("link")
             for key in ("rel", "href", "type", "title", "length"):
                 if key in link:
                     element.set(key, link[key])
-            entry.insert(position + offset, element)
+            if anchor is None:
+                entry.append(element)
+            else:
+                anchor.addnext(element)
+            anchor = element
         self._media(entry)
         return entry
 
