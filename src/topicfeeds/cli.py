@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import Config, Topic, load_config
-from .errors import ConfigError, LockedError, RecordError, TopicfeedsError, printable
+from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
 from .model import Record
 from .pipeline import BuildReport, Progress, build, check_folders
 from .reader import available_cpus, parse_datetime, read_record, read_records
@@ -26,6 +26,8 @@ EXIT_REJECTED = 1  # some records were rejected; feeds were written from the res
 EXIT_CONFIG = 2  # configuration or usage error, unusable folders: nothing was written
 EXIT_LOCKED = 3  # another run holds the lock; this one did nothing
 EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
+EXIT_REMOVALS = 5  # most records are gone from the folder; nothing was changed
+EXIT_PIPE = 141  # standard output was closed (128 + SIGPIPE, as a shell reports it)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -56,6 +58,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except LockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except RemovalsRefused as exc:
+        print(f"error: {exc}; run with --allow-removals if that is intended", file=sys.stderr)
+        return EXIT_REMOVALS
     except TopicfeedsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -71,7 +76,8 @@ def _parser() -> argparse.ArgumentParser:
         description="Publish news records as per-topic Atom and RSS feeds.",
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
         "2 configuration or usage error (nothing written); 3 another run is active; "
-        "4 a feed file could not be written.",
+        "4 a feed file could not be written; 5 most records are gone from the records folder "
+        "(nothing changed; see --allow-removals); 141 standard output was closed (a pipe).",
     )
     parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
     common = argparse.ArgumentParser(add_help=False)
@@ -91,6 +97,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     b.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
+    )
+    b.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="let this run drop most of the records the feeds hold (refused by default: exit status 5)",
     )
     b.add_argument(
         "--wait",
@@ -118,7 +129,9 @@ def _now(text: str | None) -> datetime:
 def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
     show_progress = not (args.quiet or args.json) and sys.stderr.isatty()
     with _progress_bars(show_progress) as progress:
-        report = build(config, now, args.jobs, wait=args.wait, progress=progress)
+        report = build(
+            config, now, args.jobs, wait=args.wait, progress=progress, allow_removals=args.allow_removals
+        )
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
     for problem in report.errors:

@@ -75,6 +75,10 @@ class PublishError(TopicfeedsError):
         super().__init__(f"{path}: cannot write: {reason}")
 
 
+class RemovalsRefused(TopicfeedsError):
+    """A run would remove most of what the feeds hold; it changed nothing."""
+
+
 class LockedError(TopicfeedsError):
     """Another run holds the lock on the output."""
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from . import __version__, codec
 from .config import MATCH_ALL, Config, Topic
-from .errors import Problem, PublishError, TopicfeedsError
+from .errors import Problem, PublishError, RemovalsRefused, TopicfeedsError
+from .guard import removal_guard, subfolder_note
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files, withdraw
@@ -127,13 +128,15 @@ def build(
     *,
     wait: float = 0.0,
     progress: Progress | None = None,
+    allow_removals: bool = False,
 ) -> BuildReport:
     """Bring every topic's feeds up to date with the records folder.
 
     `now` is the reference time for max_age_days and for noting when an entry
     changed (the clock when not given); `jobs` how many processes may parse records
     (all available processors when not given); `wait` how long to wait for another
-    run to finish before raising LockedError.
+    run to finish before raising LockedError; `allow_removals` lets the run drop most
+    of the records the feeds hold (RemovalsRefused otherwise).
     """
     check_folders(config)
     started = time.monotonic()
@@ -142,13 +145,13 @@ def build(
     with exclusive(lock, wait) if lock else contextlib.nullcontext():
         store, notes = StateStore.open(config.state_path)
         try:
-            report = _Run(config, store, now, jobs or available_cpus(), progress).run()
+            report = _Run(config, store, now, jobs or available_cpus(), progress, allow_removals).run()
         except sqlite3.DatabaseError as exc:
             # Damaged while in use: start again from a new state, as a cold run would.
             store.close()
             store, _ = StateStore.open(config.state_path, fresh=True)
             notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
-            report = _Run(config, store, now, jobs or available_cpus(), progress).run()
+            report = _Run(config, store, now, jobs or available_cpus(), progress, allow_removals).run()
         finally:
             store.close()
     return replace(report, warnings=(*notes, *report.warnings), seconds=time.monotonic() - started)
@@ -171,7 +174,7 @@ class _Run:
     """One build over one state store."""
 
     def __init__(self, config: Config, store: StateStore, now: datetime, jobs: int,
-                 progress: Progress | None) -> None:  # fmt: skip
+                 progress: Progress | None, allow_removals: bool = False) -> None:  # fmt: skip
         self.config = config
         self.store = store
         self.now = now
@@ -189,6 +192,7 @@ class _Run:
         self.old_records: dict[str, Record] = {}  # those versions, by file name
         self.changed: dict[str, tuple[str | None, set[str]]] = {}  # name: (new id, topics)
         self.parsed = 0
+        self.allow_removals = allow_removals
 
     def run(self) -> BuildReport:
         config, store = self.config, self.store
@@ -196,6 +200,9 @@ class _Run:
             full = store.meta("fingerprint") != fingerprint(config)
             scan_started = time.time_ns()
             listing = _scan(config.records_dir, config.patterns)
+            note = subfolder_note(len(listing), [] if listing else _subfolders(config.records_dir))
+            if note:
+                self.warnings.append(Problem(display_path(config.records_dir), None, None, note))
             digest = _listing_digest(listing)
             expired = {
                 slug
@@ -245,8 +252,11 @@ class _Run:
             if racy or listing.get(name) != known_stamp:
                 cached[name] = Cached(known_stamp, sha256, racy)
         stale = [name for name in listing if name not in known or name in cached]
+        gone = known - listing.keys()
+        if gone and not self.allow_removals:
+            self._guard_removals(gone)
         touched: set[str] = set()
-        for name in known - listing.keys():
+        for name in gone:
             touched |= store.topics_of(name)
             self._note_old(name)
             store.forget(name)
@@ -281,6 +291,17 @@ class _Run:
                 self.progress("records", done, len(stale))
         store.flush()
         return touched
+
+    def _guard_removals(self, gone: set[str]) -> None:
+        """Refuse a run that would drop most of the records the feeds hold. Files still
+        there never count, however unreadable: only names no longer listed."""
+        total, rejected = self.store.counts()
+        config = self.config
+        verdict = removal_guard(
+            total - rejected, self.store.good_count(gone), config.guard_removals, config.guard_min_removals
+        )
+        if verdict is not None:
+            raise RemovalsRefused(f"{display_path(config.records_dir)}: {verdict}; nothing was changed")
 
     def _note_old(self, name: str) -> None:
         # Only a run that can keep topics narrow asks what replaced records were.
@@ -495,11 +516,20 @@ def _ceiling_warning(config: Config, wanted: int, left_out: Sequence[str]) -> Pr
     )
 
 
+def _subfolders(folder: Path) -> list[str]:
+    with os.scandir(folder) as entries:
+        return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+
+
 def _scan(folder: Path, patterns: Sequence[str]) -> dict[str, Stamp]:
     """Every record file's stamp, by name: one directory listing and one stat a file."""
     listing = {}
     matches = name_matcher(tuple(patterns))
-    with os.scandir(folder) as entries:
+    try:
+        entries = os.scandir(folder)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot read the records folder: {exc.strerror or exc}") from exc
+    with entries:
         for entry in entries:
             name = entry.name
             if not matches(name):

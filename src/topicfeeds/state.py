@@ -262,6 +262,19 @@ class StateStore:
             ):
                 yield _name(key), light
 
+    def good_count(self, names: Iterable[str]) -> int:
+        """How many of the files `names` hold a good record."""
+        keys = [_key(n) for n in names]
+        count = 0
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            (n,) = self._db.execute(
+                f"SELECT COUNT(*) FROM files WHERE name IN ({marks}) AND light IS NOT NULL", part
+            ).fetchone()
+            count += int(n)
+        return count
+
     def topics_of(self, name: str) -> set[str]:
         """The casefolded topics the record in file `name` had."""
         rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (_key(name),))
