@@ -6,9 +6,9 @@ import shutil
 from pathlib import Path
 
 import pytest
-from topicfeeds.guard import removal_guard
 
 from topicfeeds.cli import main
+from topicfeeds.guard import removal_guard
 
 from .conftest import BASE_CONFIG, make_config, write_record
 

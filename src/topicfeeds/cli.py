@@ -4,7 +4,9 @@ into a message and an exit status."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -36,9 +38,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     # the state store rolls back and the lock is released.
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _main(argv)
+        try:
+            status = _main(argv)
+        finally:
+            # Here, not at exit, so that a closed pipe is noticed while it can be handled
+            # (also after --help, which exits).
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): end quietly, as a program killed by SIGPIPE
+        # would be reported. What is still buffered goes nowhere.
+        _discard_output()
+        return EXIT_PIPE
     finally:
         signal.signal(signal.SIGTERM, previous)
+    return status
+
+
+def _discard_output() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 def _main(argv: Sequence[str] | None) -> int:
