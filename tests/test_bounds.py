@@ -15,6 +15,7 @@ from topicfeeds.cli import main
 from topicfeeds.config import Rules, Topic
 from topicfeeds.errors import ConfigError
 from topicfeeds.model import Image, entry_of
+from topicfeeds.selector import plan_topics, record_topic_names, too_many_topics
 from topicfeeds.writer import render
 
 from .conftest import BASE_CONFIG, SEEDS, make_config, make_record, write_record
@@ -141,3 +142,24 @@ def test_a_record_with_five_thousand_topics_on_the_shipped_config(tmp_path: Path
         "automatic topics (auto_max_topics_per_record)\n"
     )
     assert len(list((tmp_path / "feeds").iterdir())) == 2 * (6 + 19)
+
+
+def test_the_topic_plan_is_pure_and_keeps_slugs_whatever_is_left_out(tmp_path: Path) -> None:
+    names = {"a": ("A", 3), "b": ("B", 2), "c": ("C", 2), "d": ("d", 1), "d!": ("d!", 5)}
+    plan = plan_topics(make_config(tmp_path, BASE_CONFIG + "auto: true\nauto_max_topics: 2\n"), names)
+    assert [t.slug for t in plan.topics] == ["energy", "a", "d-2"]
+    assert (plan.wanted, plan.left_out) == (5, ("B", "C", "d"))
+    retired = make_config(tmp_path, BASE_CONFIG + "auto: true\nauto_max_topics: 3\nretire: [a, d]\n")
+    plan = plan_topics(retired, names)
+    assert [t.slug for t in plan.topics] == ["energy", "b", "c", "d-2"]
+    assert (plan.wanted, plan.left_out) == (3, ())
+    assert plan_topics(make_config(tmp_path), names).topics == make_config(tmp_path).topics
+
+
+def test_only_the_first_topics_of_a_record_count() -> None:
+    records = [make_record(topics=("A", "B", "C")), make_record(topics=("b", "D"))]
+    assert record_topic_names(records, 2) == {"a": ("A", 1), "b": ("B", 2), "d": ("D", 1)}
+    assert too_many_topics(("A", "B", "C"), 2) == (
+        "3 topics; only the first 2 can make automatic topics (auto_max_topics_per_record)"
+    )
+    assert too_many_topics(("A", "B"), 2) is None

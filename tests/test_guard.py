@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
 import pytest
 
 from topicfeeds.cli import main
-from topicfeeds.guard import removal_guard
+from topicfeeds.guard import removal_guard, subfolder_note
 
 from .conftest import BASE_CONFIG, make_config, write_record
 
@@ -115,3 +116,11 @@ def test_a_records_folder_with_only_subfolders_gets_a_warning(
         0,
         ["warning: seeds: no record files, but 1 subfolder (2026); records in subfolders are not read"],
     )
+
+
+def test_subfolder_names_are_shown_on_one_line() -> None:
+    assert subfolder_note(0, ["b", "a\nz", os.fsdecode(b"caf\xe9")]) == (
+        "no record files, but 3 subfolders (a\\nz, b, caf\\xe9); records in subfolders are not read"
+    )
+    assert subfolder_note(1, ["a"]) is None
+    assert subfolder_note(0, []) is None

@@ -12,7 +12,7 @@ from topicfeeds import build, load_config, pipeline
 from topicfeeds.cli import main
 from topicfeeds.config import Rules, Topic
 from topicfeeds.errors import ConfigError
-from topicfeeds.selector import exclusion, feed_updated, next_release, select
+from topicfeeds.selector import as_of, exclusion, feed_updated, next_release, select
 
 from .conftest import BASE_CONFIG, make_config, make_record, write_record
 
@@ -68,6 +68,11 @@ def test_a_feed_is_never_dated_after_the_run() -> None:
     assert feed_updated(entries, NOW) == NOW
     assert feed_updated(entries, LATER + timedelta(days=1)) == LATER
     assert feed_updated((), NOW) == datetime(2000, 1, 1, tzinfo=timezone.utc)
+    [entry] = as_of(entries, NOW)
+    assert (entry.published, entry.updated) == (NOW - timedelta(days=1), NOW)
+    soon = select([make_record(published=NOW + timedelta(minutes=2))], topic(), NOW).entries
+    assert [e.updated for e in as_of(soon, NOW)] == [NOW + timedelta(minutes=2)]  # never before published
+    assert feed_updated(as_of(soon, NOW), NOW) == NOW
 
 
 def updated_and_titles(project: Path) -> tuple[str, list[str]]:

@@ -11,6 +11,7 @@ from .errors import (
     Problem,
     PublishError,
     RecordError,
+    RemovalsRefused,
     TopicfeedsError,
 )
 from .model import Entry, Image, Provider, Record, Related
@@ -32,6 +33,7 @@ __all__ = [
     "Record",
     "RecordError",
     "Related",
+    "RemovalsRefused",
     "Rules",
     "Site",
     "Topic",

@@ -3,6 +3,8 @@ empty is far more often a share that did not mount than news withdrawn. Pure."""
 
 from __future__ import annotations
 
+from .errors import printable
+
 
 def removal_guard(known: int, gone: int, share: float, minimum: int) -> str | None:
     """Why a run must not drop `gone` of the `known` records the feeds were built
@@ -18,7 +20,7 @@ def subfolder_note(files: int, subfolders: list[str]) -> str | None:
     whose records are never read; None otherwise."""
     if files or not subfolders:
         return None
-    names = ", ".join(sorted(subfolders)[:5]) + (", ..." if len(subfolders) > 5 else "")
+    names = ", ".join(printable(n) for n in sorted(subfolders)[:5]) + (", ..." if len(subfolders) > 5 else "")
     plural = "s" if len(subfolders) > 1 else ""
     return (
         f"no record files, but {len(subfolders)} subfolder{plural} ({names}); "

@@ -351,21 +351,23 @@ def plan_topics(config: Config, names: Mapping[str, tuple[str, int]]) -> TopicPl
     if not config.auto:
         return TopicPlan(tuple(topics), 0, ())
     matched = {name for topic in topics for name in topic.match}
-    wanted = sorted(names.keys() - matched)
-    kept = set(sorted(wanted, key=lambda k: (-names[k][1], k))[: config.auto_max_topics])
+    # Slugs first, in name order and for every topic: which topics the ceiling leaves
+    # out, or which are retired, never changes another topic's slug.
+    slugs: dict[str, str] = {}
     taken = {topic.slug for topic in topics}
-    retired = set(config.retire)
-    for key in wanted:
-        if key not in kept:
-            continue
-        name = names[key][0]
-        base = slugify(name)
+    for key in sorted(names.keys() - matched):
+        base = slugify(names[key][0])
         slug, n = base, 2
         while slug in taken:
             slug, n = f"{base[:60]}-{n}", n + 1
-        taken.add(slug)  # a retired slug too: the other topics keep theirs
-        if slug in retired:
-            continue
-        topics.append(Topic(slug, name, f"{config.site.title}: {name}", (key,), config.defaults, auto=True))
+        taken.add(slug)
+        slugs[key] = slug
+    wanted = [key for key, slug in slugs.items() if slug not in config.retire]
+    kept = set(sorted(wanted, key=lambda k: (-names[k][1], k))[: config.auto_max_topics])
+    for key in wanted:
+        if key in kept:
+            name = names[key][0]
+            title = f"{config.site.title}: {name}"
+            topics.append(Topic(slugs[key], name, title, (key,), config.defaults, auto=True))
     left_out = tuple(names[k][0] for k in wanted if k not in kept)
     return TopicPlan(tuple(topics), len(wanted), left_out)
