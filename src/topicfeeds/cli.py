@@ -20,8 +20,9 @@ from .config import Config, Topic, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
 from .model import Record
 from .pipeline import BuildReport, Progress, build, check_folders
-from .reader import available_cpus, parse_datetime, read_record, read_records
+from .reader import parse_datetime, read_record, read_records
 from .selector import exclusion, select, topics_for
+from .workers import available_cpus
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
@@ -34,9 +35,10 @@ EXIT_PIPE = 141  # standard output was closed (128 + SIGPIPE, as a shell reports
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    # A terminated run unwinds like an interrupted one: temporary files are removed,
-    # the state store rolls back and the lock is released.
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # A terminated or interrupted run unwinds: temporary files are removed, the state
+    # store rolls back, workers end and the lock is released; the status is 128 + the
+    # signal's number, as a shell reports it, with no traceback.
+    previous = {signum: signal.signal(signum, _terminate) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         try:
             status = _main(argv)
@@ -50,7 +52,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _discard_output()
         return EXIT_PIPE
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return status
 
 
@@ -98,7 +101,8 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
         "2 configuration or usage error (nothing written); 3 another run is active; "
         "4 a feed file could not be written; 5 most records are gone from the records folder "
-        "(nothing changed; see --allow-removals); 141 standard output was closed (a pipe).",
+        "(nothing changed; see --allow-removals); 130, 143 interrupted or terminated; "
+        "141 standard output was closed (a pipe).",
     )
     parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
     common = argparse.ArgumentParser(add_help=False)

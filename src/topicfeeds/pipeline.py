@@ -29,7 +29,7 @@ from .guard import removal_guard, subfolder_note
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files, withdraw
-from .reader import Stamp, available_cpus, display_path, iter_files, name_matcher, stamp_of
+from .reader import Stamp, display_path, name_matcher, stamp_of
 from .selector import (
     admit,
     arrange,
@@ -45,6 +45,7 @@ from .selector import (
     too_many_topics,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
+from .workers import available_cpus, iter_files
 from .writer import render
 
 # Files changed less than this long before they were read may change again within
