@@ -119,6 +119,8 @@ def held_until(record: Record, topic: Topic) -> datetime | None:
 
 
 def _future(record: Record, topic: Topic, now: datetime) -> str | None:
+    if record.published <= now:  # nearly every record: no date arithmetic for them
+        return None
     until = held_until(record, topic)
     if until is not None and until > now:
         return f"future: dated {_utc(record.published)}, held until {_utc(until)}"
@@ -256,6 +258,8 @@ def next_release(records: Iterable[Record], topic: Topic, now: datetime) -> date
         return None
     first: datetime | None = None
     for record in records:
+        if record.published <= now:
+            continue
         until = held_until(record, topic)
         if until is None or until <= now or (first is not None and until >= first):
             continue
