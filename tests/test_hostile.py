@@ -1026,7 +1026,7 @@ def read_or_reject(data: bytes) -> Record | None:
 
 
 def assert_renders(record: Record, mode: str) -> None:
-    topic = Topic("all", "All", "All.", ("*",), Rules(published_only=False, related=mode))
+    topic = Topic("all", "All", "All.", ("*",), Rules(published_only=False, related=mode, future="publish"))
     feed = render(SITE, topic, select([record], topic, NOW_DT).entries, "test")
     _, atom = parse_feed("all.atom", feed.atom)
     _, rss = parse_feed("all.rss", feed.rss)

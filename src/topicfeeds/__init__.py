@@ -12,6 +12,7 @@ from .errors import (
     Problem,
     PublishError,
     RecordError,
+    RemovalsRefused,
     TopicfeedsError,
 )
 from .model import Entry, Image, Provider, Record, Related
@@ -33,6 +34,7 @@ __all__ = [
     "Record",
     "RecordError",
     "Related",
+    "RemovalsRefused",
     "Rules",
     "Site",
     "Topic",

@@ -4,7 +4,9 @@ into a message and an exit status."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 from collections.abc import Iterator, Sequence
@@ -15,7 +17,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .config import Config, load_config
-from .errors import ConfigError, LockedError, RecordError, TopicfeedsError
+from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
 from .pipeline import BuildReport, Progress, build, explain
 from .reader import parse_datetime
 
@@ -24,6 +26,8 @@ EXIT_REJECTED = 1  # some records were rejected; feeds were written from the res
 EXIT_CONFIG = 2  # configuration or usage error, unusable folders: nothing was written
 EXIT_LOCKED = 3  # another run holds the lock; this one did nothing
 EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
+EXIT_REMOVALS = 5  # most records are gone from the folder; nothing was changed
+EXIT_PIPE = 141  # standard output was closed (128 + SIGPIPE, as a shell reports it)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,10 +37,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     # signal's number, as a shell reports it, with no traceback.
     previous = {signum: signal.signal(signum, _terminate) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
-        return _main(argv)
+        try:
+            status = _main(argv)
+        finally:
+            # Here, not at exit, so that a closed pipe is noticed while it can be handled
+            # (also after --help, which exits).
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`| head -1`): end quietly, as a program killed by SIGPIPE
+        # would be reported. What is still buffered goes nowhere.
+        _discard_output()
+        return EXIT_PIPE
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+    return status
+
+
+def _discard_output() -> None:
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -56,6 +79,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except LockedError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except RemovalsRefused as exc:
+        print(f"error: {exc}; run with --allow-removals if that is intended", file=sys.stderr)
+        return EXIT_REMOVALS
     except TopicfeedsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -71,7 +97,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Publish news records as per-topic Atom and RSS feeds.",
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
         "2 configuration or usage error (nothing written); 3 another run is active; "
-        "4 a feed file could not be written.",
+        "4 a feed file could not be written; 5 most records are gone from the records folder "
+        "(nothing changed; see --allow-removals); 130, 143 interrupted or terminated; "
+        "141 standard output was closed (a pipe).",
     )
     parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
     common = argparse.ArgumentParser(add_help=False)
@@ -104,6 +132,11 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
     )
+    b.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="let this run drop most of the records the feeds hold (refused by default: exit status 5)",
+    )
     e = sub.add_parser(
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
     )
@@ -123,7 +156,10 @@ def _now(text: str | None) -> datetime:
 def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
     show_progress = not (args.quiet or args.json) and sys.stderr.isatty()
     with _progress_bars(show_progress) as progress:
-        report = build(config, now, args.jobs, wait=args.wait, progress=progress, full=args.full)
+        report = build(
+            config, now, args.jobs, wait=args.wait, progress=progress, full=args.full,
+            allow_removals=args.allow_removals,
+        )  # fmt: skip
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
     for problem in report.errors:
@@ -208,7 +244,7 @@ def _explain(config: Config, path: Path, now: datetime, wait: float, out: TextIO
     for problem in explanation.warnings:
         print(f"warning: {problem}", file=sys.stderr)
     record = explanation.record
-    print(f"{explanation.shown}: {record.title}", file=out)
+    print(f"{printable(explanation.shown)}: {record.title}", file=out)
     print(f"  id {record.id}", file=out)
     width = max((len(slug) for slug, _ in explanation.verdicts), default=0)
     for slug, verdict in explanation.verdicts:

@@ -24,6 +24,23 @@ def from_micros(value: int) -> datetime:
     return _EPOCH + timedelta(microseconds=value)
 
 
+def lossless(text: str) -> str | list[str]:
+    """`text` in a form JSON and SQLite take: itself, or when it holds bytes that were
+    not UTF-8 (a file name, as os.fsdecode gives it) a list holding those bytes in hex."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return [text.encode("utf-8", "surrogateescape").hex()]
+    return text
+
+
+def from_lossless(value: str | list[str]) -> str:
+    """The text `lossless` was given."""
+    return value if isinstance(value, str) else bytes.fromhex(value[0]).decode("utf-8", "surrogateescape")
+
+
 def _provider(p: Provider | None) -> list[Any] | None:
     return None if p is None else [p.name, p.url]
 
@@ -33,7 +50,7 @@ def _image(i: Image | None) -> list[Any] | None:
 
 
 def _fields(r: Record) -> list[Any]:
-    return [r.key, r.id, r.title, r.link, r.excerpt, micros(r.published), micros(r.updated), r.type,
+    return [lossless(r.key), r.id, r.title, r.link, r.excerpt, micros(r.published), micros(r.updated), r.type,
             r.category, r.quality, r.heat, r.is_published, _provider(r.provider), r.topics]  # fmt: skip
 
 
@@ -90,7 +107,7 @@ def decode_record(text: str) -> Record:
         related,
     ) = json.loads(text)
     return Record(
-        key=key,
+        key=from_lossless(key),
         id=id_,
         title=title,
         link=link,
@@ -123,9 +140,9 @@ def decode_record(text: str) -> Record:
 
 def encode_problems(problems: list[Problem]) -> str:
     """Warnings or errors as JSON text."""
-    return json.dumps([[p.path, p.line, p.field, p.message] for p in problems], ensure_ascii=False)
+    return json.dumps([[lossless(p.path), p.line, p.field, p.message] for p in problems], ensure_ascii=False)
 
 
 def decode_problems(text: str) -> list[Problem]:
     """The problems `encode_problems` wrote."""
-    return [Problem(*p) for p in json.loads(text)]
+    return [Problem(from_lossless(path), *rest) for path, *rest in json.loads(text)]

@@ -22,6 +22,16 @@ RelatedMode = Literal["see-also", "enclosure", "entries", "none"]
 SORTS: tuple[Sort, ...] = get_args(Sort)
 RELATED_MODES: tuple[RelatedMode, ...] = get_args(RelatedMode)
 PUBLISHED = get_args(Literal["only", "any"])
+FUTURE = ("hold", "publish")
+Future = Literal["hold", "publish"]
+DEFAULT_CLOCK_SKEW_MINUTES = 5.0
+# A record with thousands of topics would otherwise make thousands of feeds.
+DEFAULT_AUTO_MAX_TOPICS_PER_RECORD = 20
+DEFAULT_AUTO_MAX_TOPICS = 2000
+# A run that finds more than this share of the records gone, and at least the minimum,
+# changes nothing until told to (a records folder that did not mount, say).
+DEFAULT_GUARD_REMOVALS = 0.5
+DEFAULT_GUARD_MIN_REMOVALS = 10
 DEFAULT_LIMIT = 50
 MATCH_ALL = "*"
 # Beside config.yaml, never in the served folder.
@@ -64,6 +74,8 @@ class Rules:
     sort: Sort = "newest"
     limit: int = DEFAULT_LIMIT
     related: RelatedMode = "see-also"
+    future: Future = "hold"  # a record dated after the run's time waits for it; "publish": at once
+    clock_skew_minutes: float = DEFAULT_CLOCK_SKEW_MINUTES  # a date this far ahead still counts as now
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +103,11 @@ class Config:
     topics: tuple[Topic, ...]
     auto: bool
     state_path: Path | None = None  # the state store; None keeps it in memory for one run
+    auto_max_topics_per_record: int = DEFAULT_AUTO_MAX_TOPICS_PER_RECORD  # a record's first topics only
+    auto_max_topics: int = DEFAULT_AUTO_MAX_TOPICS  # automatic topics at most
+    retire: tuple[str, ...] = ()  # slugs of automatic topics whose feeds are removed and not made again
+    guard_removals: float = DEFAULT_GUARD_REMOVALS  # share of known records; 1 never refuses
+    guard_min_removals: int = DEFAULT_GUARD_MIN_REMOVALS
 
 
 # -- slugs
@@ -162,6 +179,11 @@ _TOP_KEYS = (
     "patterns",
     "max_record_bytes",
     "auto",
+    "auto_max_topics_per_record",
+    "auto_max_topics",
+    "retire",
+    "guard_removals",
+    "guard_min_removals",
     "defaults",
     "topics",
 )
@@ -178,6 +200,8 @@ _RULE_KEYS = (
     "sort",
     "limit",
     "related",
+    "future",
+    "clock_skew_minutes",
 )
 _TOPIC_KEYS = ("title", "description", "match", *_RULE_KEYS)
 _FILTER_KEYS = ("include", "exclude")
@@ -349,6 +373,13 @@ class _Checker:
             self.mapping(top.get("defaults"), ("defaults",), _RULE_KEYS), ("defaults",), Rules()
         )
         topics = self.topics(top.get("topics"), ("topics",), defaults)
+        per_record = self.number(top, "auto_max_topics_per_record", (), minimum=1, integer=True)
+        ceiling = self.number(top, "auto_max_topics", (), minimum=0, integer=True)
+        retire = self.retire(top.get("retire"), ("retire",), {t.slug for t in topics})
+        share = self.number(top, "guard_removals", (), minimum=0)
+        if share is not None and share > 1:
+            self.problem(("guard_removals",), f"expected a share between 0 and 1, got {share:g}")
+        minimum = self.number(top, "guard_min_removals", (), minimum=0, integer=True)
         if not topics and not auto:
             self.problem(("topics",), "no topics configured and auto is off: nothing to publish")
         if site is None or self.problems:
@@ -373,7 +404,33 @@ class _Checker:
             topics=topics,
             auto=auto,
             state_path=state_path,
+            auto_max_topics_per_record=_int(per_record, DEFAULT_AUTO_MAX_TOPICS_PER_RECORD),
+            auto_max_topics=_int(ceiling, DEFAULT_AUTO_MAX_TOPICS),
+            retire=retire,
+            guard_removals=DEFAULT_GUARD_REMOVALS if share is None else share,
+            guard_min_removals=_int(minimum, DEFAULT_GUARD_MIN_REMOVALS),
         )
+
+    def retire(self, value: Any, path: Path_, configured: set[str]) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.problem(path, f"expected a list of slugs, got {_describe(value)}")
+            return ()
+        slugs = []
+        for i, item in enumerate(value):
+            slug = str(item)
+            if not is_slug(slug):
+                self.problem((*path, i), f"{slug!r} is not a topic's slug")
+            elif slug in configured:
+                self.problem(
+                    (*path, i), f"{slug!r} is a configured topic; remove it from topics to retire it"
+                )
+            else:
+                slugs.append(slug)
+        return tuple(dict.fromkeys(slugs))
 
     def site(self, value: Any, path: Path_) -> Site | None:
         if value is None:
@@ -416,6 +473,8 @@ class _Checker:
             ("sort", lambda: self.choice(m, "sort", path, SORTS)),
             ("limit", lambda: self.number(m, "limit", path, minimum=0, integer=True)),
             ("related", lambda: self.choice(m, "related", path, RELATED_MODES)),
+            ("future", lambda: self.choice(m, "future", path, FUTURE)),
+            ("clock_skew_minutes", lambda: self.number(m, "clock_skew_minutes", path, minimum=0)),
         ]
         for name, get in check:
             value = get()
@@ -455,6 +514,10 @@ class _Checker:
             rules = self.rules(m, at, defaults)
             topics.append(Topic(slug, title, description, match or (title.casefold(),), rules))
         return tuple(topics)
+
+
+def _int(value: float | None, default: int) -> int:
+    return default if value is None else int(value)
 
 
 def _describe(value: Any) -> str:

@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
+
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\udc80-\udcff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group(0)
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as os.fsdecode keeps it
+        return f"\\x{code - 0xDC00:02x}"
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(name: str) -> str:
+    """`name` (a file name, say) as one line of text: bytes that were not UTF-8 and
+    control characters are written as escapes such as `\\xe9` and `\\n`."""
+    if name.isprintable():
+        return name
+    return _UNSHOWABLE.sub(_escape, name)
 
 
 class TopicfeedsError(Exception):
@@ -20,7 +40,8 @@ class Problem:
     message: str  # what is wrong, in plain words
 
     def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        shown = printable(self.path)
+        where = shown if self.line is None else f"{shown}:{self.line}"
         what = f"{self.field}: {self.message}" if self.field else self.message
         return f"{where}: {what}"
 
@@ -56,6 +77,10 @@ class PublishError(TopicfeedsError):
 
 class OutputError(TopicfeedsError):
     """The output or records folder cannot be used; nothing was written."""
+
+
+class RemovalsRefused(TopicfeedsError):
+    """A run would remove most of what the feeds hold; it changed nothing."""
 
 
 class LockedError(TopicfeedsError):

@@ -5,7 +5,11 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
+
+# A feed with no entries and no records at all still needs an <updated>; this
+# fixed instant keeps such feeds byte-identical from run to run.
+EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)

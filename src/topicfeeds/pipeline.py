@@ -25,23 +25,29 @@ from pathlib import Path
 from . import __version__, codec
 from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Topic
-from .errors import OutputError, Problem, PublishError
+from .errors import OutputError, Problem, PublishError, RemovalsRefused, printable
+from .guard import removal_guard, subfolder_note
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
-from .publisher import publish, remove_stale_temp_files
+from .publisher import publish, remove_stale_temp_files, withdraw
 from .reader import Stamp, display_path, name_matcher, read_record, stamp_of
 from .selector import (
     LastFeed,
     Selection,
+    as_of,
     candidates,
     content_key,
+    due_at,
+    feed_updated,
     index_by_topic,
     last_feed,
+    next_change,
+    plan_topics,
+    record_topic_names,
     select,
-    topics_from_names,
+    too_many_topics,
     update_candidates,
     update_holds,
-    valid_until,
     verdict,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
@@ -129,6 +135,7 @@ def build(
     wait: float = 0.0,
     progress: Progress | None = None,
     full: bool = False,
+    allow_removals: bool = False,
 ) -> BuildReport:
     """Bring every topic's feeds up to date with the records folder.
 
@@ -137,7 +144,8 @@ def build(
     (all available processors when not given); `wait` how long to wait for another
     run to finish before raising LockedError; `full` reads every record again and
     chooses every topic afresh, as a run without state would, keeping the history of
-    published entries (so edited entries keep their `updated`).
+    published entries (so edited entries keep their `updated`); `allow_removals` lets
+    the run drop most of the records the feeds hold (RemovalsRefused otherwise).
     """
     check_folders(config)
     started = time.monotonic()
@@ -146,13 +154,13 @@ def build(
     with exclusive(lock, wait) if lock else contextlib.nullcontext():
         store, notes = StateStore.open(config.state_path)
         try:
-            report = _Run(config, store, now, jobs or available_cpus(), progress, full).run()
+            report = _Run(config, store, now, jobs or available_cpus(), progress, full, allow_removals).run()
         except sqlite3.DatabaseError as exc:
             # Damaged while in use: start again from a new state, as a cold run would.
             store.close()
             store, _ = StateStore.open(config.state_path, fresh=True)
             notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
-            report = _Run(config, store, now, jobs or available_cpus(), progress).run()
+            report = _Run(config, store, now, jobs or available_cpus(), progress, allow_removals).run()
         finally:
             store.close()
     return replace(report, warnings=(*notes, *report.warnings), seconds=time.monotonic() - started)
@@ -162,7 +170,8 @@ def fingerprint(config: Config) -> str:
     """What the output depends on besides the records: the configuration as loaded,
     the program's version and the state schema."""
     text = repr((config.site, config.records_dir, config.output_dir, config.patterns,
-                 config.max_record_bytes, config.defaults, config.topics, config.auto))  # fmt: skip
+                 config.max_record_bytes, config.defaults, config.topics, config.auto,
+                 config.auto_max_topics_per_record, config.auto_max_topics, config.retire))  # fmt: skip
     return hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{text}".encode()).hexdigest()
 
 
@@ -191,7 +200,7 @@ def explain(config: Config, path: Path, now: datetime | None = None, *, wait: fl
         store, _ = StateStore.open(state)
         try:
             with store.scratch():  # whatever the run learns is rolled back
-                run = _Run(config, store, now, available_cpus(), None)
+                run = _Run(config, store, now, available_cpus(), None, allow_removals=True)
                 run.scan()
                 run.prepare()
                 extra = () if inside else (record,)  # explained as if it were in the folder
@@ -208,7 +217,8 @@ class _Run:
     """One build (or explanation) over one state store."""
 
     def __init__(self, config: Config, store: StateStore, now: datetime, jobs: int,
-                 progress: Progress | None, full: bool = False) -> None:  # fmt: skip
+                 progress: Progress | None, full: bool = False,
+                 allow_removals: bool = False) -> None:  # fmt: skip
         self.config = config
         self.store = store
         self.now = now
@@ -225,6 +235,8 @@ class _Run:
         self.parsed = 0
         self.listing: dict[str, Stamp] = {}
         self.scan_started = 0
+        self.due: dict[str, int | None] = {}  # each topic's valid_until as the last run left it
+        self.allow_removals = allow_removals
 
     def scan(self) -> dict[str, Stamp]:
         """List the records folder: every record file's stamp, by name."""
@@ -246,18 +258,25 @@ class _Run:
         return self._refresh()
 
     def topics(self, extra: Sequence[Record] = ()) -> list[Topic]:
-        """Every topic there is (with `auto`, one per record topic), and the records'
-        topics of `extra` too."""
-        spellings = self.store.topic_spellings() if self.config.auto else {}
-        for record in extra if self.config.auto else ():
-            for name in record.topics:
-                spellings.setdefault(name.casefold(), name)
-        return list(topics_from_names(self.config, spellings))
+        """Every topic there is (with `auto`, one per record topic, within the bounds),
+        counting the records' topics of `extra` too."""
+        config = self.config
+        names = dict(self.store.topic_names(config.auto_max_topics_per_record)) if config.auto else {}
+        for key, (spelling, count) in record_topic_names(extra, config.auto_max_topics_per_record).items():
+            known, known_count = names.get(key, (spelling, 0))
+            names[key] = (min(known, spelling), known_count + count)
+        plan = plan_topics(config, names)
+        if plan.left_out:
+            self.warnings.append(_ceiling_warning(config, plan.wanted, plan.left_out))
+        return list(plan.topics)
 
     def run(self) -> BuildReport:
         config, store = self.config, self.store
         with store:
             listing = self.scan()
+            note = subfolder_note(len(listing), [] if listing else _subfolders(config.records_dir))
+            if note:
+                self.warnings.append(Problem(display_path(config.records_dir), None, None, note))
             due = store.topic_valid_until().values()
             if (
                 not self.forced
@@ -269,7 +288,7 @@ class _Run:
                 return self._report(len(listing), 0, (), int(store.meta("feeds") or 0))
             touched = self.prepare()
             topics = self.topics()
-            rebuilt = store.topic_valid_until()
+            rebuilt = self.due = store.topic_valid_until()
             affected = [
                 t for t in topics
                 if self.full or t.slug not in rebuilt or t.slug in self.expired
@@ -277,6 +296,7 @@ class _Run:
             ]  # fmt: skip
             remove_stale_temp_files(config.output_dir)
             reports, failures = self._rebuild(affected)
+            failures += self._withdraw_retired()
             racy = any(_racy(stamp, self.scan_started) for stamp in self.listing.values())
             # A racy file may still change unseen by stat: no shortcut for the next run.
             store.set_meta("listing", "" if racy or failures else _listing_digest(self.listing))
@@ -299,8 +319,11 @@ class _Run:
             if racy or listing.get(name) != known_stamp:
                 cached[name] = Cached(known_stamp, sha256, racy)
         stale = [name for name in listing if name not in known or name in cached]
+        gone = known - listing.keys()
+        if gone and not self.allow_removals:
+            self._guard_removals(gone)
         touched: set[str] = set()
-        for name in known - listing.keys():
+        for name in gone:
             touched |= store.topics_of(name)
             self._note_old(name)
             store.forget(name)
@@ -325,10 +348,26 @@ class _Run:
                     self.changed_ids.add(row.id)
                 if row.problems != "[]":
                     self.warnings.extend(self._shown(p) for p in codec.decode_problems(row.problems))
+                many = self.config.auto and too_many_topics(
+                    row.topics, self.config.auto_max_topics_per_record
+                )
+                if many:
+                    self.warnings.append(Problem(self.shown_key(row.name), None, "topics", many))
             if done % PROGRESS_EVERY == 0 or done == len(stale):
                 self.progress("records", done, len(stale))
         store.flush()
         return touched
+
+    def _guard_removals(self, gone: set[str]) -> None:
+        """Refuse a run that would drop most of the records the feeds hold. Files still
+        there never count, however unreadable: only names no longer listed."""
+        total, rejected = self.store.counts()
+        config = self.config
+        verdict = removal_guard(
+            total - rejected, self.store.good_count(gone), config.guard_removals, config.guard_min_removals
+        )
+        if verdict is not None:
+            raise RemovalsRefused(f"{display_path(config.records_dir)}: {verdict}; nothing was changed")
 
     def _note_old(self, name: str) -> None:
         if not self.full:  # a full run chooses every topic afresh: no need to remember
@@ -336,7 +375,7 @@ class _Run:
 
     def shown_key(self, key: str) -> str:
         """A record's file as the user would name it: records are kept by key."""
-        return display_path(self.config.records_dir / key)
+        return printable(display_path(self.config.records_dir / key))
 
     def _shown(self, problem: Problem) -> Problem:
         return replace(problem, path=self.shown_key(problem.path))
@@ -409,14 +448,21 @@ class _Run:
         for done, topic in enumerate(topics, 1):
             last, ids = plans[topic.slug]
             selection = None
+            narrow = last is not None and ids is not None
+            records: Sequence[Record] = ()
             if last is not None and ids is not None:
-                selection = self.select(topic, self._records_of(ids))
+                records = self._records_of(ids)
+                selection = self.select(topic, records)
                 if not update_holds(last, selection):
-                    selection = None  # a place opened that only the other records can fill
+                    selection, narrow = None, False  # a place opened that only the others can fill
             if selection is None:
-                selection = self.select(topic)
-            entries = self._with_history(topic.slug, selection.entries)
-            feed = render(self.config.site, topic, entries, __version__)
+                records = self._light_records(topic)
+                selection = self.select(topic, records)
+            # Times still to come are shown when they come, unless the topic publishes
+            # future-dated records as they are (`future: publish`).
+            shown_at = None if topic.rules.future == "publish" else self.now
+            entries = self._with_history(topic.slug, as_of(selection.entries, shown_at))
+            feed = render(self.config.site, topic, entries, __version__, feed_updated(entries, shown_at))
             written: list[Path] = []
             unchanged: list[Path] = []
             failed_before = len(failures)
@@ -429,15 +475,37 @@ class _Run:
                 except (PublishError, OSError) as exc:
                     failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
             if len(failures) == failed_before:
-                until = valid_until(selection.admitted, topic)
-                self.store.set_topic(
-                    topic.slug, None if until is None else micros(until), last_feed(selection).floor
-                )
+                due = self._due(topic, selection, records, narrow=narrow)
+                self.store.set_topic(topic.slug, due, last_feed(selection).floor)
             else:
                 self.store.forget_topic(topic.slug)  # so the next run writes it again
             reports.append(TopicReport(topic.slug, tuple(written), tuple(unchanged)))
             self.progress("feeds", done, len(topics))
         return reports, failures
+
+    def _due(
+        self, topic: Topic, selection: Selection, records: Sequence[Record], *, narrow: bool
+    ) -> int | None:
+        """When the topic must be chosen again with nothing else changed: a record ages
+        past max_age_days, a held record's time comes, or an entry's time still to come
+        arrives. Chosen from only some records, it keeps the last run's time too: a
+        record held for a future date may be among those left out."""
+        changes = None if topic.rules.future == "publish" else next_change(selection.entries, self.now)
+        times = (due_at(selection.admitted, records, topic, self.now), changes)
+        due = min((micros(t) for t in times if t is not None), default=None)
+        before = self.due.get(topic.slug) if narrow else None
+        return min((t for t in (due, before) if t is not None), default=None)
+
+    def _withdraw_retired(self) -> list[PublishError]:
+        """Remove the feeds of retired topics, should they be there."""
+        failures = []
+        for slug in self.config.retire:
+            for suffix in (".atom", ".rss"):
+                try:
+                    withdraw(self.config.output_dir / f"{slug}{suffix}")
+                except PublishError as exc:
+                    failures.append(exc)
+        return failures
 
     def _with_history(self, feed: str, entries: Sequence[Entry]) -> list[Entry]:
         """Entries whose content changed since they were first published get the time
@@ -495,11 +563,31 @@ class _Run:
         )
 
 
+def _ceiling_warning(config: Config, wanted: int, left_out: Sequence[str]) -> Problem:
+    shown = ", ".join(left_out[:20]) + (f" and {len(left_out) - 20} more" if len(left_out) > 20 else "")
+    return Problem(
+        display_path(config.path),
+        None,
+        "auto_max_topics",
+        f"{wanted} record topics want an automatic feed, more than {config.auto_max_topics}; "
+        f"left out: {shown}",
+    )
+
+
+def _subfolders(folder: Path) -> list[str]:
+    with os.scandir(folder) as entries:
+        return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+
+
 def _scan(folder: Path, patterns: Sequence[str]) -> dict[str, Stamp]:
     """Every record file's stamp, by name: one directory listing and one stat a file."""
     listing = {}
     matches = name_matcher(tuple(patterns))
-    with os.scandir(folder) as entries:
+    try:
+        entries = os.scandir(folder)
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot read the records folder: {exc.strerror or exc}") from exc
+    with entries:
         for entry in entries:
             name = entry.name
             if not matches(name):

@@ -51,6 +51,18 @@ def remove_stale_temp_files(folder: Path) -> list[Path]:
     return removed
 
 
+def withdraw(path: Path) -> bool:
+    """Remove a feed file on purpose; return whether there was one."""
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        raise PublishError(path, exc.strerror or str(exc)) from exc
+    _sync_folder(path.parent)
+    return True
+
+
 def _holds(path: Path, data: bytes) -> bool:
     try:
         if path.stat().st_size != len(data):

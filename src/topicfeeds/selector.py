@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
 
 from .config import MATCH_ALL, Config, Sort, Topic, slugify
-from .model import Entry, Record, entry_hash, entry_of, entry_of_related
+from .model import EMPTY_FEED_TIME, Entry, Record, entry_hash, entry_of, entry_of_related
 
 Rule = Callable[[Record, Topic, datetime], "str | None"]
 
@@ -106,6 +106,27 @@ def _max_age(record: Record, topic: Topic, now: datetime) -> str | None:
     return None
 
 
+def _utc(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def held_until(record: Record, topic: Topic) -> datetime | None:
+    """When a record dated after the run's time may be published: its date less the
+    tolerance for clock skew. None when the topic publishes such records at once."""
+    if topic.rules.future == "publish":
+        return None
+    return record.published - timedelta(minutes=topic.rules.clock_skew_minutes)
+
+
+def _future(record: Record, topic: Topic, now: datetime) -> str | None:
+    if record.published <= now:  # nearly every record: no date arithmetic for them
+        return None
+    until = held_until(record, topic)
+    if until is not None and until > now:
+        return f"future: dated {_utc(record.published)}, held until {_utc(until)}"
+    return None
+
+
 # In the order `explain` reports them: the first rule that fails is the reason.
 RULES: tuple[Rule, ...] = (
     _match,
@@ -116,6 +137,7 @@ RULES: tuple[Rule, ...] = (
     _providers,
     _keywords,
     _max_age,
+    _future,
 )
 
 
@@ -322,6 +344,54 @@ def valid_until(kept: Iterable[Record], topic: Topic) -> datetime | None:
     return min((r.published + timedelta(days=days) for r in kept), default=None)
 
 
+def next_release(records: Iterable[Record], topic: Topic, now: datetime) -> datetime | None:
+    """When the first record `topic` holds for its future date, and would otherwise
+    take, may be published; None when it holds none."""
+    if topic.rules.future == "publish":
+        return None
+    first: datetime | None = None
+    for record in records:
+        if record.published <= now:
+            continue
+        until = held_until(record, topic)
+        if until is None or until <= now or (first is not None and until >= first):
+            continue
+        if all(rule(record, topic, now) is None for rule in RULES if rule is not _future):
+            first = until
+    return first
+
+
+def due_at(kept: Iterable[Record], records: Iterable[Record], topic: Topic, now: datetime) -> datetime | None:
+    """When time alone next changes what `topic` selects from `records`, of which it
+    admitted `kept`: a record ages past max_age_days or a held record's time comes."""
+    times = [t for t in (valid_until(kept, topic), next_release(records, topic, now)) if t is not None]
+    return min(times, default=None)
+
+
+def as_of(entries: Iterable[Entry], now: datetime | None) -> tuple[Entry, ...]:
+    """Entries as a feed built at `now` shows them: an `updated` time still to come
+    (a record's updatedDateTime ahead of the clock) is not shown yet, the entry keeps
+    its publication time until then (`next_change` makes the topic due at that time).
+    A value that does not depend on the run's exact time keeps the feed byte-stable.
+    With `now` None, entries are shown as they are."""
+    if now is None:
+        return tuple(entries)
+    return tuple(e if e.updated <= now else replace(e, updated=e.published) for e in entries)
+
+
+def next_change(entries: Iterable[Entry], now: datetime) -> datetime | None:
+    """The first time after `now` at which `as_of` or `feed_updated` would show these
+    entries differently."""
+    return min((t for e in entries for t in (e.published, e.updated) if t > now), default=None)
+
+
+def feed_updated(entries: Iterable[Entry], now: datetime | None) -> datetime:
+    """A feed's own time: its newest entry's that is not later than the run's (an entry
+    dated within the clock-skew tolerance ahead counts from its time on); with `now`
+    None, its newest entry's."""
+    return max((e.updated for e in entries if now is None or e.updated <= now), default=EMPTY_FEED_TIME)
+
+
 def index_by_topic(records: Iterable[Record]) -> dict[str, list[Record]]:
     """Records by casefolded topic name, each list in input order."""
     index: dict[str, list[Record]] = {}
@@ -348,27 +418,66 @@ def candidates(records: Sequence[Record], index: dict[str, list[Record]], topic:
 def topics_for(config: Config, records: Iterable[Record]) -> tuple[Topic, ...]:
     """The configured topics, then with `auto` one per record topic that no configured
     topic matches, each with the defaults; slugs stay unique."""
-    spellings: dict[str, str] = {}
+    return plan_topics(config, record_topic_names(records, config.auto_max_topics_per_record)).topics
+
+
+def record_topic_names(records: Iterable[Record], per_record: int) -> dict[str, tuple[str, int]]:
+    """Every record topic among the first `per_record` of some record, casefolded, with
+    one spelling of it (the same whatever the order) and how many records name it there."""
+    names: dict[str, tuple[str, int]] = {}
     for record in records:
-        for name in record.topics:
+        for name in record.topics[:per_record]:
             key = name.casefold()
-            spellings[key] = min(spellings.get(key, name), name)  # one spelling, whatever the order
-    return topics_from_names(config, spellings)
+            spelling, count = names.get(key, (name, 0))
+            names[key] = (min(spelling, name), count + 1)
+    return names
 
 
-def topics_from_names(config: Config, spellings: dict[str, str]) -> tuple[Topic, ...]:
-    """`topics_for`, given every record topic (casefolded) with its spelling."""
+def too_many_topics(topics: Sequence[str], per_record: int) -> str | None:
+    """Why only some of a record's topics can make automatic topics, or None."""
+    if len(topics) <= per_record:
+        return None
+    return (
+        f"{len(topics)} topics; only the first {per_record} can make automatic topics "
+        "(auto_max_topics_per_record)"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class TopicPlan:
+    """The topics a run publishes, and the automatic ones the ceiling left out."""
+
+    topics: tuple[Topic, ...]
+    wanted: int  # record topics that want an automatic feed
+    left_out: tuple[str, ...]  # their spellings, in name order
+
+
+def plan_topics(config: Config, names: Mapping[str, tuple[str, int]]) -> TopicPlan:
+    """The configured topics, then with `auto` one per record topic that no configured
+    topic matches (`names`: casefolded topic -> (spelling, records)), each with the
+    defaults; slugs stay unique. Past `auto_max_topics`, the topics fewest records
+    name are left out, ties by name; retired slugs are never made."""
     topics = list(config.topics)
     if not config.auto:
-        return tuple(topics)
+        return TopicPlan(tuple(topics), 0, ())
     matched = {name for topic in topics for name in topic.match}
+    # Slugs first, in name order and for every topic: which topics the ceiling leaves
+    # out, or which are retired, never changes another topic's slug.
+    slugs: dict[str, str] = {}
     taken = {topic.slug for topic in topics}
-    for key in sorted(spellings.keys() - matched):
-        name = spellings[key]
-        base = slugify(name)
+    for key in sorted(names.keys() - matched):
+        base = slugify(names[key][0])
         slug, n = base, 2
         while slug in taken:
             slug, n = f"{base[:60]}-{n}", n + 1
         taken.add(slug)
-        topics.append(Topic(slug, name, f"{config.site.title}: {name}", (key,), config.defaults))
-    return tuple(topics)
+        slugs[key] = slug
+    wanted = [key for key, slug in slugs.items() if slug not in config.retire]
+    kept = set(sorted(wanted, key=lambda k: (-names[k][1], k))[: config.auto_max_topics])
+    for key in wanted:
+        if key in kept:
+            name = names[key][0]
+            title = f"{config.site.title}: {name}"
+            topics.append(Topic(slugs[key], name, title, (key,), config.defaults))
+    left_out = tuple(names[k][0] for k in wanted if k not in kept)
+    return TopicPlan(tuple(topics), len(wanted), left_out)

@@ -32,7 +32,7 @@ SCHEMA_VERSION = 3
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files (
-    name TEXT PRIMARY KEY,      -- file name in the records folder
+    name TEXT PRIMARY KEY,      -- file name in the records folder, as _key stores it
     id TEXT,                    -- the record's entry id; NULL if rejected
     size INTEGER, mtime_ns INTEGER, ino INTEGER, ctime_ns INTEGER,
     sha256 TEXT,                -- NULL when the file could not be read
@@ -44,7 +44,8 @@ CREATE TABLE files (
 CREATE TABLE file_topics (
     topic TEXT NOT NULL,        -- casefolded record topic
     spelling TEXT NOT NULL,     -- as the record writes it
-    name TEXT NOT NULL REFERENCES files(name)
+    name TEXT NOT NULL REFERENCES files(name),
+    rank INTEGER NOT NULL       -- its place among the record's topics, from 0
 );
 CREATE INDEX files_rejected ON files(name) WHERE light IS NULL;  -- reported on every run
 CREATE INDEX files_by_id ON files(id);
@@ -65,6 +66,26 @@ CREATE TABLE outputs (
     file TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
 );
 """
+
+
+def _key(name: str) -> str:
+    """The stored form of a file name: the name itself, or for a name holding bytes
+    that are not UTF-8 (which SQLite text cannot) "/" and the name's bytes in hex. No
+    file name holds "/", so the two forms never meet."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "/" + name.encode("utf-8", "surrogateescape").hex()
+    return name
+
+
+def _name(key: str) -> str:
+    """The file name `_key` stored."""
+    if key.startswith("/"):
+        return bytes.fromhex(key[1:]).decode("utf-8", "surrogateescape")
+    return key
 
 
 class Cached(NamedTuple):
@@ -128,7 +149,7 @@ class StateStore:
     def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
         self._pending_files: list[tuple[object, ...]] = []
-        self._pending_topics: list[tuple[str, str, str]] = []
+        self._pending_topics: list[tuple[str, str, str, int]] = []
 
     @classmethod
     def open(cls, path: Path | None, *, fresh: bool = False) -> tuple[StateStore, list[Problem]]:
@@ -232,7 +253,7 @@ class StateStore:
         for name, size, mtime, ino, ctime, sha, racy in self._db.execute(
             "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
         ):
-            yield name, None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
+            yield _name(name), None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
 
     def _where_in(self, query: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         """Rows of `query`, whose `{marks}` stands for a list of values, for all of
@@ -244,34 +265,40 @@ class StateStore:
 
     def names_with_ids(self, ids: Iterable[str]) -> set[str]:
         """The files holding a record of any of `ids` (all copies of each article)."""
-        return {n for (n,) in self._where_in("SELECT name FROM files WHERE id IN ({marks})", ids)}
+        return {_name(n) for (n,) in self._where_in("SELECT name FROM files WHERE id IN ({marks})", ids)}
 
     def ids_of(self, names: Iterable[str]) -> set[str]:
         """The entry ids of the good records among files `names`."""
         query = "SELECT id FROM files WHERE name IN ({marks}) AND id IS NOT NULL"
-        return {i for (i,) in self._where_in(query, names)}
+        return {i for (i,) in self._where_in(query, (_key(n) for n in names))}
 
     def light_of(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
         """(file name, light record JSON) of the good records among `names`."""
-        yield from self._where_in(
-            "SELECT name, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL", names
-        )
+        query = "SELECT name, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL"
+        for key, light in self._where_in(query, (_key(n) for n in names)):
+            yield _name(key), light
+
+    def good_count(self, names: Iterable[str]) -> int:
+        """How many of the files `names` hold a good record."""
+        query = "SELECT COUNT(*) FROM files WHERE name IN ({marks}) AND light IS NOT NULL"
+        return sum(int(n) for (n,) in self._where_in(query, (_key(n) for n in names)))
 
     def topics_of(self, name: str) -> set[str]:
         """The casefolded topics the record in file `name` had."""
-        rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (name,))
+        rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (_key(name),))
         return {r[0] for r in rows}
 
     def put(self, row: Row, racy: bool, *, new: bool = False) -> None:
         """Store what reading a file gave; `new` when the store knew no such file.
         Rows are written in batches: call `flush` before reading them back."""
         stamp = row.stamp
+        key = _key(row.name)
         if not new:
             self.flush()
-            self._db.execute("DELETE FROM file_topics WHERE name = ?", (row.name,))
+            self._db.execute("DELETE FROM file_topics WHERE name = ?", (key,))
         self._pending_files.append(
             (
-                row.name,
+                key,
                 row.id,
                 None if stamp is None else stamp.size,
                 None if stamp is None else stamp.mtime_ns,
@@ -284,7 +311,7 @@ class StateStore:
                 row.problems,
             )
         )
-        self._pending_topics.extend((t.casefold(), t, row.name) for t in row.topics)
+        self._pending_topics.extend((t.casefold(), t, key, rank) for rank, t in enumerate(row.topics))
         if len(self._pending_files) >= 1000:
             self.flush()
 
@@ -295,20 +322,21 @@ class StateStore:
                                  self._pending_files)  # fmt: skip
             self._pending_files.clear()
         if self._pending_topics:
-            self._db.executemany("INSERT INTO file_topics VALUES (?, ?, ?)", self._pending_topics)
+            self._db.executemany("INSERT INTO file_topics VALUES (?, ?, ?, ?)", self._pending_topics)
             self._pending_topics.clear()
 
     def restamp(self, name: str, stamp: Stamp, racy: bool) -> None:
         """Note a new stamp for a file whose content did not change."""
         self._db.execute(
             "UPDATE files SET size = ?, mtime_ns = ?, ino = ?, ctime_ns = ?, racy = ? WHERE name = ?",
-            (stamp.size, stamp.mtime_ns, stamp.ino, stamp.ctime_ns, int(racy), name),
+            (stamp.size, stamp.mtime_ns, stamp.ino, stamp.ctime_ns, int(racy), _key(name)),
         )
 
     def forget(self, name: str) -> None:
         """Drop a file that is gone."""
-        self._db.execute("DELETE FROM file_topics WHERE name = ?", (name,))
-        self._db.execute("DELETE FROM files WHERE name = ?", (name,))
+        key = _key(name)
+        self._db.execute("DELETE FROM file_topics WHERE name = ?", (key,))
+        self._db.execute("DELETE FROM files WHERE name = ?", (key,))
 
     def counts(self) -> tuple[int, int]:
         """How many files are known, and how many of them are rejected. Both through
@@ -326,28 +354,37 @@ class StateStore:
         )
         return [p for (text,) in rows for p in codec.decode_problems(text)]
 
-    def topic_spellings(self) -> dict[str, str]:
-        """Every record topic, casefolded, with one spelling of it (the same whatever the order)."""
-        rows = self._db.execute("SELECT topic, MIN(spelling) FROM file_topics GROUP BY topic")
-        return dict(rows.fetchall())
+    def topic_names(self, per_record: int) -> dict[str, tuple[str, int]]:
+        """Every record topic among the first `per_record` of some record, casefolded,
+        with one spelling of it (the same whatever the order) and how many records
+        name it there (a record names a topic once: the reader drops repeats)."""
+        rows = self._db.execute(
+            "SELECT topic, MIN(spelling), COUNT(*) FROM file_topics WHERE rank < ? GROUP BY topic",
+            (per_record,),
+        )
+        return {topic: (spelling, count) for topic, spelling, count in rows}
 
     def light_records(self, topics: Sequence[str] | None) -> Iterator[tuple[str, str]]:
         """(file name, light record JSON) of the records having one of `topics`
         (casefolded), or of every record when `topics` is None; each once."""
         if topics is None:
-            yield from self._db.execute("SELECT name, light FROM files WHERE light IS NOT NULL ORDER BY name")
-            return
-        marks = ",".join("?" * len(topics))
-        yield from self._db.execute(
-            f"SELECT DISTINCT f.name, f.light FROM file_topics t JOIN files f ON f.name = t.name "
-            f"WHERE t.topic IN ({marks}) ORDER BY f.name",
-            tuple(topics),
-        )
+            rows = self._db.execute("SELECT name, light FROM files WHERE light IS NOT NULL ORDER BY name")
+        else:
+            marks = ",".join("?" * len(topics))
+            rows = self._db.execute(
+                f"SELECT DISTINCT f.name, f.light FROM file_topics t JOIN files f ON f.name = t.name "
+                f"WHERE t.topic IN ({marks}) ORDER BY f.name",
+                tuple(topics),
+            )
+        for key, light in rows:
+            yield _name(key), light
 
     def full_records(self, names: Iterable[str]) -> dict[str, Record]:
         """The whole records of files `names`."""
-        rows = self._where_in("SELECT name, full FROM files WHERE name IN ({marks})", names)
-        return {name: codec.decode_record(full) for name, full in rows}
+        rows = self._where_in(
+            "SELECT name, full FROM files WHERE name IN ({marks})", (_key(n) for n in names)
+        )
+        return {_name(key): codec.decode_record(full) for key, full in rows}
 
     # -- published entries
 

@@ -1,13 +1,15 @@
 """Render one topic's entries as Atom 1.0 and RSS 2.0 bytes with feedgen.
 
-feedgen 1.0.0 needs four corrections, all made here and pinned by the golden tests:
+feedgen 1.0.0 needs these corrections, all made here and pinned by the golden tests:
 - it writes only `href` for an entry's links (lkiesow/python-feedgen#135), so every
   link but the alternate one is written by `_EntryExtension` with all its attributes;
 - it prepends entries, so they are added with order="append";
 - it stamps the feed and each entry with now(), so every time is set explicitly
   from the records: the same input gives the same bytes;
 - its description() also fills Atom <content>, so the RSS description (HTML) is
-  written by the extension, leaving Atom a plain-text summary.
+  written by the extension, leaving Atom a plain-text summary;
+- its category() rebuilds the entry's whole list on every call, so an entry's
+  categories are given in one call (one call each made rendering quadratic).
 
 feedgen creates Atom elements without a namespace under a literal xmlns
 attribute, so the extension's Atom elements are made the same way.
@@ -18,7 +20,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -27,13 +29,11 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from .config import Site, Topic
-from .model import Entry, Image, Related
+from .model import EMPTY_FEED_TIME, Entry, Image, Related
+
+__all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "render"]
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
-
-# A feed with no entries and no records at all still needs an <updated>; this
-# fixed instant keeps such feeds byte-identical from run to run.
-EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,8 +49,10 @@ def feed_urls(site: Site, topic: Topic) -> tuple[str, str]:
     return f"{site.base_url}{topic.slug}.atom", f"{site.base_url}{topic.slug}.rss"
 
 
-def render(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> RenderedFeed:
-    """Both feeds of `topic`, dated by their newest entry."""
+def render(
+    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
+) -> RenderedFeed:
+    """Both feeds of `topic`, dated `updated` (by default, by their newest entry)."""
     atom_url, rss_url = feed_urls(site, topic)
     fg = FeedGenerator()
     fg.register_extension("topicfeeds", _FeedExtension, _EntryExtension)
@@ -68,7 +70,7 @@ def render(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> 
     if site.language:
         fg.language(site.language)
     fg.generator(f"topicfeeds {version}")
-    fg.updated(max((e.updated for e in entries), default=EMPTY_FEED_TIME))
+    fg.updated(updated or max((e.updated for e in entries), default=EMPTY_FEED_TIME))
     for entry in entries:
         _add_entry(fg, entry, topic.rules.related)
     home = {"href": site.link, "rel": "alternate", "type": "text/html"}
@@ -102,8 +104,9 @@ def _add_entry(fg: FeedGenerator, entry: Entry, mode: str) -> None:
             {"name": entry.provider.name, **({"uri": entry.provider.url} if entry.provider.url else {})}
         )
         fe.dc.dc_creator(entry.provider.name)
-    for topic in entry.topics:
-        fe.category(term=topic)
+    if entry.topics:
+        # Once, with every category: feedgen rebuilds the whole list on each call.
+        fe.category([{"term": topic} for topic in entry.topics])
     ext: _EntryExtension = fe.topicfeeds
     ext.images = entry.images
     ext.provider_source = entry.provider and entry.provider.url and (entry.provider.name, entry.provider.url)
@@ -169,14 +172,18 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
         if self.via:
             links.append({"rel": "via", "href": self.via, "type": "text/html"})
         # Links belong with the alternate one, before the summary, for a tidy document.
+        # Each after the last, not by position: insert() walks the children every time.
         anchor = entry.find("link")
-        position = list(entry).index(anchor) + 1 if anchor is not None else len(entry)
-        for offset, link in enumerate(links):
+        for link in links:
             element = etree.Element("link")
             for key in ("rel", "href", "type", "title", "length"):
                 if key in link:
                     element.set(key, link[key])
-            entry.insert(position + offset, element)
+            if anchor is None:
+                entry.append(element)
+            else:
+                anchor.addnext(element)
+            anchor = element
         self._media(entry)
         return entry
 
