@@ -56,6 +56,7 @@ def snapshot(feeds: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(feeds.iterdir())}
 
 
+@pytest.mark.slow
 def test_a_run_killed_at_any_moment_leaves_old_or_new_feeds(tmp_path: Path) -> None:
     """SIGKILL at several moments of a run that changes every feed: each file is
     always the old complete one or the new complete one, and the next run finishes."""

@@ -7,6 +7,7 @@ Regenerate the expected feeds on purpose (and review the diff) with:
 from __future__ import annotations
 
 import os
+import shutil
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,3 +38,26 @@ def test_golden_feeds(tmp_path: Path) -> None:
     for name, data in expected.items():
         assert produced[name] == data, f"{name} differs from tests/data/expected/{name}"
         assert feedparser.parse(data).bozo == 0, name
+
+
+def test_golden_feeds_through_incremental_runs(tmp_path: Path) -> None:
+    """The same expected files when the corpus arrives in parts: a run over some of the
+    records, then one that finds the rest (and one record touched), then a run that
+    rewrites nothing."""
+    root = tmp_path / "golden"
+    shutil.copytree(DATA, root, ignore=shutil.ignore_patterns("expected"))
+    (root / "expected").mkdir()
+    config = load_config(root / "config.yaml")
+    later = tmp_path / "later"
+    later.mkdir()
+    for name in ("b-battery-copy.txt", "c-solar.md", "f-broken.txt"):
+        shutil.move(root / "corpus" / name, later / name)
+    build(config, NOW)
+    for path in later.iterdir():
+        shutil.move(path, root / "corpus" / path.name)
+    (root / "corpus" / "a-battery.txt").touch()
+    build(config, NOW)
+    assert build(config, NOW).written == 0
+    produced = {p.name: p.read_bytes() for p in (root / "expected").iterdir()}
+    expected = {p.name: p.read_bytes() for p in (DATA / "expected").iterdir()}
+    assert produced == expected

@@ -9,7 +9,7 @@ import pytest
 from lxml import etree
 
 from topicfeeds.config import Author, Rules, Site, Topic
-from topicfeeds.model import Image, Provider, Related, entry_of
+from topicfeeds.model import Image, Provider, Related
 from topicfeeds.selector import select
 from topicfeeds.writer import EMPTY_FEED_TIME, render
 
@@ -212,9 +212,3 @@ def test_an_empty_topic_still_gets_valid_feeds() -> None:
         assert parsed.bozo == 0
         assert parsed.entries == []
     assert etree.fromstring(rendered.atom).findtext(f"{ATOM}updated") == EMPTY_FEED_TIME.isoformat()
-
-
-def test_rendering_is_deterministic() -> None:
-    entries = (entry_of(make_record()),)
-    topic = Topic("energy", "Energy", "Power.", ("energy",), Rules())
-    assert render(SITE, topic, entries, "1") == render(SITE, topic, entries, "1")

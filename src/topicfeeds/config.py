@@ -14,7 +14,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from .clean import clean_line, clean_url
-from .errors import ConfigError, Problem
+from .errors import ConfigError, Problem, dotted
 from .reader import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS, display_path
 
 Sort = Literal["newest", "quality", "heat"]
@@ -237,7 +237,7 @@ class _Checker:
                             Problem(
                                 self.shown,
                                 k.start_mark.line + 1,
-                                _dotted((*path, key)),
+                                dotted((*path, key)),
                                 "duplicate key: only one may be given",
                             )
                         )
@@ -254,7 +254,7 @@ class _Checker:
             line = self.lines.get(path[:depth])
             if line is not None:
                 break
-        self.problems.append(Problem(self.shown, line, _dotted(path) or None, message))
+        self.problems.append(Problem(self.shown, line, dotted(path) or None, message))
 
     def mapping(self, value: Any, path: Path_, known: Sequence[str]) -> dict[str, Any]:
         if value is None:
@@ -526,10 +526,3 @@ def _describe(value: Any) -> str:
     if isinstance(value, list):
         return "a list"
     return repr(value)
-
-
-def _dotted(path: Path_) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out

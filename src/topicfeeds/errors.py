@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,14 @@ def printable(name: str) -> str:
     if name.isprintable():
         return name
     return _UNSHOWABLE.sub(_escape, name)
+
+
+def dotted(path: Iterable[str | int]) -> str:
+    """A key path as a message names it: `images[1].url`."""
+    out = ""
+    for step in path:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
 
 
 class TopicfeedsError(Exception):

@@ -19,7 +19,7 @@ import dateutil.parser
 import yaml
 
 from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
-from .errors import Problem, RecordError
+from .errors import Problem, RecordError, dotted
 from .model import Image, Provider, Record, Related
 from .workers import iter_files
 
@@ -394,10 +394,10 @@ class _Builder:
         return None if found is None else found.start_mark.line + 2
 
     def fail(self, path: Sequence[str | int], message: str) -> RecordError:
-        return RecordError(self.shown, message, line=self.line(path), field=_dotted(path))
+        return RecordError(self.shown, message, line=self.line(path), field=dotted(path))
 
     def warn(self, path: Sequence[str | int], message: str) -> None:
-        self.warnings.append(Problem(self.shown, self.line(path), _dotted(path), message))
+        self.warnings.append(Problem(self.shown, self.line(path), dotted(path), message))
 
     # -- the record
 
@@ -658,13 +658,6 @@ def _to_size(value: object) -> int | None:
     if number is None or number < 0 or number != int(number) or number > 1_000_000:
         return None
     return int(number)
-
-
-def _dotted(path: Iterable[str | int]) -> str:
-    out = ""
-    for step in path:
-        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
-    return out
 
 
 def _show(value: object) -> str:
