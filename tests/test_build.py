@@ -50,7 +50,7 @@ def test_shipped_seeds_build_valid_feeds_for_every_topic(shipped: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout == (
-        "topicfeeds: 12 feeds: 12 written, 0 unchanged; 15 record files, 15 read, 0 rejected\n"
+        "topicfeeds: 28 files: 28 written, 0 unchanged; 15 record files, 15 read, 0 rejected\n"
     )
     files = feed_files(shipped / "feeds")
     assert set(files) == {
@@ -81,7 +81,7 @@ def test_second_run_is_byte_identical_and_rewrites_nothing(shipped: Path) -> Non
     before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (shipped / "feeds").iterdir()}
     second = run_cli("build", "--now", NOW, cwd=shipped)
     assert second.returncode == 0
-    assert "0 written, 12 unchanged" in second.stdout or "no changes" in second.stdout
+    assert "0 written, 28 unchanged" in second.stdout or "no changes" in second.stdout
     after = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in (shipped / "feeds").iterdir()}
     assert after == before
 
@@ -127,11 +127,19 @@ def test_config_errors_exit_2_and_write_nothing(shipped: Path) -> None:
     assert list((shipped / "feeds").iterdir()) == []
 
 
-def test_missing_output_folder_exits_2(shipped: Path) -> None:
+def test_missing_output_folder_is_created_when_its_parent_exists(shipped: Path) -> None:
     (shipped / "feeds").rmdir()
+    result = run_cli("build", "--now", NOW, cwd=shipped)
+    assert result.returncode == 0, result.stderr
+    assert (shipped / "feeds" / "index.html").is_file()
+
+
+def test_output_folder_without_a_parent_exits_2(shipped: Path) -> None:
+    config = shipped / "config.yaml"
+    config.write_text(config.read_text().replace("output: feeds", "output: gone/feeds"), encoding="utf-8")
     result = run_cli("build", cwd=shipped)
     assert result.returncode == 2
-    assert "output folder does not exist" in result.stderr
+    assert "output folder does not exist, nor does its parent folder" in result.stderr
 
 
 def test_usage_error_exits_2(shipped: Path) -> None:

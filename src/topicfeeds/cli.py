@@ -137,15 +137,15 @@ def summary(report: BuildReport) -> str:
     """The one line a run prints."""
     rejected = f"{len(report.errors)} rejected"
     if report.no_changes:
-        return f"topicfeeds: no changes; {report.feeds} feeds, {report.records} records, {rejected}"
+        return f"topicfeeds: no changes; {report.feeds} files, {report.records} records, {rejected}"
     line = (
-        f"topicfeeds: {report.feeds} feeds: {report.written} written, {report.unchanged} unchanged; "
+        f"topicfeeds: {report.feeds} files: {report.written} written, {report.unchanged} unchanged; "
         f"{report.files} record files, {report.parsed} read, {rejected}"
     )
     if report.warnings:
         line += f", {len(report.warnings)} warnings"
     if report.failures:
-        line += f"; {len(report.failures)} feeds could not be written"
+        line += f"; {len(report.failures)} files could not be written"
     return line
 
 
@@ -154,8 +154,9 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
     return {
         "status": status,
         "no_changes": report.no_changes,
-        "feeds": report.feeds,
-        "written": [str(p) for t in report.topics for p in t.written],
+        "feeds": report.feeds,  # every output file, feeds and pages (the name predates pages)
+        "files": report.feeds,
+        "written": [str(p) for p in report.written_files],
         "unchanged": report.unchanged,
         "record_files": report.files,
         "records": report.records,

@@ -9,7 +9,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import yaml
 
@@ -20,6 +20,8 @@ from .reader import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS, display_path
 SORTS = ("newest", "quality", "heat")
 RELATED_MODES = ("see-also", "enclosure", "entries", "none")
 PUBLISHED = ("only", "any")
+Format = Literal["atom", "rss", "json", "html"]
+FORMATS: tuple[Format, ...] = get_args(Format)  # what a topic gets unless told otherwise
 DEFAULT_LIMIT = 50
 MATCH_ALL = "*"
 # Beside config.yaml, never in the served folder.
@@ -62,11 +64,12 @@ class Rules:
     sort: str = "newest"
     limit: int = DEFAULT_LIMIT
     related: str = "see-also"
+    formats: tuple[Format, ...] = FORMATS  # the files the topic gets, in this order
 
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """One feed pair: feeds/<slug>.atom and feeds/<slug>.rss."""
+    """One topic: its feeds and page, feeds/<slug>.atom, .rss, .json and .html."""
 
     slug: str
     title: str
@@ -177,6 +180,7 @@ _RULE_KEYS = (
     "sort",
     "limit",
     "related",
+    "formats",
 )
 _TOPIC_KEYS = ("title", "description", "match", *_RULE_KEYS)
 _FILTER_KEYS = ("include", "exclude")
@@ -313,6 +317,23 @@ class _Checker:
         names = (clean_line(str(v)).casefold() for v in value)
         return tuple(dict.fromkeys(n for n in names if n))
 
+    def formats(self, value: Any, path: Path_) -> tuple[Format, ...] | None:
+        names = self.names(value, path)
+        if names is None:
+            return None
+        if not names:
+            self.problem(path, f"give at least one of {', '.join(FORMATS)}")
+            return None
+        known: list[Format] = []
+        for i, name in enumerate(names):
+            if name not in FORMATS:
+                hint = difflib.get_close_matches(name, FORMATS, n=1)
+                extra = f"; did you mean {hint[0]!r}?" if hint else ""
+                self.problem((*path, i), f"{name!r} is not one of {', '.join(FORMATS)}{extra}")
+            else:
+                known.append(name)
+        return tuple(known) if len(known) == len(names) else None
+
     def include_exclude(self, value: Any, path: Path_) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         if value is None:
             return None
@@ -420,6 +441,9 @@ class _Checker:
             value = get()
             if value is not None:
                 changes[name] = int(value) if name == "limit" else value
+        formats = self.formats(m.get("formats"), (*path, "formats"))
+        if formats is not None:
+            changes["formats"] = formats
         published = self.choice(m, "published", path, PUBLISHED)
         if published is not None:
             changes["published_only"] = published == "only"

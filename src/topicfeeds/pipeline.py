@@ -16,7 +16,7 @@ import sqlite3
 import stat
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from itertools import chain
@@ -25,6 +25,8 @@ from pathlib import Path
 from . import __version__, codec
 from .config import MATCH_ALL, Config, Topic
 from .errors import Problem, PublishError, TopicfeedsError
+from .formats import listing_of, render_site, render_topic, site_file_names, topic_files
+from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files
@@ -41,7 +43,6 @@ from .selector import (
     valid_until,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
-from .writer import render
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
@@ -80,11 +81,17 @@ class BuildReport:
     feeds: int  # feed files there are, rebuilt or not
     failures: tuple[PublishError, ...]  # feeds that could not be written
     seconds: float = 0.0
+    site_written: tuple[Path, ...] = ()  # site-level files (index, OPML, stylesheets) that changed
+
+    @property
+    def written_files(self) -> tuple[Path, ...]:
+        """Every file whose bytes changed."""
+        return (*(p for t in self.topics for p in t.written), *self.site_written)
 
     @property
     def written(self) -> int:
-        """How many feed files changed."""
-        return sum(len(t.written) for t in self.topics)
+        """How many files changed."""
+        return sum(len(t.written) for t in self.topics) + len(self.site_written)
 
     @property
     def unchanged(self) -> int:
@@ -94,7 +101,7 @@ class BuildReport:
     @property
     def no_changes(self) -> bool:
         """Whether the run found nothing to do."""
-        return self.parsed == 0 and not self.topics and not self.failures
+        return self.parsed == 0 and not self.topics and not self.site_written and not self.failures
 
 
 def check_folders(config: Config) -> None:
@@ -102,8 +109,16 @@ def check_folders(config: Config) -> None:
     if not config.records_dir.is_dir():
         raise OutputError(f"{config.records_dir}: records folder does not exist")
     out = config.output_dir
+    if not out.exists() and out.parent.is_dir():
+        # As other generators do: a missing output folder whose parent exists is made.
+        try:
+            out.mkdir(mode=0o755)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot create the output folder: {exc.strerror}") from exc
     if not out.exists():
-        raise OutputError(f"{out}: output folder does not exist; create it first")
+        raise OutputError(f"{out}: output folder does not exist, nor does its parent folder")
     if not out.is_dir():
         raise OutputError(f"{out}: output path is not a folder")
     if not os.access(out, os.W_OK | os.X_OK):
@@ -184,6 +199,8 @@ class _Run:
         self.old_records: dict[str, Record] = {}  # those versions, by file name
         self.changed: dict[str, tuple[str | None, set[str]]] = {}  # name: (new id, topics)
         self.parsed = 0
+        self.recorded: dict[str, tuple[int, int]] | None = None  # the outputs table, read once
+        self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest)
 
     def run(self) -> BuildReport:
         config, store = self.config, self.store
@@ -202,24 +219,32 @@ class _Run:
                 return self._report(len(listing), 0, (), self._feed_count())
             if full:
                 store.reset()
+                self.recorded = None
             self.full, self.expired = full, expired
             touched = self._refresh(listing, scan_started)
             # Record topics name automatic topics; without `auto` they are not needed.
             topics = topics_from_names(config, store.topic_spellings() if config.auto else {})
             rebuilt = store.topic_valid_until()
+            self.counts = {} if full else decode_counts(store.meta("topic_counts"))
             affected = [
                 t for t in topics
-                if full or t.slug not in rebuilt or t.slug in expired or not self._outputs_intact(t.slug)
+                if full or t.slug not in rebuilt or t.slug in expired or t.slug not in self.counts
+                or not self._outputs_intact(topic_files(t))
                 or MATCH_ALL in t.match or touched.intersection(t.match)
             ]  # fmt: skip
             remove_stale_temp_files(config.output_dir)
             reports, failures = self._rebuild(affected)
+            site_written, site_files, site_failures = self._publish_site(topics)
+            failures += site_failures
             racy = any(_racy(stamp, scan_started) for stamp in listing.values())
             # A racy file may still change unseen by stat: no shortcut for the next run.
             store.set_meta("listing", "" if racy or failures else digest)
             store.set_meta("fingerprint", fingerprint(config))
             parsed = self.parsed
-        return self._report(len(listing), parsed, reports, 2 * len(topics), failures)
+        files = sum(len(topic_files(t)) for t in topics) + site_files
+        return replace(
+            self._report(len(listing), parsed, reports, files, failures), site_written=tuple(site_written)
+        )
 
     # -- records
 
@@ -366,19 +391,11 @@ class _Run:
             whole = self.store.full_records(Path(r.path).name for r in needed)
             arranged, _ = arrange([whole[Path(r.path).name] for r in needed], topic)
             entries = self._with_history(topic.slug, arranged)
-            feed = render(self.config.site, topic, entries, __version__)
-            written: list[Path] = []
-            unchanged: list[Path] = []
-            failed_before = len(failures)
-            for suffix, data in ((".atom", feed.atom), (".rss", feed.rss)):
-                path = self.config.output_dir / f"{topic.slug}{suffix}"
-                try:
-                    (written if publish(path, data) else unchanged).append(path)
-                    st = path.stat()
-                    self.store.set_output(path.name, st.st_size, st.st_mtime_ns)
-                except (PublishError, OSError) as exc:
-                    failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
-            if len(failures) == failed_before:
+            self.counts[topic.slug] = (len(entries), max((e.updated for e in entries), default=None))
+            files = render_topic(self.config.site, topic, entries, __version__)
+            written, unchanged, failed = self._publish_files(files)
+            failures += failed
+            if not failed:
                 until = valid_until(kept, topic)
                 self.store.set_topic(topic.slug, None if until is None else _micros(until))
             else:
@@ -413,13 +430,47 @@ class _Run:
 
     # -- outputs
 
-    def _outputs_intact(self, slug: str | None = None) -> bool:
-        """Whether the feed files (of one topic, or all) are as this program left them."""
-        recorded = self.store.outputs()
-        if slug is not None:
-            recorded = {f: v for f, v in recorded.items() if f in (f"{slug}.atom", f"{slug}.rss")}
-            if len(recorded) < 2:
+    def _publish_site(self, topics: Sequence[Topic]) -> tuple[list[Path], int, list[PublishError]]:
+        """Bring the site-level files up to date when a topic's listing changed or one of
+        them is not as it was left; return what changed, how many there are, failures."""
+        listings = [listing_of(t, *self.counts[t.slug]) for t in topics]
+        names = site_file_names(listings)
+        digest = site_digest(self.config.site, listings, __version__)
+        self.store.set_meta("topic_counts", encode_counts({t.slug: self.counts[t.slug] for t in topics}))
+        if self.store.meta("site") == digest and self._outputs_intact(names):
+            return [], len(names), []
+        written, _, failed = self._publish_files(render_site(self.config.site, listings, __version__))
+        self.store.set_meta("site", "" if failed else digest)
+        return written, len(names), failed
+
+    def _publish_files(self, files: dict[str, bytes]) -> tuple[list[Path], list[Path], list[PublishError]]:
+        """Put each file in place when its bytes changed and note it in the state;
+        return the files written, those left as they were, and failures."""
+        written: list[Path] = []
+        unchanged: list[Path] = []
+        failures: list[PublishError] = []
+        for name, data in files.items():
+            path = self.config.output_dir / name
+            try:
+                (written if publish(path, data) else unchanged).append(path)
+                st = path.stat()
+                self.store.set_output(name, st.st_size, st.st_mtime_ns)
+                if self.recorded is not None:
+                    self.recorded[name] = (st.st_size, st.st_mtime_ns)
+            except (PublishError, OSError) as exc:
+                failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
+        return written, unchanged, failures
+
+    def _outputs_intact(self, names: Iterable[str] | None = None) -> bool:
+        """Whether the files (`names`, or every one recorded) are as this program left them."""
+        if self.recorded is None:
+            self.recorded = self.store.outputs()  # once a run: topics ask in turn
+        recorded = self.recorded
+        if names is not None:
+            wanted = list(names)
+            if any(name not in self.recorded for name in wanted):
                 return False
+            recorded = {name: self.recorded[name] for name in wanted}
         for file, (size, mtime_ns) in recorded.items():
             try:
                 st = (self.config.output_dir / file).stat()

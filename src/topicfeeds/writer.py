@@ -7,7 +7,9 @@ feedgen 1.0.0 needs three corrections, all made here and pinned by the golden te
 - it stamps the feed and each entry with now(), so every time is set explicitly
   from the records: the same input gives the same bytes;
 - its description() also fills Atom <content>, so the RSS description (HTML) is
-  written by the extension, leaving Atom a plain-text summary.
+  written by the extension, leaving Atom a plain-text summary;
+- it has no way to add a processing instruction, so the CSS stylesheet that makes a
+  feed readable in a browser is put after the XML declaration of its bytes.
 
 feedgen creates Atom elements without a namespace under a literal xmlns
 attribute, so the extension's Atom elements are made the same way.
@@ -35,6 +37,10 @@ MEDIA_NS = "http://search.yahoo.com/mrss/"
 # fixed instant keeps such feeds byte-identical from run to run.
 EMPTY_FEED_TIME = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
+# Beside the feeds, relative so that a preview server and production both find it.
+FEED_STYLESHEET = "feed.css"
+_STYLESHEET_PI = f'<?xml-stylesheet type="text/css" href="{FEED_STYLESHEET}"?>\n'.encode("ascii")
+
 
 @dataclass(frozen=True, slots=True)
 class RenderedFeed:
@@ -51,7 +57,22 @@ def feed_urls(site: Site, topic: Topic) -> tuple[str, str]:
 
 def render(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> RenderedFeed:
     """Both feeds of `topic`, dated by their newest entry."""
-    atom_url, rss_url = feed_urls(site, topic)
+    fg = _generator(site, topic, entries, version)
+    return RenderedFeed(_atom(fg, site, topic), _rss(fg, site, topic))
+
+
+def render_atom(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> bytes:
+    """The Atom feed of `topic`."""
+    return _atom(_generator(site, topic, entries, version), site, topic)
+
+
+def render_rss(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> bytes:
+    """The RSS feed of `topic`."""
+    return _rss(_generator(site, topic, entries, version), site, topic)
+
+
+def _generator(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> FeedGenerator:
+    atom_url, _ = feed_urls(site, topic)
     fg = FeedGenerator()
     fg.register_extension("topicfeeds", _FeedExtension, _EntryExtension)
     fg.load_extension("dc", atom=False, rss=True)
@@ -71,13 +92,31 @@ def render(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> 
     fg.updated(max((e.updated for e in entries), default=EMPTY_FEED_TIME))
     for entry in entries:
         _add_entry(fg, entry, topic.rules.related)
+    return fg
+
+
+def _atom(fg: FeedGenerator, site: Site, topic: Topic) -> bytes:
+    atom_url, _ = feed_urls(site, topic)
     home = {"href": site.link, "rel": "alternate", "type": "text/html"}
-    fg.link([home, {"href": atom_url, "rel": "self", "type": "application/atom+xml"}])
-    atom = fg.atom_str(pretty=True)
+    fg.link([home, {"href": atom_url, "rel": "self", "type": "application/atom+xml"}], replace=True)
+    return _with_stylesheet(fg.atom_str(pretty=True))
+
+
+def _rss(fg: FeedGenerator, site: Site, topic: Topic) -> bytes:
+    _, rss_url = feed_urls(site, topic)
+    home = {"href": site.link, "rel": "alternate", "type": "text/html"}
     # RSS takes its channel <link> from the last link given.
     fg.link([{"href": rss_url, "rel": "self", "type": "application/rss+xml"}, home], replace=True)
-    rss = fg.rss_str(pretty=True)
-    return RenderedFeed(atom, _hex_escapes(rss))
+    return _with_stylesheet(_hex_escapes(fg.rss_str(pretty=True)))
+
+
+def _with_stylesheet(xml: bytes) -> bytes:
+    """The feed with the CSS processing instruction after its XML declaration: a
+    browser opening it shows a readable page (no XSLT, which browsers are removing)."""
+    declaration, newline, rest = xml.partition(b"\n")
+    if not declaration.startswith(b"<?xml ") or not newline:
+        raise ValueError("feedgen wrote no XML declaration line")  # the golden tests pin this
+    return declaration + newline + _STYLESHEET_PI + rest
 
 
 def _hex_escapes(xml: bytes) -> bytes:

@@ -1,0 +1,14 @@
+"""Atom 1.0: `<slug>.atom`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..config import Site, Topic
+from ..model import Entry
+from ..writer import render_atom
+
+
+def render(site: Site, topic: Topic, entries: Sequence[Entry], version: str) -> dict[str, bytes]:
+    """The topic's Atom feed."""
+    return {f"{topic.slug}.atom": render_atom(site, topic, entries, version)}
