@@ -20,6 +20,7 @@ from .model import Record
 from .pipeline import BuildReport, Progress, build, check_folders
 from .reader import available_cpus, parse_datetime, read_record, read_records
 from .selector import exclusion, select, topics_for
+from .serve import DEFAULT_BIND, DEFAULT_PORT, serve
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
@@ -43,6 +44,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load_config(Path(args.config))
+        if args.command == "serve":
+            return _serve(config, args)
         now = _now(args.now)
         if args.command == "explain":
             return _explain(config, Path(args.record), now, sys.stdout)
@@ -65,28 +68,45 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="topicfeeds",
-        description="Publish news records as per-topic Atom and RSS feeds.",
-        epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
-        "2 configuration or usage error (nothing written); 3 another run is active; "
-        "4 a feed file could not be written.",
-    )
-    parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "-c",
         "--config",
         default="config.yaml",
         metavar="FILE",
         help="configuration file (default: ./config.yaml); paths in it resolve against its folder",
     )
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise TopicfeedsError(f"--port: expected 0 to 65535, got {args.port}")
+    check_folders(config)
+    try:
+        serve(config.output_dir, args.bind, args.port)
+    except OSError as exc:
+        raise TopicfeedsError(
+            f"cannot listen on {args.bind} port {args.port}: {exc.strerror or exc}"
+        ) from exc
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="topicfeeds",
+        description="Publish news records as per-topic feeds and pages, and preview them.",
+        epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
+        "2 configuration or usage error (nothing written); 3 another run is active; "
+        "4 a feed file could not be written.",
+    )
+    parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    _add_config(common)
     common.add_argument(
         "--now", metavar="TIME", help="reference time for max_age_days, ISO 8601 (default: the clock)"
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    b = sub.add_parser("build", parents=[common], help="bring every topic's Atom and RSS feed up to date")
+    b = sub.add_parser("build", parents=[common], help="bring every topic's feeds and pages up to date")
     b.add_argument("-q", "--quiet", action="store_true", help="print only problems, not the summary line")
     b.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     b.add_argument(
@@ -103,6 +123,23 @@ def _parser() -> argparse.ArgumentParser:
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
     )
     e.add_argument("record", metavar="RECORD", help="a record file")
+    s = sub.add_parser(
+        "serve",
+        help="preview the output folder over HTTP (for previews, not production: see deploy/nginx.conf)",
+        description="Serve the output folder for a preview in a browser or a feed reader, with the "
+        "media types, caching headers and compression a production server gives. It is meant for "
+        "previews on this machine; serve production traffic with a web server (deploy/nginx.conf).",
+    )
+    _add_config(s)
+    s.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default: {DEFAULT_PORT})"
+    )
+    s.add_argument(
+        "--bind",
+        default=DEFAULT_BIND,
+        metavar="ADDR",
+        help=f"address to listen on (default: {DEFAULT_BIND}, this machine only)",
+    )
     return parser
 
 
