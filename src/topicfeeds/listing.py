@@ -13,7 +13,7 @@ from .config import Site
 from .formats import TopicListing
 
 Counts = dict[str, tuple[int, datetime | None]]
-"""slug: (entries, newest entry's `updated`)."""
+"""slug: (entries, when the newest entry was published)."""
 
 
 def encode_counts(counts: Counts) -> str:

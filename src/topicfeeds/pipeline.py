@@ -200,7 +200,7 @@ class _Run:
         self.changed: dict[str, tuple[str | None, set[str]]] = {}  # name: (new id, topics)
         self.parsed = 0
         self.recorded: dict[str, tuple[int, int]] | None = None  # the outputs table, read once
-        self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest)
+        self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest published)
 
     def run(self) -> BuildReport:
         config, store = self.config, self.store
@@ -391,7 +391,7 @@ class _Run:
             whole = self.store.full_records(Path(r.path).name for r in needed)
             arranged, _ = arrange([whole[Path(r.path).name] for r in needed], topic)
             entries = self._with_history(topic.slug, arranged)
-            self.counts[topic.slug] = (len(entries), max((e.updated for e in entries), default=None))
+            self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
             files = render_topic(self.config.site, topic, entries, __version__)
             written, unchanged, failed = self._publish_files(files)
             failures += failed

@@ -33,7 +33,7 @@ class TopicListing:
     title: str
     description: str
     entries: int
-    newest: datetime | None  # the newest entry's `updated`; None when the topic is empty
+    newest: datetime | None  # when the newest entry was published; None when the topic is empty
     formats: tuple[Format, ...]
 
     def file(self, fmt: Format) -> str:
