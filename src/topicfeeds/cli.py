@@ -20,13 +20,15 @@ from .model import Record
 from .pipeline import BuildReport, Progress, build, check_folders
 from .reader import available_cpus, parse_datetime, read_record, read_records
 from .selector import exclusion, select, topics_for
-from .serve import DEFAULT_BIND, DEFAULT_PORT, serve
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
 EXIT_CONFIG = 2  # configuration or usage error, unusable folders: nothing was written
 EXIT_LOCKED = 3  # another run holds the lock; this one did nothing
 EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
+
+DEFAULT_BIND = "127.0.0.1"  # `serve` shows the preview to this machine only
+DEFAULT_PORT = 8000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -82,6 +84,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise TopicfeedsError(f"--port: expected 0 to 65535, got {args.port}")
     check_folders(config)
+    from .serve import serve  # only this command needs the HTTP server modules
+
     try:
         serve(config.output_dir, args.bind, args.port)
     except OSError as exc:

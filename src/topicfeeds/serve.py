@@ -26,9 +26,6 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
-DEFAULT_BIND = "127.0.0.1"
-DEFAULT_PORT = 8000
-
 MEDIA_TYPES = {
     ".atom": "application/atom+xml",
     ".rss": "application/rss+xml",
@@ -157,7 +154,7 @@ def _error(status: HTTPStatus, extra: tuple[tuple[str, str], ...] = ()) -> Answe
     return Answer(status, headers, body)
 
 
-def make_server(root: Path, bind: str = DEFAULT_BIND, port: int = DEFAULT_PORT, *,
+def make_server(root: Path, bind: str, port: int, *,
                 log: TextIO | None = None) -> ThreadingHTTPServer:  # fmt: skip
     """A server for folder `root`, bound but not yet serving (`serve_forever` starts it)."""
     folder = root.resolve()
@@ -198,7 +195,7 @@ def _handler(folder: Path, log: TextIO | None) -> Callable[..., BaseHTTPRequestH
     return Handler
 
 
-def serve(root: Path, bind: str = DEFAULT_BIND, port: int = DEFAULT_PORT) -> None:
+def serve(root: Path, bind: str, port: int) -> None:
     """Serve `root` until interrupted, logging requests to standard error."""
     with make_server(root, bind, port, log=sys.stderr) as server:
         host, actual = str(server.server_address[0]), int(server.server_address[1])

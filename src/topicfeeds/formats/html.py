@@ -10,12 +10,14 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from ..config import Format, Site, Topic
 from ..model import Entry
 from .common import LABELS, MEDIA_TYPES, OPML, SUFFIXES, TopicListing, uses
+
+if TYPE_CHECKING:
+    import jinja2
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,9 @@ def human_date(when: datetime) -> str:
 
 @functools.cache
 def _environment() -> jinja2.Environment:
+    # Imported when a page is rendered: a run with nothing to do never pays for it.
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("topicfeeds.formats", "templates"),
         autoescape=True,  # every value is text; markup in a record stays text
