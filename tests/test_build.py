@@ -71,6 +71,9 @@ def test_shipped_seeds_build_valid_feeds_for_every_topic(shipped: Path) -> None:
         assert parsed.entries, name
         for secret in secrets:
             assert secret[:16].encode() not in data
+    for path in (shipped / "feeds").iterdir():  # pages, JSON feeds and the OPML file too
+        data = path.read_bytes()
+        assert not [secret for secret in secrets if secret[:16].encode() in data], path.name
     vision = feedparser.parse(files["computer-vision.atom"])
     schools = [e for e in vision.entries if e.title.startswith("Schools suspend")]
     assert schools, "the unpublished newsroom record belongs in the 'published: any' topic"
