@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds import reader
+from topicfeeds import reader, workers
 from topicfeeds.errors import RecordError
 from topicfeeds.reader import parse_datetime, parse_record, read_record, read_records
 
@@ -256,8 +256,8 @@ def test_oversized_file_is_refused_before_parsing(tmp_path: Path) -> None:
 def test_parallel_reading_gives_what_serial_reading_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(reader, "PARALLEL_MIN_FILES", 20)
-    monkeypatch.setattr(reader, "CHUNK_FILES", 4)  # chunks for this process and for two workers
+    monkeypatch.setattr(workers, "PARALLEL_MIN_FILES", 20)
+    monkeypatch.setattr(workers, "CHUNK_FILES", 4)  # chunks for this process and for two workers
     for n in range(45):
         write_record(tmp_path, f"{n:05}.txt", webUrl=f"https://n.example/{n}", originalUrl=..., quality=n)
     (tmp_path / "00003.txt").write_text("---\ntitle: [\n---\n", encoding="utf-8")

@@ -5,6 +5,10 @@ from __future__ import annotations
 import gzip
 import http.client
 import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -169,3 +173,57 @@ def test_over_a_socket(server: tuple[str, int], built: Path) -> None:
     response = connection.getresponse()
     assert response.status == 200 and response.read() == b""
     connection.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_the_command_serves_until_stopped_and_then_exits_0(built: Path, signum: int) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = built.parent / "config.yaml"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "topicfeeds", "serve", "-c", str(config), "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stderr is not None
+        line = process.stderr.readline()
+        assert line.startswith(f"topicfeeds: previewing {built} at http://127.0.0.1:{port}/")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        connection.request("GET", "/")
+        assert connection.getresponse().status == 200
+        connection.close()
+        process.send_signal(signum)
+        assert process.wait(timeout=10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def test_a_port_in_use_is_a_clean_error(built: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "topicfeeds",
+                "serve",
+                "-c",
+                str(built.parent / "config.yaml"),
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1 port {port}: ")

@@ -18,8 +18,9 @@ from .config import Config, Topic, load_config
 from .errors import ConfigError, LockedError, RecordError, TopicfeedsError
 from .model import Record
 from .pipeline import BuildReport, Progress, build, check_folders
-from .reader import available_cpus, parse_datetime, read_record, read_records
+from .reader import parse_datetime, read_record, read_records
 from .selector import exclusion, select, topics_for
+from .workers import available_cpus
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
@@ -33,13 +34,15 @@ DEFAULT_PORT = 8000
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    # A terminated run unwinds like an interrupted one: temporary files are removed,
-    # the state store rolls back and the lock is released.
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    # A terminated or interrupted run unwinds: temporary files are removed, the state
+    # store rolls back, workers end and the lock is released; the status is 128 + the
+    # signal's number, as a shell reports it, with no traceback.
+    previous = {signum: signal.signal(signum, _terminate) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         return _main(argv)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -88,6 +91,10 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
     try:
         serve(config.output_dir, args.bind, args.port)
+    except SystemExit as stop:
+        if stop.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+            return EXIT_OK  # ^C or `kill` is how a preview ends: not a failure
+        raise
     except OSError as exc:
         raise TopicfeedsError(
             f"cannot listen on {args.bind} port {args.port}: {exc.strerror or exc}"

@@ -30,7 +30,7 @@ from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files
-from .reader import Stamp, available_cpus, iter_files, name_matcher, stamp_of
+from .reader import Stamp, name_matcher, stamp_of
 from .selector import (
     admit,
     arrange,
@@ -43,6 +43,7 @@ from .selector import (
     valid_until,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
+from .workers import available_cpus, iter_files
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import concurrent.futures
 import email.utils
 import fnmatch
 import functools
 import hashlib
 import math
-import multiprocessing
 import os
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 import dateutil.parser
 import yaml
@@ -23,6 +21,7 @@ import yaml
 from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
 from .errors import Problem, RecordError
 from .model import Image, Provider, Record, Related
+from .workers import iter_files
 
 
 class _Refused(yaml.MarkedYAMLError):
@@ -294,59 +293,9 @@ def read_record(path: Path, *, max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[Reco
     return record, list(problems)
 
 
-# Below this many files a second process costs more than it saves (measured on
-# the benchmark corpus: fork and transfer cost about as much as parsing 300 files).
-PARALLEL_MIN_FILES = 1000
-
-
-def available_cpus() -> int:
-    """How many processors this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
 def read_files(paths: Sequence[Path], max_bytes: int, jobs: int = 1) -> list[Tracked]:
     """Every file in `paths`, read and parsed, in order, with up to `jobs` processes."""
     return list(iter_files(paths, functools.partial(read_tracked, max_bytes=max_bytes), jobs))
-
-
-T = TypeVar("T")
-
-
-# Files a worker takes at a time: small enough that results waiting to be consumed
-# stay a few megabytes, large enough that handing chunks out costs nothing.
-CHUNK_FILES = 500
-
-
-def iter_files(paths: Sequence[Path], work: Callable[[Path], T], jobs: int = 1) -> Iterator[T]:
-    """`work` applied to every path, in order. Parsing is the cost of a cold build, so
-    with `jobs` > 1 and many files, chunks of the list go round: this process works
-    through every `jobs`-th chunk itself, yielding as it goes, and forked workers take
-    the others; the caller stores each result while the rest are parsed. `work` and
-    its results must pickle."""
-    if jobs < 2 or len(paths) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
-        yield from (work(p) for p in paths)
-        return
-    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
-    context = multiprocessing.get_context("fork")  # workers inherit the loaded modules
-    with concurrent.futures.ProcessPoolExecutor(jobs - 1, mp_context=context) as pool:
-        # Submitted in order, so workers run ahead of this process by a chunk or two.
-        futures = {n: pool.submit(_work_through, work, c) for n, c in enumerate(chunks) if n % jobs}
-        for n, chunk in enumerate(chunks):
-            if n not in futures:
-                yield from (work(p) for p in chunk)
-                continue
-            try:
-                results = futures.pop(n).result()
-            except concurrent.futures.process.BrokenProcessPool:
-                results = [work(p) for p in chunk]  # a worker died (killed, out of memory)
-            yield from results
-
-
-def _work_through(work: Callable[[Path], T], paths: Sequence[Path]) -> list[T]:
-    return [work(p) for p in paths]
 
 
 def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:

@@ -1,0 +1,215 @@
+"""Nothing a run starts outlives it: a killed or terminated build leaves no worker
+behind, no worker ever holds the run's lock, and the next run is never blocked.
+
+Each victim runs in its own session, so every process it started shares its process
+group; after a kill the test looks for any live member of that group."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from .conftest import BASE_CONFIG, make_config, record_fields, record_text
+
+NOW = "2026-11-28T00:00:00Z"
+TOPICS = ["Energy", "Space", "Climate", "Privacy", "Grid"]
+# Enough changed files that the parse pool runs (reader.PARALLEL_MIN_FILES is 1000).
+RECORDS = 1200
+
+
+def write_corpus(seeds: Path, edition: int) -> None:
+    for n in range(RECORDS):
+        fields = record_fields(
+            title=f"Story {n}, edition {edition}",
+            webUrl=f"https://news.example/{n}",
+            originalUrl=...,
+            topics=[TOPICS[n % len(TOPICS)], TOPICS[(n // 3) % len(TOPICS)]],
+        )
+        (seeds / f"{n:05}.txt").write_text(record_text(fields), encoding="utf-8")
+
+
+def project(root: Path) -> Path:
+    make_config(root, BASE_CONFIG.replace("records: seeds", "records: seeds\nauto: true"))
+    return root / "config.yaml"
+
+
+def start(config: Path, *, errors: bool = True) -> subprocess.Popen[bytes]:
+    """A parallel build in a session of its own, as cron starts it."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "topicfeeds", "build", "-q", "-j", "2", "-c", str(config), "--now", NOW],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE if errors else subprocess.DEVNULL,
+        start_new_session=True,
+    )
+
+
+def build(config: Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "-q", "-c", str(config), "--now", NOW],
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def live_members(group: int) -> list[int]:
+    """The processes of process group `group` that are still running (not zombies,
+    which hold no files and wait only for init to reap them)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+        state, _ppid, pgrp = stat[stat.rindex(")") + 2 :].split()[:3]
+        if int(pgrp) == group and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def wait_until_gone(group: int, seconds: float = 2.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while True:
+        left = live_members(group)
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.02)
+
+
+def snapshot(feeds: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(feeds.iterdir())}
+
+
+def published(feeds: Path) -> dict[str, list[tuple[str, str, str]]]:
+    """What each feed publishes, but the `updated` times an edit history gives."""
+    return {
+        p.name: [(e.id, e.title, e.published) for e in feedparser.parse(p.read_bytes()).entries]
+        for p in sorted(feeds.iterdir())
+    }
+
+
+@pytest.fixture
+def linux_proc() -> None:
+    if not Path("/proc/self/stat").exists():  # pragma: no cover - the tests need /proc
+        pytest.skip("needs /proc")
+
+
+def kill_at_moments(tmp_path: Path, fractions: Iterator[float] | list[float]) -> None:
+    site, reference = tmp_path / "site", tmp_path / "reference"
+    site.mkdir()
+    config = project(site)
+    write_corpus(site / "seeds", 0)
+    assert build(config).returncode == 0
+    shutil.copytree(site, reference)
+    # How long a run that reparses everything takes here: the kill moments are
+    # fractions of it, from listing through parsing, storing, rendering and writing.
+    write_corpus(reference / "seeds", 1)
+    started = time.monotonic()
+    victim = start(reference / "config.yaml")
+    _, err = victim.communicate(timeout=120)
+    assert victim.returncode == 0, err
+    duration = time.monotonic() - started
+
+    edition = 1
+    for fraction in fractions:
+        edition += 1
+        write_corpus(site / "seeds", edition)  # every victim has every file to parse again
+        victim = start(config, errors=False)
+        time.sleep(duration * fraction)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        left = wait_until_gone(victim.pid)
+        assert not left, f"killed at {fraction:.0%}: processes {left} of the run outlived it"
+        # The next run takes the lock at once; it is killed in turn by the next moment.
+    shutil.rmtree(reference)
+    shutil.copytree(site, reference, ignore=shutil.ignore_patterns(".topicfeeds-state*", "feeds"))
+    (reference / "feeds").mkdir()
+    result = build(config)
+    assert result.returncode == 0, result.stderr
+    assert build(reference / "config.yaml").returncode == 0
+    # The site saw every edition, the reference only the last: only `updated` differs.
+    assert published(site / "feeds") == published(reference / "feeds")
+    assert not list((site / "feeds").glob(".*"))
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_killed_parallel_run_leaves_no_process_and_never_blocks_the_next(tmp_path: Path) -> None:
+    """SIGKILL at ten moments of a parallel run: within 2 s nothing of it is left, and
+    the next run goes ahead and publishes what a clean build publishes."""
+    kill_at_moments(tmp_path, [0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 0.97])
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("linux_proc")
+def test_a_killed_parallel_run_at_forty_moments(tmp_path: Path) -> None:
+    kill_at_moments(tmp_path, [n / 40 for n in range(1, 41)])
+
+
+def wait_for_workers(victim: subprocess.Popen[bytes], seconds: float = 30.0) -> list[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        workers = children(victim.pid)
+        if workers:
+            return workers
+        assert victim.poll() is None, "the run ended before it started a worker"
+        time.sleep(0.005)
+    raise AssertionError("no worker process was started")
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_terminated_worker_ends_and_the_run_finishes_without_it(tmp_path: Path) -> None:
+    config = project(tmp_path)
+    write_corpus(tmp_path / "seeds", 0)
+    victim = start(config)
+    workers = wait_for_workers(victim)
+    os.kill(workers[0], signal.SIGTERM)
+    _, err = victim.communicate(timeout=120)
+    assert victim.returncode == 0, err
+    assert not wait_until_gone(victim.pid)
+    assert build(config).returncode == 0  # not blocked, nothing left to do
+    reference = tmp_path / "reference"
+    (reference / "feeds").mkdir(parents=True)
+    shutil.copytree(tmp_path / "seeds", reference / "seeds")
+    shutil.copy(config, reference / "config.yaml")
+    assert build(reference / "config.yaml").returncode == 0
+    assert snapshot(tmp_path / "feeds") == snapshot(reference / "feeds")
+
+
+@pytest.mark.usefixtures("linux_proc")
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_terminated_parallel_run_ends_with_its_workers(tmp_path: Path, signum: int) -> None:
+    config = project(tmp_path)
+    write_corpus(tmp_path / "seeds", 0)
+    victim = start(config)
+    wait_for_workers(victim)
+    time.sleep(0.1)
+    os.kill(victim.pid, signum)
+    _, err = victim.communicate(timeout=10)
+    assert victim.returncode == 128 + signum, err
+    assert b"Traceback" not in err
+    assert not wait_until_gone(victim.pid)
+    assert not list((tmp_path / "feeds").glob(".topicfeeds-*"))
+    result = build(config)
+    assert result.returncode == 0, result.stderr
