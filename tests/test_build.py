@@ -142,7 +142,7 @@ def test_output_folder_without_a_parent_exits_2(shipped: Path) -> None:
     config.write_text(config.read_text().replace("output: feeds", "output: gone/feeds"), encoding="utf-8")
     result = run_cli("build", cwd=shipped)
     assert result.returncode == 2
-    assert "output folder does not exist, nor does its parent folder" in result.stderr
+    assert "output folder does not exist; nor does its parent folder" in result.stderr
 
 
 def test_usage_error_exits_2(shipped: Path) -> None:

@@ -227,3 +227,17 @@ def test_a_port_in_use_is_a_clean_error(built: Path) -> None:
         )
     assert result.returncode == 2
     assert result.stderr.startswith(f"error: cannot listen on 127.0.0.1 port {port}: ")
+
+
+def test_serving_a_folder_not_built_yet_is_a_clean_error(project: Path) -> None:
+    (project / "feeds").rmdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "serve", "-c", str(project / "config.yaml"), "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.endswith("feeds: output folder does not exist; build the feeds first\n")
+    assert not (project / "feeds").exists()

@@ -79,7 +79,7 @@ class BuildReport:
     errors: tuple[Problem, ...]  # rejected records (all of them, parsed now or before)
     warnings: tuple[Problem, ...]  # about records parsed in this run, and about the state
     topics: tuple[TopicReport, ...]  # the topics this run rebuilt
-    feeds: int  # feed files there are, rebuilt or not
+    feeds: int  # output files there are (feeds, pages, site files), rebuilt or not
     failures: tuple[PublishError, ...]  # feeds that could not be written
     seconds: float = 0.0
     site_written: tuple[Path, ...] = ()  # site-level files (index, OPML, stylesheets) that changed
@@ -105,12 +105,13 @@ class BuildReport:
         return self.parsed == 0 and not self.topics and not self.site_written and not self.failures
 
 
-def check_folders(config: Config) -> None:
-    """Refuse to start when the records or output folder is unusable (exit status 2)."""
+def check_folders(config: Config, *, create: bool = False) -> None:
+    """Refuse to start when the records or output folder is unusable (exit status 2);
+    with `create`, make a missing output folder whose parent exists."""
     if not config.records_dir.is_dir():
         raise OutputError(f"{config.records_dir}: records folder does not exist")
     out = config.output_dir
-    if not out.exists() and out.parent.is_dir():
+    if create and not out.exists() and out.parent.is_dir():
         # As other generators do: a missing output folder whose parent exists is made.
         try:
             out.mkdir(mode=0o755)
@@ -119,7 +120,8 @@ def check_folders(config: Config) -> None:
         except OSError as exc:
             raise OutputError(f"{out}: cannot create the output folder: {exc.strerror}") from exc
     if not out.exists():
-        raise OutputError(f"{out}: output folder does not exist, nor does its parent folder")
+        why = "nor does its parent folder" if create else "build the feeds first"
+        raise OutputError(f"{out}: output folder does not exist; {why}")
     if not out.is_dir():
         raise OutputError(f"{out}: output path is not a folder")
     if not os.access(out, os.W_OK | os.X_OK):
@@ -148,7 +150,7 @@ def build(
     (all available processors when not given); `wait` how long to wait for another
     run to finish before raising LockedError.
     """
-    check_folders(config)
+    check_folders(config, create=True)
     started = time.monotonic()
     now = now or datetime.now(timezone.utc)
     lock = lock_path(config)

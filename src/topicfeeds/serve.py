@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import gzip
+import ipaddress
 import os
 import posixpath
 import socket
@@ -202,5 +203,8 @@ def serve(root: Path, bind: str, port: int) -> None:
         shown = f"[{host}]" if ":" in host else host
         print(f"topicfeeds: previewing {os.fspath(root)} at http://{shown}:{actual}/ (Ctrl-C stops)",
               file=sys.stderr, flush=True)  # fmt: skip
+        if not ipaddress.ip_address(host).is_loopback:
+            print("topicfeeds: warning: other machines can reach this preview server; it is not "
+                  "meant for production", file=sys.stderr, flush=True)  # fmt: skip
         with contextlib.suppress(KeyboardInterrupt):
             server.serve_forever()
