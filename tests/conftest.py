@@ -65,7 +65,7 @@ def make_record(**overrides: Any) -> Record:
     """A Record value for the pure stages, without any file."""
     when = datetime(2026, 11, 20, 8, 0, tzinfo=timezone.utc)
     values: dict[str, Any] = {
-        "path": "seeds/a.txt",
+        "key": "a.txt",
         "id": "https://news.example/a",
         "title": "A title",
         "link": "https://news.example/a",

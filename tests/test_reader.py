@@ -235,7 +235,7 @@ def test_read_records_reports_bad_files_and_keeps_good_ones(tmp_path: Path) -> N
     (tmp_path / "folder.txt").mkdir()
     result = read_records(tmp_path)
     assert result.files == 3
-    assert [Path(r.path).name for r in result.records] == ["a.md", "b.txt"]
+    assert [r.key for r in result.records] == ["a.md", "b.txt"]
     assert len(result.errors) == 1
     assert result.errors[0].path.endswith("c.txt")
 

@@ -8,13 +8,14 @@ from .config import Config, Rules, Site, Topic, load_config
 from .errors import (
     ConfigError,
     LockedError,
+    OutputError,
     Problem,
     PublishError,
     RecordError,
     TopicfeedsError,
 )
 from .model import Entry, Image, Provider, Record, Related
-from .pipeline import BuildReport, OutputError, build
+from .pipeline import BuildReport, build, explain
 from .reader import read_record, read_records
 from .selector import exclusion, select, topics_for
 
@@ -39,6 +40,7 @@ __all__ = [
     "__version__",
     "build",
     "exclusion",
+    "explain",
     "load_config",
     "read_record",
     "read_records",

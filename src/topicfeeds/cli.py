@@ -14,13 +14,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
-from .config import Config, Topic, load_config
+from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, TopicfeedsError
-from .model import Record
-from .pipeline import BuildReport, Progress, build, check_folders
-from .reader import parse_datetime, read_record, read_records
-from .selector import exclusion, select, topics_for
-from .workers import available_cpus
+from .pipeline import BuildReport, Progress, build, check_folders, explain
+from .reader import parse_datetime
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
@@ -53,7 +50,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _serve(config, args)
         now = _now(args.now)
         if args.command == "explain":
-            return _explain(config, Path(args.record), now, sys.stdout)
+            return _explain(config, Path(args.record), now, args.wait, sys.stdout)
         if args.jobs is not None and args.jobs < 1:
             raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
         return _build(config, now, args)
@@ -116,19 +113,24 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument(
         "--now", metavar="TIME", help="reference time for max_age_days, ISO 8601 (default: the clock)"
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    b = sub.add_parser("build", parents=[common], help="bring every topic's feeds and pages up to date")
-    b.add_argument("-q", "--quiet", action="store_true", help="print only problems, not the summary line")
-    b.add_argument("--json", action="store_true", help="print the run's summary as JSON")
-    b.add_argument(
-        "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
-    )
-    b.add_argument(
+    common.add_argument(
         "--wait",
         type=float,
         default=0.0,
         metavar="SECONDS",
         help="wait this long for another run to finish (default: exit at once with status 3)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    b = sub.add_parser("build", parents=[common], help="bring every topic's feeds and pages up to date")
+    b.add_argument("-q", "--quiet", action="store_true", help="print only problems, not the summary line")
+    b.add_argument("--json", action="store_true", help="print the run's summary as JSON")
+    b.add_argument(
+        "--full",
+        action="store_true",
+        help="read every record again and choose every topic afresh (keeps the history of entries)",
+    )
+    b.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
     )
     e = sub.add_parser(
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
@@ -166,7 +168,7 @@ def _now(text: str | None) -> datetime:
 def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
     show_progress = not (args.quiet or args.json) and sys.stderr.isatty()
     with _progress_bars(show_progress) as progress:
-        report = build(config, now, args.jobs, wait=args.wait, progress=progress)
+        report = build(config, now, args.jobs, wait=args.wait, progress=progress, full=args.full)
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
     for problem in report.errors:
@@ -191,10 +193,14 @@ def summary(report: BuildReport) -> str:
         f"{report.files} record files, {report.parsed} read, {rejected}"
     )
     if report.warnings:
-        line += f", {len(report.warnings)} warnings"
+        line += f", {_count(len(report.warnings), 'warning')}"
     if report.failures:
-        line += f"; {len(report.failures)} files could not be written"
+        line += f"; {_count(len(report.failures), 'file')} could not be written"
     return line
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
@@ -239,37 +245,18 @@ def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
             bar.close()
 
 
-def _explain(config: Config, path: Path, now: datetime, out: TextIO) -> int:
-    check_folders(config)
+def _explain(config: Config, path: Path, now: datetime, wait: float, out: TextIO) -> int:
     try:
-        record, warnings = read_record(path, max_bytes=config.max_record_bytes)
+        explanation = explain(config, path, now, wait=wait)
     except RecordError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_REJECTED
-    for problem in warnings:
+    for problem in explanation.warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    found = read_records(config.records_dir, config.patterns, config.max_record_bytes, available_cpus())
-    records: Sequence[Record] = found.records
-    if all(r.path != record.path for r in records):
-        records = (*records, record)  # a file outside the records folder, explained as if inside
-    print(f"{record.path}: {record.title}", file=out)
+    record = explanation.record
+    print(f"{explanation.shown}: {record.title}", file=out)
     print(f"  id {record.id}", file=out)
-    topics = topics_for(config, records)
-    width = max((len(t.slug) for t in topics), default=0)
-    for topic in topics:
-        print(f"  {topic.slug:<{width}}  {_verdict(record, records, topic, now)}", file=out)
+    width = max((len(slug) for slug, _ in explanation.verdicts), default=0)
+    for slug, verdict in explanation.verdicts:
+        print(f"  {slug:<{width}}  {verdict}", file=out)
     return EXIT_OK
-
-
-def _verdict(record: Record, records: Sequence[Record], topic: Topic, now: datetime) -> str:
-    reason = exclusion(record, topic, now)
-    if reason is not None:
-        return f"excluded by {reason}"
-    selection = select(records, topic, now)
-    for dropped, kept in selection.duplicates:
-        if dropped.path == record.path:
-            return f"not used: the same article as {kept.path}, which is kept"
-    for position, entry in enumerate(selection.entries, 1):
-        if entry.id == record.id:
-            return f"selected: entry {position} of {len(selection.entries)}"
-    return f"cut: {topic.rules.limit} entries ranked higher fill the limit"

@@ -14,11 +14,13 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
 
 
-def _time(value: datetime) -> int:
+def micros(value: datetime) -> int:
+    """Microseconds since the epoch: how times are stored."""
     return (value - _EPOCH) // _MICRO
 
 
-def _from_time(value: int) -> datetime:
+def from_micros(value: int) -> datetime:
+    """The time `micros` gave."""
     return _EPOCH + timedelta(microseconds=value)
 
 
@@ -31,7 +33,7 @@ def _image(i: Image | None) -> list[Any] | None:
 
 
 def _fields(r: Record) -> list[Any]:
-    return [r.path, r.id, r.title, r.link, r.excerpt, _time(r.published), _time(r.updated), r.type,
+    return [r.key, r.id, r.title, r.link, r.excerpt, micros(r.published), micros(r.updated), r.type,
             r.category, r.quality, r.heat, r.is_published, _provider(r.provider), r.topics]  # fmt: skip
 
 
@@ -41,7 +43,7 @@ def _dumps(value: list[Any]) -> str:
 
 def _related(r: Record) -> list[Any]:
     return [
-        [x.id, x.title, x.url, x.excerpt, None if x.published is None else _time(x.published),
+        [x.id, x.title, x.url, x.excerpt, None if x.published is None else micros(x.published),
          _provider(x.provider), x.quality, _image(x.image)]
         for x in r.related
     ]  # fmt: skip
@@ -70,7 +72,7 @@ def _to_image(v: list[Any] | None) -> Image | None:
 def decode_record(text: str) -> Record:
     """The record `encode_record` wrote."""
     (
-        path,
+        key,
         id_,
         title,
         link,
@@ -88,13 +90,13 @@ def decode_record(text: str) -> Record:
         related,
     ) = json.loads(text)
     return Record(
-        path=path,
+        key=key,
         id=id_,
         title=title,
         link=link,
         excerpt=excerpt,
-        published=_from_time(published),
-        updated=_from_time(updated),
+        published=from_micros(published),
+        updated=from_micros(updated),
         type=type_,
         category=category,
         quality=quality,
@@ -109,7 +111,7 @@ def decode_record(text: str) -> Record:
                 x[1],
                 x[2],
                 x[3],
-                None if x[4] is None else _from_time(x[4]),
+                None if x[4] is None else from_micros(x[4]),
                 _to_provider(x[5]),
                 x[6],
                 _to_image(x[7]),

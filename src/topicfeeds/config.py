@@ -17,11 +17,13 @@ from .clean import clean_line, clean_url
 from .errors import ConfigError, Problem
 from .reader import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS, display_path
 
-SORTS = ("newest", "quality", "heat")
-RELATED_MODES = ("see-also", "enclosure", "entries", "none")
-PUBLISHED = ("only", "any")
+Sort = Literal["newest", "quality", "heat"]
+RelatedMode = Literal["see-also", "enclosure", "entries", "none"]
 Format = Literal["atom", "rss", "json", "html"]
+SORTS: tuple[Sort, ...] = get_args(Sort)
+RELATED_MODES: tuple[RelatedMode, ...] = get_args(RelatedMode)
 FORMATS: tuple[Format, ...] = get_args(Format)  # what a topic gets unless told otherwise
+PUBLISHED = get_args(Literal["only", "any"])
 DEFAULT_LIMIT = 50
 MATCH_ALL = "*"
 # Beside config.yaml, never in the served folder.
@@ -61,9 +63,9 @@ class Rules:
     keywords_exclude: tuple[str, ...] = ()
     published_only: bool = True  # skip records whose `published` flag is false
     max_age_days: float | None = None  # measured from the build's reference time
-    sort: str = "newest"
+    sort: Sort = "newest"
     limit: int = DEFAULT_LIMIT
-    related: str = "see-also"
+    related: RelatedMode = "see-also"
     formats: tuple[Format, ...] = FORMATS  # the files the topic gets, in this order
 
 
@@ -76,7 +78,6 @@ class Topic:
     description: str
     match: tuple[str, ...]  # casefolded record topics; ("*",) matches every record
     rules: Rules
-    auto: bool = False  # made by the `auto` switch rather than written in the config
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,6 +54,10 @@ class PublishError(TopicfeedsError):
         super().__init__(f"{path}: cannot write: {reason}")
 
 
+class OutputError(TopicfeedsError):
+    """The output or records folder cannot be used; nothing was written."""
+
+
 class LockedError(TopicfeedsError):
     """Another run holds the lock on the output."""
 

@@ -44,7 +44,7 @@ class Related:
 class Record:
     """One article, as read from one record file; `secured` never gets here."""
 
-    path: str  # the file it came from, for messages
+    key: str  # the file's name within the records folder: which record this is
     id: str  # canonical article URL: stable across rebuilds and files
     title: str
     link: str  # the page a subscriber opens (webUrl, else originalUrl)

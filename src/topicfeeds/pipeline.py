@@ -18,29 +18,33 @@ import time
 from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
 
 from . import __version__, codec
+from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Topic
-from .errors import Problem, PublishError, TopicfeedsError
+from .errors import OutputError, Problem, PublishError
 from .formats import listing_of, render_site, render_topic, site_file_names, topic_files
 from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files
-from .reader import Stamp, name_matcher, stamp_of
+from .reader import Stamp, display_path, name_matcher, read_record, stamp_of
 from .selector import (
-    admit,
-    arrange,
+    LastFeed,
+    Selection,
     candidates,
     content_key,
-    exclusion,
     index_by_topic,
-    order_key,
+    last_feed,
+    select,
     topics_from_names,
+    update_candidates,
+    update_holds,
     valid_until,
+    verdict,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
 from .workers import available_cpus, iter_files
@@ -49,14 +53,9 @@ from .workers import available_cpus, iter_files
 # the same timestamp tick; they are hashed again on the next run.
 RACY_NS = 2_000_000_000
 PROGRESS_EVERY = 1000
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 Progress = Callable[[str, int, int], None]
 """Told (stage, done, total) as a run advances: stage is "records" or "feeds"."""
-
-
-class OutputError(TopicfeedsError):
-    """The output or records folder cannot be used; nothing was written."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +63,6 @@ class TopicReport:
     """What one topic's run did."""
 
     slug: str
-    entries: int
     written: tuple[Path, ...]  # files whose bytes changed
     unchanged: tuple[Path, ...]
 
@@ -105,11 +103,16 @@ class BuildReport:
         return self.parsed == 0 and not self.topics and not self.site_written and not self.failures
 
 
+def check_records_folder(config: Config) -> None:
+    """Refuse to start when the records folder is unusable (exit status 2)."""
+    if not config.records_dir.is_dir():
+        raise OutputError(f"{config.records_dir}: records folder does not exist")
+
+
 def check_folders(config: Config, *, create: bool = False) -> None:
     """Refuse to start when the records or output folder is unusable (exit status 2);
     with `create`, make a missing output folder whose parent exists."""
-    if not config.records_dir.is_dir():
-        raise OutputError(f"{config.records_dir}: records folder does not exist")
+    check_records_folder(config)
     out = config.output_dir
     if create and not out.exists() and out.parent.is_dir():
         # As other generators do: a missing output folder whose parent exists is made.
@@ -142,13 +145,16 @@ def build(
     *,
     wait: float = 0.0,
     progress: Progress | None = None,
+    full: bool = False,
 ) -> BuildReport:
     """Bring every topic's feeds up to date with the records folder.
 
     `now` is the reference time for max_age_days and for noting when an entry
     changed (the clock when not given); `jobs` how many processes may parse records
     (all available processors when not given); `wait` how long to wait for another
-    run to finish before raising LockedError.
+    run to finish before raising LockedError; `full` reads every record again and
+    chooses every topic afresh, as a run without state would, keeping the history of
+    published entries (so edited entries keep their `updated`).
     """
     check_folders(config, create=True)
     started = time.monotonic()
@@ -157,7 +163,7 @@ def build(
     with exclusive(lock, wait) if lock else contextlib.nullcontext():
         store, notes = StateStore.open(config.state_path)
         try:
-            report = _Run(config, store, now, jobs or available_cpus(), progress).run()
+            report = _Run(config, store, now, jobs or available_cpus(), progress, full).run()
         except sqlite3.DatabaseError as exc:
             # Damaged while in use: start again from a new state, as a cold run would.
             store.close()
@@ -177,15 +183,49 @@ def fingerprint(config: Config) -> str:
     return hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{text}".encode()).hexdigest()
 
 
-def _micros(when: datetime) -> int:
-    return (when - _EPOCH) // timedelta(microseconds=1)
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a record is or is not in each topic's feed."""
+
+    record: Record
+    shown: str  # the record's file, as the user would write it
+    warnings: tuple[Problem, ...]  # about parts of it that were dropped
+    verdicts: tuple[tuple[str, str], ...]  # (topic slug, verdict) for every topic
+
+
+def explain(config: Config, path: Path, now: datetime | None = None, *, wait: float = 0.0) -> Explanation:
+    """Whether each topic selects the record in file `path`, and if not, why: the build's
+    own selection, over the records folder as it is now. The state store saves reparsing
+    what is unchanged; nothing is written, and the output folder is not needed.
+    Raises RecordError when the file cannot be read as a record."""
+    check_records_folder(config)
+    now = now or datetime.now(timezone.utc)
+    record, warnings = read_record(path, max_bytes=config.max_record_bytes)
+    inside = path.resolve().parent == config.records_dir
+    lock = lock_path(config)
+    state = config.state_path if config.state_path is not None and config.state_path.exists() else None
+    with exclusive(lock, wait) if lock and state else contextlib.nullcontext():
+        store, _ = StateStore.open(state)
+        try:
+            with store.scratch():  # whatever the run learns is rolled back
+                run = _Run(config, store, now, available_cpus(), None)
+                run.scan()
+                run.prepare()
+                extra = () if inside else (record,)  # explained as if it were in the folder
+                verdicts = tuple(
+                    (t.slug, verdict(record, run.select(t, extra=extra), now, run.shown_key))
+                    for t in run.topics(extra)
+                )
+        finally:
+            store.close()
+    return Explanation(record, display_path(path), tuple(warnings), verdicts)
 
 
 class _Run:
-    """One build over one state store."""
+    """One build (or explanation) over one state store."""
 
     def __init__(self, config: Config, store: StateStore, now: datetime, jobs: int,
-                 progress: Progress | None) -> None:  # fmt: skip
+                 progress: Progress | None, full: bool = False) -> None:  # fmt: skip
         self.config = config
         self.store = store
         self.now = now
@@ -195,43 +235,65 @@ class _Run:
         self.light: dict[str, Record] = {}  # see _decoded
         self.everything: list[Record] = []
         self.index: dict[str, list[Record]] | None = None
-        # What this run changed, for topics that can be brought up to date from their
-        # last feed (see _narrow_candidates).
-        self.full = False
-        self.expired: set[str] = set()
-        self.old_records: dict[str, Record] = {}  # those versions, by file name
-        self.changed: dict[str, tuple[str | None, set[str]]] = {}  # name: (new id, topics)
+        self.forced = full
+        self.full = full  # every topic chooses from all its records again
+        self.expired: set[str] = set()  # topics whose max_age_days window moved
+        self.changed_ids: set[str] = set()  # articles with a copy added, edited or removed
         self.parsed = 0
         self.recorded: dict[str, tuple[int, int]] | None = None  # the outputs table, read once
         self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest published)
+        self.listing: dict[str, Stamp] = {}
+        self.scan_started = 0
+
+    def scan(self) -> dict[str, Stamp]:
+        """List the records folder: every record file's stamp, by name."""
+        self.scan_started = time.time_ns()
+        self.listing = _scan(self.config.records_dir, self.config.patterns)
+        return self.listing
+
+    def prepare(self) -> set[str]:
+        """Bring the stored records up to date with the listing `scan` made; return the
+        topics (casefolded) of every record added, changed or removed."""
+        self.full = self.forced or self.store.meta("fingerprint") != fingerprint(self.config)
+        self.expired = {
+            slug
+            for slug, until in self.store.topic_valid_until().items()
+            if until is not None and until <= micros(self.now)
+        }
+        if self.full:
+            self.store.reset(records=self.forced)
+            self.recorded = None  # the outputs table was emptied
+        return self._refresh()
+
+    def topics(self, extra: Sequence[Record] = ()) -> list[Topic]:
+        """Every topic there is (with `auto`, one per record topic), and the records'
+        topics of `extra` too."""
+        spellings = self.store.topic_spellings() if self.config.auto else {}
+        for record in extra if self.config.auto else ():
+            for name in record.topics:
+                spellings.setdefault(name.casefold(), name)
+        return list(topics_from_names(self.config, spellings))
 
     def run(self) -> BuildReport:
         config, store = self.config, self.store
         with store:
-            full = store.meta("fingerprint") != fingerprint(config)
-            scan_started = time.time_ns()
-            listing = _scan(config.records_dir, config.patterns)
-            digest = _listing_digest(listing)
-            expired = {
-                slug
-                for slug, until in store.topic_valid_until().items()
-                if until is not None and until <= _micros(self.now)
-            }
-            outputs_ok = self._outputs_intact()
-            if not full and store.meta("listing") == digest and not expired and outputs_ok:
-                return self._report(len(listing), 0, (), self._feed_count())
-            if full:
-                store.reset()
-                self.recorded = None
-            self.full, self.expired = full, expired
-            touched = self._refresh(listing, scan_started)
-            # Record topics name automatic topics; without `auto` they are not needed.
-            topics = topics_from_names(config, store.topic_spellings() if config.auto else {})
+            listing = self.scan()
+            due = store.topic_valid_until().values()
+            if (
+                not self.forced
+                and store.meta("fingerprint") == fingerprint(config)
+                and store.meta("listing") == _listing_digest(listing)
+                and not any(until is not None and until <= micros(self.now) for until in due)
+                and self._outputs_intact()
+            ):
+                return self._report(len(listing), 0, (), int(store.meta("feeds") or 0))
+            touched = self.prepare()
+            topics = self.topics()
             rebuilt = store.topic_valid_until()
-            self.counts = {} if full else decode_counts(store.meta("topic_counts"))
+            self.counts = {} if self.full else decode_counts(store.meta("topic_counts"))
             affected = [
                 t for t in topics
-                if full or t.slug not in rebuilt or t.slug in expired or t.slug not in self.counts
+                if self.full or t.slug not in rebuilt or t.slug in self.expired or t.slug not in self.counts
                 or not self._outputs_intact(topic_files(t))
                 or MATCH_ALL in t.match or touched.intersection(t.match)
             ]  # fmt: skip
@@ -239,22 +301,22 @@ class _Run:
             reports, failures = self._rebuild(affected)
             site_written, site_files, site_failures = self._publish_site(topics)
             failures += site_failures
-            racy = any(_racy(stamp, scan_started) for stamp in listing.values())
+            racy = any(_racy(stamp, self.scan_started) for stamp in self.listing.values())
             # A racy file may still change unseen by stat: no shortcut for the next run.
-            store.set_meta("listing", "" if racy or failures else digest)
+            store.set_meta("listing", "" if racy or failures else _listing_digest(self.listing))
             store.set_meta("fingerprint", fingerprint(config))
+            files = sum(len(topic_files(t)) for t in topics) + site_files
+            store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
             parsed = self.parsed
-        files = sum(len(topic_files(t)) for t in topics) + site_files
-        return replace(
-            self._report(len(listing), parsed, reports, files, failures), site_written=tuple(site_written)
-        )
+        report = self._report(len(self.listing), parsed, reports, files, failures)
+        return replace(report, site_written=tuple(site_written))
 
     # -- records
 
-    def _refresh(self, listing: dict[str, Stamp], scan_started: int) -> set[str]:
+    def _refresh(self) -> set[str]:
         """Parse what changed since the last run and store it; return the topics
         (casefolded) of every record added, changed or removed."""
-        store = self.store
+        store, listing = self.store, self.listing
         # What the store knows of the files that changed, and of those that are gone.
         cached: dict[str, Cached] = {}
         known: set[str] = set()
@@ -274,7 +336,7 @@ class _Run:
         paths = [folder / name for name in stale]
         for done, row in enumerate(iter_files(paths, read, self.jobs), 1):
             stamp = row.stamp or listing[row.name]
-            racy = _racy(stamp, scan_started)
+            racy = _racy(stamp, self.scan_started)
             old = cached.get(row.name)
             if old is not None and old.sha256 is not None and old.sha256 == row.sha256:
                 store.restamp(row.name, stamp, racy)  # touched, not changed
@@ -284,69 +346,26 @@ class _Run:
                 self._note_old(row.name)
             store.put(row, racy, new=old is None)
             if not row.rejected:
-                topics = {t.casefold() for t in row.topics}
-                touched |= topics
-                if not self.full:  # a full run chooses every topic afresh: no need to remember
-                    self.changed[row.name] = (row.id, topics)
+                touched |= {t.casefold() for t in row.topics}
+                if row.id is not None:
+                    self.changed_ids.add(row.id)
                 if row.problems != "[]":
-                    self.warnings.extend(codec.decode_problems(row.problems))
+                    self.warnings.extend(self._shown(p) for p in codec.decode_problems(row.problems))
             if done % PROGRESS_EVERY == 0 or done == len(stale):
                 self.progress("records", done, len(stale))
         store.flush()
         return touched
 
     def _note_old(self, name: str) -> None:
-        # Only a run that can keep topics narrow asks what replaced records were.
-        if not self.full:
-            for _, light in self.store.light_of([name]):
-                self.old_records[name] = codec.decode_record(light)
+        if not self.full:  # a full run chooses every topic afresh: no need to remember
+            self.changed_ids |= self.store.ids_of([name])
 
-    def _narrow_candidates(self, topic: Topic) -> Sequence[Record] | None:
-        """The records that can make `topic`'s feed when only some records changed, or
-        None when the topic must be chosen from all its records again.
+    def shown_key(self, key: str) -> str:
+        """A record's file as the user would name it: records are kept by key."""
+        return display_path(self.config.records_dir / key)
 
-        The last feed held the best `limit` entries; an unchanged record that did not
-        make it still ranks below them, so the new feed comes from the last one's
-        records and the changed ones (with every copy of their articles). That holds
-        unless a replaced or removed record was in the last feed, time moved the
-        max_age_days window, or related articles compete for places."""
-        if self.full or topic.slug in self.expired or topic.rules.related == "entries":
-            return None
-        previous = set(self.store.history(topic.slug))
-        if not previous or not all(self._kept_its_place(name, topic) for name in self._left(previous)):
-            return None
-        every = MATCH_ALL in topic.match
-        new_ids = {
-            new_id
-            for new_id, topics in self.changed.values()
-            if new_id is not None and (every or topics.intersection(topic.match))
-        }
-        return [
-            self._decoded(n, light)
-            for n, light in self.store.light_of(self.store.names_with_ids(previous | new_ids))
-        ]
-
-    def _left(self, previous: set[str]) -> list[str]:
-        """The files whose replaced or removed version was an article of the last feed."""
-        return [name for name, old in self.old_records.items() if old.id in previous]
-
-    def _kept_its_place(self, name: str, topic: Topic) -> bool:
-        """Whether the new version of a record from the last feed still ranks at least as
-        high there: same article, its only copy, still admitted, sort key no worse (an
-        edited title, say). Then no record from below has to move up."""
-        old = self.old_records[name]
-        if name not in self.changed or self.changed[name][0] != old.id:
-            return False
-        new = self._light_of(name)
-        if new is None or exclusion(new, topic, self.now) is not None:
-            return False
-        if self.store.names_with_ids([old.id]) != {name}:
-            return False
-        key = order_key(topic.rules.sort)
-        return key(new) <= key(old)
-
-    def _light_of(self, name: str) -> Record | None:
-        return next((self._decoded(n, light) for n, light in self.store.light_of([name])), None)
+    def _shown(self, problem: Problem) -> Problem:
+        return replace(problem, path=self.shown_key(problem.path))
 
     def _decoded(self, name: str, light: str) -> Record:
         """The light record of file `name`, decoded once a run and shared by the topics."""
@@ -362,48 +381,79 @@ class _Run:
         match = None if MATCH_ALL in topic.match else topic.match
         return [self._decoded(name, light) for name, light in self.store.light_records(match)]
 
+    def _records_of(self, ids: Iterable[str]) -> list[Record]:
+        """Every stored copy of the articles `ids`, light."""
+        return [self._decoded(n, light) for n, light in self.store.light_of(self.store.names_with_ids(ids))]
+
     def _load_everything(self) -> None:
         """Decode every record once, in one pass over the store, and index them by
         topic: cheaper than a query per topic when most topics are rebuilt."""
-        self.everything = [codec.decode_record(light) for _, light in self.store.light_records(None)]
+        self.everything = [self._decoded(n, light) for n, light in self.store.light_records(None)]
         self.index = index_by_topic(self.everything)
 
     def _content_key(self, record: Record) -> str:
-        name = Path(record.path).name
-        return content_key(self.store.full_records([name])[name])
+        # Light records lack what tells tied copies apart: ties read the whole record.
+        return content_key(self.store.full_records([record.key])[record.key])
+
+    def _whole(self, records: Sequence[Record]) -> list[Record]:
+        found = self.store.full_records(r.key for r in records)
+        return [found[r.key] for r in records]
+
+    def select(self, topic: Topic, records: Sequence[Record] | None = None,
+               extra: Sequence[Record] = ()) -> Selection:  # fmt: skip
+        """`topic`'s selection from `records` (by default all it may select) and `extra`
+        (whole records not in the store)."""
+        light = self._light_records(topic) if records is None else records
+        if extra:
+            keys = {r.key for r in extra}
+            light = [*(r for r in light if r.key not in keys), *extra]
+            whole = {r.key: r for r in extra}
+            fetch = self._whole
+            return select(
+                light, topic, self.now,
+                content=lambda r: content_key(whole[r.key]) if r.key in whole else self._content_key(r),
+                whole=lambda rs: [whole.get(r.key) or fetch([r])[0] for r in rs],
+            )  # fmt: skip
+        return select(light, topic, self.now, content=self._content_key, whole=self._whole)
 
     # -- topics
+
+    def _plan(self, topic: Topic) -> tuple[LastFeed | None, frozenset[str] | None]:
+        """The last feed of `topic`, and the articles its new feed can be chosen from
+        (None: from all its records); see selector.update_candidates."""
+        if self.full or topic.slug in self.expired:
+            return None, None
+        last = self.store.last_feed(topic.slug)
+        return last, update_candidates(last, self.changed_ids, topic)
 
     def _rebuild(self, topics: Sequence[Topic]) -> tuple[list[TopicReport], list[PublishError]]:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
-        narrow = {topic.slug: self._narrow_candidates(topic) for topic in topics}
-        if sum(candidates is None for candidates in narrow.values()) > 10:
+        plans = {topic.slug: self._plan(topic) for topic in topics}
+        if sum(ids is None for _, ids in plans.values()) > 10:
             self._load_everything()
         for done, topic in enumerate(topics, 1):
-            records = narrow[topic.slug]
-            if records is None:
-                records = self._light_records(topic)
-            # Light records lack what tells tied copies apart: ties read the whole record.
-            kept, _ = admit(records, topic, self.now, self._content_key)
-            # Whole records only for what can reach the feed: the first `limit` in feed
-            # order, or, when related articles compete for places, every admitted one.
-            needed = kept
-            if topic.rules.related != "entries":
-                needed = sorted(kept, key=order_key(topic.rules.sort))[: topic.rules.limit]
-            whole = self.store.full_records(Path(r.path).name for r in needed)
-            arranged, _ = arrange([whole[Path(r.path).name] for r in needed], topic)
-            entries = self._with_history(topic.slug, arranged)
+            last, ids = plans[topic.slug]
+            selection = None
+            if last is not None and ids is not None:
+                selection = self.select(topic, self._records_of(ids))
+                if not update_holds(last, selection):
+                    selection = None  # a place opened that only the other records can fill
+            if selection is None:
+                selection = self.select(topic)
+            entries = self._with_history(topic.slug, selection.entries)
             self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
             files = render_topic(self.config.site, topic, entries, __version__)
             written, unchanged, failed = self._publish_files(files)
             failures += failed
             if not failed:
-                until = valid_until(kept, topic)
-                self.store.set_topic(topic.slug, None if until is None else _micros(until))
+                until = valid_until(selection.admitted, topic)
+                self.store.set_topic(
+                    topic.slug, None if until is None else micros(until), last_feed(selection).floor
+                )
             else:
                 self.store.forget_topic(topic.slug)  # so the next run writes it again
-            reports.append(TopicReport(topic.slug, len(entries), tuple(written), tuple(unchanged)))
+            reports.append(TopicReport(topic.slug, tuple(written), tuple(unchanged)))
             self.progress("feeds", done, len(topics))
         return reports, failures
 
@@ -411,7 +461,7 @@ class _Run:
         """Entries whose content changed since they were first published get the time
         the change was first seen as `updated`; their id and `published` stay."""
         past = self.store.history(feed)
-        now = _micros(self.now)
+        now = micros(self.now)
         present: dict[str, History] = {}
         out = []
         for entry in entries:
@@ -425,8 +475,7 @@ class _Run:
                 history = before
             present[entry.id] = history
             if history.changed is not None:
-                changed = _EPOCH + timedelta(microseconds=history.changed)
-                entry = replace(entry, updated=max(entry.updated, changed))
+                entry = replace(entry, updated=max(entry.updated, from_micros(history.changed)))
             out.append(entry)
         self.store.set_history(feed, present)
         return out
@@ -483,9 +532,6 @@ class _Run:
                 return False
         return True
 
-    def _feed_count(self) -> int:
-        return len(self.store.outputs())
-
     def _report(self, files: int, parsed: int, topics: Sequence[TopicReport], feeds: int,
                 failures: Sequence[PublishError] = ()) -> BuildReport:  # fmt: skip
         total, rejected = self.store.counts()
@@ -493,7 +539,7 @@ class _Run:
             files=files,
             parsed=parsed,
             records=total - rejected,
-            errors=tuple(self.store.errors()),
+            errors=tuple(self._shown(p) for p in self.store.errors()),
             warnings=tuple(self.warnings),
             topics=tuple(topics),
             feeds=feeds,

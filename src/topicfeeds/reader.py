@@ -256,9 +256,10 @@ def collect(files: Sequence[Path], outcomes: Iterable[Outcome]) -> ReadResult:
     return ReadResult(tuple(records), tuple(errors), tuple(warnings), len(files))
 
 
-def read_tracked(path: Path, max_bytes: int) -> Tracked:
-    """Read and parse one file, noting its stamp and content hash."""
-    shown = display_path(path)
+def read_tracked(path: Path, max_bytes: int, shown: str | None = None) -> Tracked:
+    """Read and parse one file, noting its stamp and content hash; `shown` names it in
+    messages (by default its path as the user would write it)."""
+    shown = display_path(path) if shown is None else shown
     stamp = None
     try:
         with path.open("rb") as fh:
@@ -277,7 +278,7 @@ def read_tracked(path: Path, max_bytes: int) -> Tracked:
         return Tracked(path, stamp, None, (None, (exc.problem,)))
     digest = hashlib.sha256(data).hexdigest()
     try:
-        record, warnings = parse_record(data, shown)
+        record, warnings = parse_record(data, shown, key=path.name)
     except RecordError as exc:
         return Tracked(path, stamp, digest, (None, (exc.problem,)))
     return Tracked(path, stamp, digest, (record, tuple(warnings)))
@@ -298,8 +299,10 @@ def read_files(paths: Sequence[Path], max_bytes: int, jobs: int = 1) -> list[Tra
     return list(iter_files(paths, functools.partial(read_tracked, max_bytes=max_bytes), jobs))
 
 
-def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:
-    """Parse the bytes of one record file; `shown` names it in messages."""
+def parse_record(data: bytes, shown: str, key: str | None = None) -> tuple[Record, list[Problem]]:
+    """Parse the bytes of one record file; `shown` names it in messages, `key` (the
+    file's name within the records folder; by default the last part of `shown`) is
+    the record's identity."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -316,7 +319,7 @@ def parse_record(data: bytes, shown: str) -> tuple[Record, list[Problem]]:
     if not isinstance(fields, dict):
         kind = "empty" if fields is None else f"a {_kind(fields)}"
         raise RecordError(shown, f"front matter is {kind}, not a mapping of fields", line=2)
-    return _Builder(shown, node).record(fields)
+    return _Builder(shown, node).record(fields, shown.rsplit("/", 1)[-1] if key is None else key)
 
 
 def _load_yaml(text: str, shown: str) -> tuple[yaml.Node | None, Any]:
@@ -398,7 +401,7 @@ class _Builder:
 
     # -- the record
 
-    def record(self, f: dict[Any, Any]) -> tuple[Record, list[Problem]]:
+    def record(self, f: dict[Any, Any], key: str) -> tuple[Record, list[Problem]]:
         title = self.text(f, ("title",), line=True)
         if not title:
             raise self.fail(("title",), "missing or empty; a feed entry needs a title")
@@ -415,7 +418,7 @@ class _Builder:
             raise self.fail(("publishedDateTime",), "missing; a feed entry needs a date")
         updated = self.date(f, ("updatedDateTime",), required=False) or published
         record = Record(
-            path=self.shown,
+            key=key,
             id=canonical_url(original or link),
             title=title,
             link=link,

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Protocol
 
-from .config import MATCH_ALL, Config, Topic, slugify
+from .config import MATCH_ALL, Config, Sort, Topic, slugify
 from .model import Entry, Record, entry_hash, entry_of, entry_of_related
 
 Rule = Callable[[Record, Topic, datetime], "str | None"]
@@ -142,7 +142,7 @@ def content_key(record: Record) -> str:
 def _best_copy(copies: list[Record], content: Callable[[Record], str]) -> Record:
     # On a tie what the copies publish decides, and the file name only between copies
     # that publish the same: renaming files never changes what subscribers see.
-    return min(copies, key=lambda r: (_copy_preference(r), content(r), r.path))
+    return min(copies, key=lambda r: (_copy_preference(r), content(r), r.key))
 
 
 class _Sortable(Protocol):
@@ -156,10 +156,14 @@ class _Sortable(Protocol):
     def heat(self) -> float | None: ...
 
 
-def order_key(sort: str) -> Callable[[_Sortable], tuple[float, float, str]]:
+SortKey = tuple[float, float, str]
+"""Where an entry ranks under a topic's `sort` rule: lower ranks first; unique per id."""
+
+
+def order_key(sort: Sort) -> Callable[[_Sortable], SortKey]:
     """The sort key of a topic's `sort` rule, for records and entries alike."""
 
-    def key(item: _Sortable) -> tuple[float, float, str]:
+    def key(item: _Sortable) -> SortKey:
         newest = -item.published.timestamp()
         if sort == "newest":
             return (newest, 0.0, item.id)
@@ -175,16 +179,20 @@ class Selection:
 
     topic: Topic
     entries: tuple[Entry, ...]  # in feed order
+    admitted: tuple[Record, ...]  # one copy per article, as given (whole or light)
     duplicates: tuple[tuple[Record, Record], ...]  # (dropped copy, kept copy)
-    cut: tuple[Entry, ...]  # admitted by the rules but past the limit
+
+    @property
+    def full(self) -> bool:
+        """Whether the feed is full: entries it could not take were cut."""
+        return len(self.entries) >= self.topic.rules.limit
 
 
 def admit(
     records: Iterable[Record], topic: Topic, now: datetime, content: Callable[[Record], str] = content_key
 ) -> tuple[list[Record], list[tuple[Record, Record]]]:
     """The records `topic`'s rules admit, one copy per article, and the (dropped, kept)
-    pairs of duplicate copies; `content` gives a copy's `content_key` (a caller holding
-    records without their images and related articles passes the stored one)."""
+    pairs of duplicate copies; `content` gives a copy's `content_key`."""
     copies: dict[str, list[Record]] = {}
     for record in records:
         if exclusion(record, topic, now) is None:
@@ -198,9 +206,9 @@ def admit(
     return kept, duplicates
 
 
-def arrange(kept: Iterable[Record], topic: Topic) -> tuple[tuple[Entry, ...], tuple[Entry, ...]]:
-    """The entries admitted records make, in feed order: those within the limit and
-    those past it. In "entries" mode related articles join them."""
+def arrange(kept: Iterable[Record], topic: Topic) -> tuple[Entry, ...]:
+    """The entries admitted records make, in feed order, up to the limit. In "entries"
+    mode related articles join them."""
     entries = {record.id: entry_of(record) for record in kept}
     if topic.rules.related == "entries":
         for record in sorted(kept, key=lambda r: (_copy_preference(r), r.id)):
@@ -209,15 +217,100 @@ def arrange(kept: Iterable[Record], topic: Topic) -> tuple[tuple[Entry, ...], tu
                 if entry is not None:
                     entries.setdefault(entry.id, entry)
     ordered = sorted(entries.values(), key=order_key(topic.rules.sort))
-    limit = topic.rules.limit
-    return tuple(ordered[:limit]), tuple(ordered[limit:])
+    return tuple(ordered[: topic.rules.limit])
 
 
-def select(records: Sequence[Record], topic: Topic, now: datetime) -> Selection:
-    """The entries `topic` publishes from `records`, in feed order."""
-    kept, duplicates = admit(records, topic, now)
-    entries, cut = arrange(kept, topic)
-    return Selection(topic, entries, tuple(duplicates), cut)
+Whole = Callable[[Sequence[Record]], Sequence[Record]]
+"""Given records without their images and related articles, the same records whole."""
+
+
+def select(
+    records: Iterable[Record],
+    topic: Topic,
+    now: datetime,
+    *,
+    content: Callable[[Record], str] = content_key,
+    whole: Whole | None = None,
+) -> Selection:
+    """The entries `topic` publishes from `records`, in feed order.
+
+    A caller holding light records (what a topic needs to choose, without images and
+    related articles) passes `content`, the stored content key of a copy, and `whole`,
+    which fetches whole records: only those that can reach the feed are fetched (the
+    first `limit` in feed order, or in "entries" mode, where related articles compete
+    for places, every admitted one)."""
+    kept, duplicates = admit(records, topic, now, content)
+    needed: Sequence[Record] = kept
+    if whole is not None:
+        if topic.rules.related != "entries":
+            needed = sorted(kept, key=order_key(topic.rules.sort))[: topic.rules.limit]
+        needed = whole(needed)
+    return Selection(topic, arrange(needed, topic), tuple(kept), tuple(duplicates))
+
+
+# -- bringing a feed up to date from the last one
+
+
+@dataclass(frozen=True, slots=True)
+class LastFeed:
+    """What a topic's last build published, as far as updating it needs."""
+
+    ids: frozenset[str]  # its entries
+    floor: SortKey | None  # its last entry's sort key when it was full; None when not
+
+
+def last_feed(selection: Selection) -> LastFeed:
+    """What to remember of a selection for the next run's `update_candidates`."""
+    key = order_key(selection.topic.rules.sort)
+    floor = key(selection.entries[-1]) if selection.full and selection.entries else None
+    return LastFeed(frozenset(e.id for e in selection.entries), floor)
+
+
+def update_candidates(last: LastFeed | None, changed: Iterable[str], topic: Topic) -> frozenset[str] | None:
+    """The articles (ids) whose records may make `topic`'s new feed when only the
+    records of articles `changed` (ids of every added, edited or removed record, before
+    and after) differ from the last build; None when the topic must choose from all
+    its records again.
+
+    Every other article kept all its copies, so it is admitted as before and ranks
+    where it did: below the last feed's floor when it was cut. Whether the answer holds
+    is known only after choosing from these: see `update_holds`. In "entries" mode
+    related articles, which no record id names, compete for places: choose again."""
+    if last is None or topic.rules.related == "entries":
+        return None
+    return last.ids | frozenset(changed)
+
+
+def update_holds(last: LastFeed, selection: Selection) -> bool:
+    """Whether `selection`, chosen from `update_candidates`' articles alone, is what
+    choosing from every record would give. Articles left out were either never
+    admitted or cut below the last feed's floor, so the answer is yes when nothing was
+    cut last time, or when the new feed is full again with entries that all rank at or
+    above that floor (an article that left or fell opens a place that only a choice
+    from every record can fill)."""
+    if last.floor is None:
+        return True
+    if not selection.full:
+        return False
+    if not selection.entries:  # limit 0: always empty
+        return True
+    return order_key(selection.topic.rules.sort)(selection.entries[-1]) <= last.floor
+
+
+def verdict(record: Record, selection: Selection, now: datetime,
+            shown: Callable[[str], str] = str) -> str:  # fmt: skip
+    """Whether `selection` (chosen from records including `record`) publishes it, and if
+    not, why; `shown` names a record file by its key."""
+    reason = exclusion(record, selection.topic, now)
+    if reason is not None:
+        return f"excluded by {reason}"
+    for dropped, kept in selection.duplicates:
+        if dropped.key == record.key:
+            return f"not used: the same article as {shown(kept.key)}, which is kept"
+    for position, entry in enumerate(selection.entries, 1):
+        if entry.id == record.id:
+            return f"selected: entry {position} of {len(selection.entries)}"
+    return f"cut: {selection.topic.rules.limit} entries ranked higher fill the limit"
 
 
 def valid_until(kept: Iterable[Record], topic: Topic) -> datetime | None:
@@ -277,5 +370,5 @@ def topics_from_names(config: Config, spellings: dict[str, str]) -> tuple[Topic,
         while slug in taken:
             slug, n = f"{base[:60]}-{n}", n + 1
         taken.add(slug)
-        topics.append(Topic(slug, name, f"{config.site.title}: {name}", (key,), config.defaults, auto=True))
+        topics.append(Topic(slug, name, f"{config.site.title}: {name}", (key,), config.defaults))
     return tuple(topics)

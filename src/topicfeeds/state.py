@@ -11,19 +11,23 @@ schema version, or damaged, is rebuilt with a warning.
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from . import codec
 from .errors import Problem
 from .model import Record
 from .reader import Stamp, Tracked, read_tracked
+from .selector import LastFeed, SortKey
 
-SCHEMA_VERSION = 2
+_CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
+
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -54,7 +58,8 @@ CREATE TABLE entries (
 );
 CREATE TABLE topics (
     slug TEXT PRIMARY KEY,
-    valid_until INTEGER         -- when max_age_days next changes what the topic selects
+    valid_until INTEGER,        -- when max_age_days next changes what the topic selects
+    floor TEXT                  -- JSON: the sort key of the last entry of a full feed; NULL if not full
 );
 CREATE TABLE outputs (
     file TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
@@ -103,8 +108,9 @@ def row_of(tracked: Tracked) -> Row:
 
 
 def read_row(path: Path, max_bytes: int) -> Row:
-    """Read, parse and encode one record file."""
-    return row_of(read_tracked(path, max_bytes))
+    """Read, parse and encode one record file. Its problems name it by its key (its
+    name within the records folder); a run shows them as paths when it reports them."""
+    return row_of(read_tracked(path, max_bytes, shown=path.name))
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +125,8 @@ class History:
 class StateStore:
     """A connection to the state file, or to a throw-away in-memory store."""
 
-    def __init__(self, connection: sqlite3.Connection, path: Path | None) -> None:
+    def __init__(self, connection: sqlite3.Connection) -> None:
         self._db = connection
-        self.path = path
         self._pending_files: list[tuple[object, ...]] = []
         self._pending_topics: list[tuple[str, str, str]] = []
 
@@ -157,15 +162,11 @@ class StateStore:
         # The write-ahead log lets a killed run leave the last committed state intact.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
-        return cls(connection, path)
+        return cls(connection)
 
     @classmethod
     def _create(cls, target: str, path: Path | None) -> StateStore:
-        store = (
-            cls._connect(path)
-            if path is not None
-            else cls(sqlite3.connect(target, isolation_level=None), None)
-        )
+        store = cls._connect(path) if path is not None else cls(sqlite3.connect(target, isolation_level=None))
         store._db.executescript(_SCHEMA)
         store.set_meta("schema", str(SCHEMA_VERSION))
         return store
@@ -189,6 +190,17 @@ class StateStore:
             self.flush()
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
 
+    @contextlib.contextmanager
+    def scratch(self) -> Iterator[StateStore]:
+        """A transaction that is always rolled back: for looking, not for keeping."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        finally:
+            self._pending_files.clear()
+            self._pending_topics.clear()
+            self._db.execute("ROLLBACK")
+
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
@@ -204,10 +216,14 @@ class StateStore:
         """Store a setting."""
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
-    def reset(self) -> None:
-        """Forget everything derived from the configuration (kept: parsed records)."""
+    def reset(self, *, records: bool = False) -> None:
+        """Forget everything derived from the configuration, and with `records` the
+        parsed records too (kept: the history of published entries)."""
         self._db.execute("DELETE FROM topics")
         self._db.execute("DELETE FROM outputs")
+        if records:
+            self._db.execute("DELETE FROM file_topics")
+            self._db.execute("DELETE FROM files")
 
     # -- record files
 
@@ -218,27 +234,28 @@ class StateStore:
         ):
             yield name, None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
 
+    def _where_in(self, query: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Rows of `query`, whose `{marks}` stands for a list of values, for all of
+        `values`: in chunks, since SQLite caps the number of parameters."""
+        values = sorted(values)
+        for start in range(0, len(values), _CHUNK):
+            part = values[start : start + _CHUNK]
+            yield from self._db.execute(query.format(marks=",".join("?" * len(part))), part)
+
     def names_with_ids(self, ids: Iterable[str]) -> set[str]:
         """The files holding a record of any of `ids` (all copies of each article)."""
-        ids = list(ids)
-        names: set[str] = set()
-        for start in range(0, len(ids), 500):  # SQLite caps the number of parameters
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
-            names.update(
-                n for (n,) in self._db.execute(f"SELECT name FROM files WHERE id IN ({marks})", part)
-            )
-        return names
+        return {n for (n,) in self._where_in("SELECT name FROM files WHERE id IN ({marks})", ids)}
+
+    def ids_of(self, names: Iterable[str]) -> set[str]:
+        """The entry ids of the good records among files `names`."""
+        query = "SELECT id FROM files WHERE name IN ({marks}) AND id IS NOT NULL"
+        return {i for (i,) in self._where_in(query, names)}
 
     def light_of(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
         """(file name, light record JSON) of the good records among `names`."""
-        names = sorted(names)
-        for start in range(0, len(names), 500):
-            part = names[start : start + 500]
-            marks = ",".join("?" * len(part))
-            yield from self._db.execute(
-                f"SELECT name, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL", part
-            )
+        yield from self._where_in(
+            "SELECT name, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL", names
+        )
 
     def topics_of(self, name: str) -> set[str]:
         """The casefolded topics the record in file `name` had."""
@@ -329,14 +346,8 @@ class StateStore:
 
     def full_records(self, names: Iterable[str]) -> dict[str, Record]:
         """The whole records of files `names`."""
-        names = list(names)
-        found: dict[str, Record] = {}
-        for start in range(0, len(names), 500):  # SQLite caps the number of parameters
-            part = names[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for name, full in self._db.execute(f"SELECT name, full FROM files WHERE name IN ({marks})", part):
-                found[name] = codec.decode_record(full)
-        return found
+        rows = self._where_in("SELECT name, full FROM files WHERE name IN ({marks})", names)
+        return {name: codec.decode_record(full) for name, full in rows}
 
     # -- published entries
 
@@ -359,9 +370,20 @@ class StateStore:
         """For every topic last built, when its selection next changes with time alone."""
         return dict(self._db.execute("SELECT slug, valid_until FROM topics").fetchall())
 
-    def set_topic(self, slug: str, valid_until: int | None) -> None:
-        """Note that topic `slug` was built, and until when it holds."""
-        self._db.execute("INSERT OR REPLACE INTO topics VALUES (?, ?)", (slug, valid_until))
+    def set_topic(self, slug: str, valid_until: int | None, floor: SortKey | None) -> None:
+        """Note that topic `slug` was built, until when it holds, and the sort key of the
+        last entry of its feed if the feed was full."""
+        floor_text = None if floor is None else json.dumps(floor)
+        self._db.execute("INSERT OR REPLACE INTO topics VALUES (?, ?, ?)", (slug, valid_until, floor_text))
+
+    def last_feed(self, slug: str) -> LastFeed | None:
+        """What topic `slug`'s last build published, or None when it must be built anew."""
+        row = self._db.execute("SELECT floor FROM topics WHERE slug = ?", (slug,)).fetchone()
+        if row is None:
+            return None
+        ids = frozenset(i for (i,) in self._db.execute("SELECT id FROM entries WHERE feed = ?", (slug,)))
+        floor = None if row[0] is None else json.loads(row[0])
+        return LastFeed(ids, None if floor is None else (float(floor[0]), float(floor[1]), str(floor[2])))
 
     def forget_topic(self, slug: str) -> None:
         """Note that topic `slug` must be built again."""

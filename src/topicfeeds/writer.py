@@ -1,6 +1,6 @@
 """Render one topic's entries as Atom 1.0 and RSS 2.0 bytes with feedgen.
 
-feedgen 1.0.0 needs three corrections, all made here and pinned by the golden tests:
+feedgen 1.0.0 needs five corrections, all made here and pinned by the golden tests:
 - it writes only `href` for an entry's links (lkiesow/python-feedgen#135), so every
   link but the alternate one is written by `_EntryExtension` with all its attributes;
 - it prepends entries, so they are added with order="append";
