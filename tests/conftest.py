@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -128,3 +130,23 @@ def project(tmp_path: Path) -> Path:
     """A folder with config.yaml, an empty seeds/ and an empty feeds/."""
     make_config(tmp_path)
     return tmp_path
+
+
+def require_program(name: str) -> str:
+    """The path of program `name`; a missing one fails the test under CI=true (CI installs
+    it) and skips it elsewhere."""
+    found = shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    if found:
+        return found
+    message = f"{name} is not installed (Debian: apt-get install -y {name})"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+SCREENSHOTS: list[Path] = []  # folders of browser screenshots, named at the end of the run
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    for folder in SCREENSHOTS:
+        terminalreporter.write_line(f"browser screenshots: {folder}")

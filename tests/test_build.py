@@ -51,7 +51,7 @@ def test_shipped_seeds_build_valid_feeds_for_every_topic(shipped: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert result.stdout == (
-        "topicfeeds: 12 feeds: 12 written, 0 unchanged; 15 record files, 15 read, 0 rejected\n"
+        "topicfeeds: 28 files: 28 written, 0 unchanged; 15 record files, 15 read, 0 rejected\n"
     )
     files = feed_files(shipped / "feeds")
     assert set(files) == {
@@ -72,6 +72,9 @@ def test_shipped_seeds_build_valid_feeds_for_every_topic(shipped: Path) -> None:
         assert parsed.entries, name
         for secret in secrets:
             assert secret[:16].encode() not in data
+    for path in (shipped / "feeds").iterdir():  # pages, JSON feeds and the OPML file too
+        data = path.read_bytes()
+        assert not [secret for secret in secrets if secret[:16].encode() in data], path.name
     vision = feedparser.parse(files["computer-vision.atom"])
     schools = [e for e in vision.entries if e.title.startswith("Schools suspend")]
     assert schools, "the unpublished newsroom record belongs in the 'published: any' topic"
@@ -132,11 +135,19 @@ def test_config_errors_exit_2_and_write_nothing(shipped: Path) -> None:
     assert list((shipped / "feeds").iterdir()) == []
 
 
-def test_missing_output_folder_exits_2(shipped: Path) -> None:
+def test_missing_output_folder_is_created_when_its_parent_exists(shipped: Path) -> None:
     (shipped / "feeds").rmdir()
+    result = run_cli("build", "--now", NOW, cwd=shipped)
+    assert result.returncode == 0, result.stderr
+    assert (shipped / "feeds" / "index.html").is_file()
+
+
+def test_output_folder_without_a_parent_exits_2(shipped: Path) -> None:
+    config = shipped / "config.yaml"
+    config.write_text(config.read_text().replace("output: feeds", "output: gone/feeds"), encoding="utf-8")
     result = run_cli("build", cwd=shipped)
     assert result.returncode == 2
-    assert "output folder does not exist" in result.stderr
+    assert "output folder does not exist; nor does its parent folder" in result.stderr
 
 
 def test_usage_error_exits_2(shipped: Path) -> None:

@@ -37,7 +37,8 @@ def test_golden_feeds(tmp_path: Path) -> None:
     assert sorted(produced) == sorted(expected)
     for name, data in expected.items():
         assert produced[name] == data, f"{name} differs from tests/data/expected/{name}"
-        assert feedparser.parse(data).bozo == 0, name
+        if name.endswith((".atom", ".rss")):
+            assert feedparser.parse(data).bozo == 0, name
 
 
 def test_golden_feeds_through_incremental_runs(tmp_path: Path) -> None:

@@ -785,7 +785,9 @@ def _copies(tmp_path: Path, name: str, copies: list[dict[str, Any]], names: list
         write_record(root / "seeds", file_name, **overrides)
     report = build(config, NOW_DT)
     assert report.errors == ()
-    return {p.name: p.read_bytes() for p in sorted((root / "feeds").iterdir())}
+    return {
+        p.name: p.read_bytes() for p in sorted((root / "feeds").iterdir()) if p.suffix in (".atom", ".rss")
+    }
 
 
 # Three spellings of one article: tracking parameters, a fragment, a default port.

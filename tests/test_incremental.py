@@ -19,7 +19,7 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from topicfeeds import build, load_config, pipeline
+from topicfeeds import BuildReport, build, load_config, pipeline
 from topicfeeds.cli import main
 from topicfeeds.config import Config
 from topicfeeds.errors import LockedError
@@ -59,13 +59,19 @@ def updated_of(config: Config) -> dict[str, str]:
     return {e.title: e.updated for e in parsed.entries}
 
 
+def feeds_written(report: BuildReport) -> int:
+    """How many Atom and RSS files a run wrote (pages and JSON twins follow them)."""
+    return sum(p.suffix in (".atom", ".rss") for p in report.written_files)
+
+
 def test_first_run_parses_everything_second_run_nothing(site: Config) -> None:
     first = build(site, NOW)
-    assert (first.parsed, first.written, first.no_changes) == (3, 2, False)
+    assert (first.parsed, feeds_written(first), first.no_changes) == (3, 2, False)
     before = feeds(site)
     second = build(site, NOW)
     assert second.no_changes
-    assert (second.parsed, second.written, second.unchanged, second.records) == (0, 0, 2, 3)
+    # energy's four files, the index, the OPML list and two stylesheets
+    assert (second.parsed, second.written, second.unchanged, second.records) == (0, 0, 8, 3)
     assert feeds(site) == before  # bytes and mtimes
 
 
@@ -82,7 +88,7 @@ def test_an_edit_is_parsed_alone_and_bumps_only_its_entry(site: Config) -> None:
     )
     later = NOW + timedelta(hours=3)
     report = build(site, later)
-    assert (report.parsed, report.written) == (1, 2)
+    assert (report.parsed, feeds_written(report)) == (1, 2)
     after = updated_of(site)
     assert after["Story 1, corrected"] == "2026-11-28T03:00:00+00:00"
     assert after["Story 0"] == before["Story 0"]
@@ -106,7 +112,7 @@ def test_touching_a_file_without_changing_it_changes_nothing(site: Config) -> No
     path = site.records_dir / "0.txt"
     path.write_bytes(path.read_bytes())
     report = build(site, NOW)
-    assert (report.parsed, report.written) == (1, 0)
+    assert (report.parsed, feeds_written(report)) == (1, 0)
     assert feeds(site) == before
 
 
@@ -137,7 +143,7 @@ def test_deleting_the_state_gives_the_same_feeds(site: Config) -> None:
     assert site.state_path is not None
     site.state_path.unlink()
     report = build(site, NOW + timedelta(days=1))
-    assert report.parsed == 3 and report.written == 0
+    assert report.parsed == 3 and feeds_written(report) == 0
     assert feeds(site) == before
 
 
@@ -174,7 +180,7 @@ def test_a_feed_file_changed_by_someone_else_is_restored(site: Config) -> None:
     (site.output_dir / "energy.rss").write_bytes(b"oops")
     (site.output_dir / "energy.atom").unlink()
     report = build(site, NOW)
-    assert report.written == 2
+    assert feeds_written(report) == 2
     assert {k: v[0] for k, v in feeds(site).items()} == {k: v[0] for k, v in before.items()}
 
 
@@ -184,7 +190,7 @@ def test_config_change_rebuilds_every_topic(site: Config, project: Path) -> None
         BASE_CONFIG.replace("title: Energy", "title: Power"), encoding="utf-8"
     )
     report = build(load_config(project / "config.yaml"), NOW)
-    assert report.parsed == 0 and report.written == 2
+    assert report.parsed == 0 and feeds_written(report) == 2
     assert b"Test Site: Power" in (site.output_dir / "energy.atom").read_bytes()
 
 
@@ -212,7 +218,7 @@ def test_max_age_moves_with_time_alone(project: Path) -> None:
     assert sorted(updated_of(config)) == ["New", "Old"]
     assert build(config, NOW + timedelta(hours=12)).no_changes
     later = build(config, datetime(2026, 11, 29, 1, tzinfo=timezone.utc))
-    assert later.parsed == 0 and later.written == 2
+    assert later.parsed == 0 and feeds_written(later) == 2
     assert sorted(updated_of(config)) == ["New"]
 
 
@@ -229,7 +235,7 @@ def test_json_summary(site: Config, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["build", "--json", "-c", str(site.path), "--now", NOW.isoformat()]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["status"] == 0 and summary["read"] == 3 and len(summary["written"]) == 2
+    assert summary["status"] == 0 and summary["read"] == 3 and len(summary["written"]) == 8
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["no_changes"] is True
 
@@ -286,14 +292,14 @@ def test_wait_takes_the_lock_when_the_other_run_ends(site: Config) -> None:
         with pytest.raises(LockedError):
             build(site, NOW)
         report = build(site, NOW, wait=30)
-        assert report.written == 2
+        assert feeds_written(report) == 2
 
 
 def test_a_killed_holder_never_blocks_the_next_run(site: Config) -> None:
     with lock_held(site, 60) as holder:
         holder.kill()
         holder.wait()
-        assert build(site, NOW).written == 2
+        assert feeds_written(build(site, NOW)) == 2
 
 
 def test_rebuilding_many_topics_at_once_gives_the_same_feeds(
@@ -314,7 +320,7 @@ def test_rebuilding_many_topics_at_once_gives_the_same_feeds(
     config = load_config(project / "config.yaml")
     build(config, NOW)
     one_pass = {p.name: p.read_bytes() for p in config.output_dir.iterdir()}
-    assert len(one_pass) == 2 * 15
+    assert len(one_pass) == 4 * 15 + 4  # Atom, RSS, JSON and a page a topic; index, OPML, stylesheets
     for p in config.output_dir.iterdir():
         p.unlink()
     assert config.state_path is not None
@@ -340,7 +346,9 @@ def test_progress_bars_only_on_a_terminal(
 
 def entry_ids(folder: Path) -> dict[str, list[str]]:
     return {
-        p.name: [e.id for e in feedparser.parse(p.read_bytes()).entries] for p in sorted(folder.iterdir())
+        p.name: [e.id for e in feedparser.parse(p.read_bytes()).entries]
+        for p in sorted(folder.iterdir())
+        if p.suffix in (".atom", ".rss")
     }
 
 

@@ -163,8 +163,8 @@ def test_any_names_and_dates_publish_every_due_record_and_write_only_feeds(
         assert (status, again) == (0, 0)
         made = set(base.rglob("*")) - before
         assert {p.relative_to(root).as_posix() for p in made} <= {
-            "feeds/energy.atom",
-            "feeds/energy.rss",
+            *(f"feeds/energy.{suffix}" for suffix in ("atom", "rss", "json", "html")),
+            *(f"feeds/{name}" for name in ("index.html", "topics.opml", "style.css", "feed.css")),
             ".topicfeeds-state.sqlite",
             ".topicfeeds-state.sqlite.lock",
             ".topicfeeds-state.sqlite-wal",

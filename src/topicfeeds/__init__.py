@@ -1,4 +1,4 @@
-"""topicfeeds: publish news records as per-topic Atom 1.0 and RSS 2.0 feeds."""
+"""topicfeeds: publish news records as per-topic feeds (Atom, RSS, JSON Feed) and web pages."""
 
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 from . import __version__
 from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
-from .pipeline import BuildReport, Progress, build, explain
+from .pipeline import BuildReport, Progress, build, check_folders, explain
 from .reader import parse_datetime
 
 EXIT_OK = 0
@@ -28,6 +28,9 @@ EXIT_LOCKED = 3  # another run holds the lock; this one did nothing
 EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
 EXIT_REMOVALS = 5  # most records are gone from the folder; nothing was changed
 EXIT_PIPE = 141  # standard output was closed (128 + SIGPIPE, as a shell reports it)
+
+DEFAULT_BIND = "127.0.0.1"  # `serve` shows the preview to this machine only
+DEFAULT_PORT = 8000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,6 +69,8 @@ def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         config = load_config(Path(args.config))
+        if args.command == "serve":
+            return _serve(config, args)
         now = _now(args.now)
         if args.command == "explain":
             return _explain(config, Path(args.record), now, args.wait, sys.stdout)
@@ -91,10 +96,39 @@ def _terminate(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+def _add_config(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-c",
+        "--config",
+        default="config.yaml",
+        metavar="FILE",
+        help="configuration file (default: ./config.yaml); paths in it resolve against its folder",
+    )
+
+
+def _serve(config: Config, args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise TopicfeedsError(f"--port: expected 0 to 65535, got {args.port}")
+    check_folders(config)
+    from .serve import serve  # only this command needs the HTTP server modules
+
+    try:
+        serve(config.output_dir, args.bind, args.port)
+    except SystemExit as stop:
+        if stop.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+            return EXIT_OK  # ^C or `kill` is how a preview ends: not a failure
+        raise
+    except OSError as exc:
+        raise TopicfeedsError(
+            f"cannot listen on {args.bind} port {args.port}: {exc.strerror or exc}"
+        ) from exc
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="topicfeeds",
-        description="Publish news records as per-topic Atom and RSS feeds.",
+        description="Publish news records as per-topic feeds and pages, and preview them.",
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
         "2 configuration or usage error (nothing written); 3 another run is active; "
         "4 a feed file could not be written; 5 most records are gone from the records folder "
@@ -103,13 +137,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-c",
-        "--config",
-        default="config.yaml",
-        metavar="FILE",
-        help="configuration file (default: ./config.yaml); paths in it resolve against its folder",
-    )
+    _add_config(common)
     common.add_argument(
         "--now", metavar="TIME", help="reference time for max_age_days, ISO 8601 (default: the clock)"
     )
@@ -121,7 +149,7 @@ def _parser() -> argparse.ArgumentParser:
         help="wait this long for another run to finish (default: exit at once with status 3)",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    b = sub.add_parser("build", parents=[common], help="bring every topic's Atom and RSS feed up to date")
+    b = sub.add_parser("build", parents=[common], help="bring every topic's feeds and pages up to date")
     b.add_argument("-q", "--quiet", action="store_true", help="print only problems, not the summary line")
     b.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     b.add_argument(
@@ -141,6 +169,23 @@ def _parser() -> argparse.ArgumentParser:
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
     )
     e.add_argument("record", metavar="RECORD", help="a record file")
+    s = sub.add_parser(
+        "serve",
+        help="preview the output folder over HTTP (for previews, not production: see deploy/nginx.conf)",
+        description="Serve the output folder for a preview in a browser or a feed reader, with the "
+        "media types, caching headers and compression a production server gives. It is meant for "
+        "previews on this machine; serve production traffic with a web server (deploy/nginx.conf).",
+    )
+    _add_config(s)
+    s.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, metavar="N", help=f"port (default: {DEFAULT_PORT})"
+    )
+    s.add_argument(
+        "--bind",
+        default=DEFAULT_BIND,
+        metavar="ADDR",
+        help=f"address to listen on (default: {DEFAULT_BIND}, this machine only)",
+    )
     return parser
 
 
@@ -178,15 +223,15 @@ def summary(report: BuildReport) -> str:
     """The one line a run prints."""
     rejected = f"{len(report.errors)} rejected"
     if report.no_changes:
-        return f"topicfeeds: no changes; {report.feeds} feeds, {report.records} records, {rejected}"
+        return f"topicfeeds: no changes; {report.feeds} files, {report.records} records, {rejected}"
     line = (
-        f"topicfeeds: {report.feeds} feeds: {report.written} written, {report.unchanged} unchanged; "
+        f"topicfeeds: {report.feeds} files: {report.written} written, {report.unchanged} unchanged; "
         f"{report.files} record files, {report.parsed} read, {rejected}"
     )
     if report.warnings:
         line += f", {_count(len(report.warnings), 'warning')}"
     if report.failures:
-        line += f"; {_count(len(report.failures), 'feed')} could not be written"
+        line += f"; {_count(len(report.failures), 'file')} could not be written"
     return line
 
 
@@ -199,8 +244,9 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
     return {
         "status": status,
         "no_changes": report.no_changes,
-        "feeds": report.feeds,
-        "written": [str(p) for t in report.topics for p in t.written],
+        "feeds": report.feeds,  # every output file, feeds and pages (the name predates pages)
+        "files": report.feeds,
+        "written": [str(p) for p in report.written_files],
         "unchanged": report.unchanged,
         "record_files": report.files,
         "records": report.records,

@@ -19,8 +19,10 @@ from .reader import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS, display_path
 
 Sort = Literal["newest", "quality", "heat"]
 RelatedMode = Literal["see-also", "enclosure", "entries", "none"]
+Format = Literal["atom", "rss", "json", "html"]
 SORTS: tuple[Sort, ...] = get_args(Sort)
 RELATED_MODES: tuple[RelatedMode, ...] = get_args(RelatedMode)
+FORMATS: tuple[Format, ...] = get_args(Format)  # what a topic gets unless told otherwise
 PUBLISHED = get_args(Literal["only", "any"])
 FUTURE = ("hold", "publish")
 Future = Literal["hold", "publish"]
@@ -76,11 +78,12 @@ class Rules:
     related: RelatedMode = "see-also"
     future: Future = "hold"  # a record dated after the run's time waits for it; "publish": at once
     clock_skew_minutes: float = DEFAULT_CLOCK_SKEW_MINUTES  # a date this far ahead still counts as now
+    formats: tuple[Format, ...] = FORMATS  # the files the topic gets, in this order
 
 
 @dataclass(frozen=True, slots=True)
 class Topic:
-    """One feed pair: feeds/<slug>.atom and feeds/<slug>.rss."""
+    """One topic: its feeds and page, feeds/<slug>.atom, .rss, .json and .html."""
 
     slug: str
     title: str
@@ -202,6 +205,7 @@ _RULE_KEYS = (
     "related",
     "future",
     "clock_skew_minutes",
+    "formats",
 )
 _TOPIC_KEYS = ("title", "description", "match", *_RULE_KEYS)
 _FILTER_KEYS = ("include", "exclude")
@@ -337,6 +341,23 @@ class _Checker:
             return None
         names = (clean_line(str(v)).casefold() for v in value)
         return tuple(dict.fromkeys(n for n in names if n))
+
+    def formats(self, value: Any, path: Path_) -> tuple[Format, ...] | None:
+        names = self.names(value, path)
+        if names is None:
+            return None
+        if not names:
+            self.problem(path, f"give at least one of {', '.join(FORMATS)}")
+            return None
+        known: list[Format] = []
+        for i, name in enumerate(names):
+            if name not in FORMATS:
+                hint = difflib.get_close_matches(name, FORMATS, n=1)
+                extra = f"; did you mean {hint[0]!r}?" if hint else ""
+                self.problem((*path, i), f"{name!r} is not one of {', '.join(FORMATS)}{extra}")
+            else:
+                known.append(name)
+        return tuple(known) if len(known) == len(names) else None
 
     def include_exclude(self, value: Any, path: Path_) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
         if value is None:
@@ -480,6 +501,9 @@ class _Checker:
             value = get()
             if value is not None:
                 changes[name] = int(value) if name == "limit" else value
+        formats = self.formats(m.get("formats"), (*path, "formats"))
+        if formats is not None:
+            changes["formats"] = formats
         published = self.choice(m, "published", path, PUBLISHED)
         if published is not None:
             changes["published_only"] = published == "only"

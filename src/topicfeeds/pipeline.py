@@ -26,7 +26,10 @@ from . import __version__, codec
 from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Topic
 from .errors import OutputError, Problem, PublishError, RemovalsRefused, printable
+from .formats import listing_of, render_site, render_topic, site_file_names, topic_files
+from .formats.common import SUFFIXES
 from .guard import removal_guard, subfolder_note
+from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .publisher import publish, remove_stale_temp_files, withdraw
@@ -52,7 +55,6 @@ from .selector import (
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
 from .workers import available_cpus, iter_files
-from .writer import render
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
@@ -82,14 +84,20 @@ class BuildReport:
     errors: tuple[Problem, ...]  # rejected records (all of them, parsed now or before)
     warnings: tuple[Problem, ...]  # about records parsed in this run, and about the state
     topics: tuple[TopicReport, ...]  # the topics this run rebuilt
-    feeds: int  # feed files there are, rebuilt or not
+    feeds: int  # output files there are (feeds, pages, site files), rebuilt or not
     failures: tuple[PublishError, ...]  # feeds that could not be written
     seconds: float = 0.0
+    site_written: tuple[Path, ...] = ()  # site-level files (index, OPML, stylesheets) that changed
+
+    @property
+    def written_files(self) -> tuple[Path, ...]:
+        """Every file whose bytes changed."""
+        return (*(p for t in self.topics for p in t.written), *self.site_written)
 
     @property
     def written(self) -> int:
-        """How many feed files changed."""
-        return sum(len(t.written) for t in self.topics)
+        """How many files changed."""
+        return sum(len(t.written) for t in self.topics) + len(self.site_written)
 
     @property
     def unchanged(self) -> int:
@@ -99,7 +107,7 @@ class BuildReport:
     @property
     def no_changes(self) -> bool:
         """Whether the run found nothing to do."""
-        return self.parsed == 0 and not self.topics and not self.failures
+        return self.parsed == 0 and not self.topics and not self.site_written and not self.failures
 
 
 def check_records_folder(config: Config) -> None:
@@ -108,12 +116,22 @@ def check_records_folder(config: Config) -> None:
         raise OutputError(f"{config.records_dir}: records folder does not exist")
 
 
-def check_folders(config: Config) -> None:
-    """Refuse to start when the records or output folder is unusable (exit status 2)."""
+def check_folders(config: Config, *, create: bool = False) -> None:
+    """Refuse to start when the records or output folder is unusable (exit status 2);
+    with `create`, make a missing output folder whose parent exists."""
     check_records_folder(config)
     out = config.output_dir
+    if create and not out.exists() and out.parent.is_dir():
+        # As other generators do: a missing output folder whose parent exists is made.
+        try:
+            out.mkdir(mode=0o755)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise OutputError(f"{out}: cannot create the output folder: {exc.strerror}") from exc
     if not out.exists():
-        raise OutputError(f"{out}: output folder does not exist; create it first")
+        why = "nor does its parent folder" if create else "build the feeds first"
+        raise OutputError(f"{out}: output folder does not exist; {why}")
     if not out.is_dir():
         raise OutputError(f"{out}: output path is not a folder")
     if not os.access(out, os.W_OK | os.X_OK):
@@ -147,7 +165,7 @@ def build(
     published entries (so edited entries keep their `updated`); `allow_removals` lets
     the run drop most of the records the feeds hold (RemovalsRefused otherwise).
     """
-    check_folders(config)
+    check_folders(config, create=True)
     started = time.monotonic()
     now = now or datetime.now(timezone.utc)
     lock = lock_path(config)
@@ -233,6 +251,8 @@ class _Run:
         self.expired: set[str] = set()  # topics whose max_age_days window moved
         self.changed_ids: set[str] = set()  # articles with a copy added, edited or removed
         self.parsed = 0
+        self.recorded: dict[str, tuple[int, int]] | None = None  # the outputs table, read once
+        self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest published)
         self.listing: dict[str, Stamp] = {}
         self.scan_started = 0
         self.due: dict[str, int | None] = {}  # each topic's valid_until as the last run left it
@@ -255,6 +275,7 @@ class _Run:
         }
         if self.full:
             self.store.reset(records=self.forced)
+            self.recorded = None  # the outputs table was emptied
         return self._refresh()
 
     def topics(self, extra: Sequence[Record] = ()) -> list[Topic]:
@@ -289,21 +310,27 @@ class _Run:
             touched = self.prepare()
             topics = self.topics()
             rebuilt = self.due = store.topic_valid_until()
+            self.counts = {} if self.full else decode_counts(store.meta("topic_counts"))
             affected = [
                 t for t in topics
-                if self.full or t.slug not in rebuilt or t.slug in self.expired
-                or not self._outputs_intact(t.slug) or MATCH_ALL in t.match or touched.intersection(t.match)
+                if self.full or t.slug not in rebuilt or t.slug in self.expired or t.slug not in self.counts
+                or not self._outputs_intact(topic_files(t))
+                or MATCH_ALL in t.match or touched.intersection(t.match)
             ]  # fmt: skip
             remove_stale_temp_files(config.output_dir)
             reports, failures = self._rebuild(affected)
             failures += self._withdraw_retired()
+            site_written, site_files, site_failures = self._publish_site(topics)
+            failures += site_failures
             racy = any(_racy(stamp, self.scan_started) for stamp in self.listing.values())
             # A racy file may still change unseen by stat: no shortcut for the next run.
             store.set_meta("listing", "" if racy or failures else _listing_digest(self.listing))
             store.set_meta("fingerprint", fingerprint(config))
-            store.set_meta("feeds", str(2 * len(topics)))
+            files = sum(len(topic_files(t)) for t in topics) + site_files
+            store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
             parsed = self.parsed
-        return self._report(len(self.listing), parsed, reports, 2 * len(topics), failures)
+        report = self._report(len(self.listing), parsed, reports, files, failures)
+        return replace(report, site_written=tuple(site_written))
 
     # -- records
 
@@ -462,19 +489,12 @@ class _Run:
             # future-dated records as they are (`future: publish`).
             shown_at = None if topic.rules.future == "publish" else self.now
             entries = self._with_history(topic.slug, as_of(selection.entries, shown_at))
-            feed = render(self.config.site, topic, entries, __version__, feed_updated(entries, shown_at))
-            written: list[Path] = []
-            unchanged: list[Path] = []
-            failed_before = len(failures)
-            for suffix, data in ((".atom", feed.atom), (".rss", feed.rss)):
-                path = self.config.output_dir / f"{topic.slug}{suffix}"
-                try:
-                    (written if publish(path, data) else unchanged).append(path)
-                    st = path.stat()
-                    self.store.set_output(path.name, st.st_size, st.st_mtime_ns)
-                except (PublishError, OSError) as exc:
-                    failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
-            if len(failures) == failed_before:
+            self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
+            updated = feed_updated(entries, shown_at)
+            files = render_topic(self.config.site, topic, entries, __version__, updated)
+            written, unchanged, failed = self._publish_files(files)
+            failures += failed
+            if not failed:
                 due = self._due(topic, selection, records, narrow=narrow)
                 self.store.set_topic(topic.slug, due, last_feed(selection).floor)
             else:
@@ -500,7 +520,7 @@ class _Run:
         """Remove the feeds of retired topics, should they be there."""
         failures = []
         for slug in self.config.retire:
-            for suffix in (".atom", ".rss"):
+            for suffix in SUFFIXES.values():
                 try:
                     withdraw(self.config.output_dir / f"{slug}{suffix}")
                 except PublishError as exc:
@@ -532,13 +552,47 @@ class _Run:
 
     # -- outputs
 
-    def _outputs_intact(self, slug: str | None = None) -> bool:
-        """Whether the feed files (of one topic, or all) are as this program left them."""
-        recorded = self.store.outputs()
-        if slug is not None:
-            recorded = {f: v for f, v in recorded.items() if f in (f"{slug}.atom", f"{slug}.rss")}
-            if len(recorded) < 2:
+    def _publish_site(self, topics: Sequence[Topic]) -> tuple[list[Path], int, list[PublishError]]:
+        """Bring the site-level files up to date when a topic's listing changed or one of
+        them is not as it was left; return what changed, how many there are, failures."""
+        listings = [listing_of(t, *self.counts[t.slug]) for t in topics]
+        names = site_file_names(listings)
+        digest = site_digest(self.config.site, listings, __version__)
+        self.store.set_meta("topic_counts", encode_counts({t.slug: self.counts[t.slug] for t in topics}))
+        if self.store.meta("site") == digest and self._outputs_intact(names):
+            return [], len(names), []
+        written, _, failed = self._publish_files(render_site(self.config.site, listings, __version__))
+        self.store.set_meta("site", "" if failed else digest)
+        return written, len(names), failed
+
+    def _publish_files(self, files: dict[str, bytes]) -> tuple[list[Path], list[Path], list[PublishError]]:
+        """Put each file in place when its bytes changed and note it in the state;
+        return the files written, those left as they were, and failures."""
+        written: list[Path] = []
+        unchanged: list[Path] = []
+        failures: list[PublishError] = []
+        for name, data in files.items():
+            path = self.config.output_dir / name
+            try:
+                (written if publish(path, data) else unchanged).append(path)
+                st = path.stat()
+                self.store.set_output(name, st.st_size, st.st_mtime_ns)
+                if self.recorded is not None:
+                    self.recorded[name] = (st.st_size, st.st_mtime_ns)
+            except (PublishError, OSError) as exc:
+                failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
+        return written, unchanged, failures
+
+    def _outputs_intact(self, names: Iterable[str] | None = None) -> bool:
+        """Whether the files (`names`, or every one recorded) are as this program left them."""
+        if self.recorded is None:
+            self.recorded = self.store.outputs()  # once a run: topics ask in turn
+        recorded = self.recorded
+        if names is not None:
+            wanted = list(names)
+            if any(name not in self.recorded for name in wanted):
                 return False
+            recorded = {name: self.recorded[name] for name in wanted}
         for file, (size, mtime_ns) in recorded.items():
             try:
                 st = (self.config.output_dir / file).stat()

@@ -427,12 +427,12 @@ class StateStore:
         self._db.execute("DELETE FROM topics WHERE slug = ?", (slug,))
 
     def outputs(self) -> dict[str, tuple[int, int]]:
-        """(size, mtime_ns) of every feed file as last written or checked."""
+        """(size, mtime_ns) of every output file as last written or checked."""
         rows = self._db.execute("SELECT file, size, mtime_ns FROM outputs")
         return {f: (size, mtime) for f, size, mtime in rows}
 
     def set_output(self, file: str, size: int, mtime_ns: int) -> None:
-        """Note a feed file as it now is."""
+        """Note an output file as it now is."""
         self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (file, size, mtime_ns))
 
 

@@ -1,0 +1,102 @@
+"""Output formats behind one small interface.
+
+Each topic format is a module with `render(site, topic, entries, version)` returning
+{file name: bytes}; a topic gets the formats its `formats` rule lists. The site-level
+files (the index, the OPML subscription list and the stylesheets) are made from a
+listing of the topics alone, so they change only when a topic's listing does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from ..config import Format, Site, Topic
+from ..model import Entry
+from ..writer import FEED_STYLESHEET
+from . import atom, html, jsonfeed, opml, rss
+from .common import (
+    INDEX,
+    MEDIA_TYPES,
+    OPML,
+    PAGE_STYLESHEET,
+    SUFFIXES,
+    TopicListing,
+    listing_of,
+    topic_files,
+    uses,
+)
+from .stylesheets import stylesheet
+
+
+class Renderer(Protocol):
+    """A topic format: the files it makes of `entries`; `updated` dates a feed that
+    carries a time of its own (by default its newest entry's)."""
+
+    def __call__(
+        self,
+        site: Site,
+        topic: Topic,
+        entries: Sequence[Entry],
+        version: str,
+        updated: datetime | None = None,
+    ) -> dict[str, bytes]: ...
+
+
+RENDERERS: dict[Format, Renderer] = {
+    "atom": atom.render,
+    "rss": rss.render,
+    "json": jsonfeed.render,
+    "html": html.render,
+}
+
+
+def render_topic(
+    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
+) -> dict[str, bytes]:
+    """Every file of `topic`, in the order of its formats."""
+    files: dict[str, bytes] = {}
+    for fmt in topic.rules.formats:
+        files.update(RENDERERS[fmt](site, topic, entries, version, updated))
+    return files
+
+
+def site_file_names(listings: Sequence[TopicListing]) -> tuple[str, ...]:
+    """The names of the site-level files the topics call for."""
+    names = []
+    if uses(listings, "html"):
+        names += [INDEX, PAGE_STYLESHEET]
+    if uses(listings, "atom", "rss", "json"):
+        names.append(OPML)
+    if uses(listings, "atom", "rss"):
+        names.append(FEED_STYLESHEET)
+    return tuple(names)
+
+
+def render_site(site: Site, listings: Sequence[TopicListing], version: str) -> dict[str, bytes]:
+    """The site-level files: index.html, topics.opml and the stylesheets they need."""
+    files: dict[str, bytes] = {}
+    for name in site_file_names(listings):
+        if name == INDEX:
+            files[name] = html.render_index(site, listings, version)
+        elif name == OPML:
+            files[name] = opml.render_opml(site, listings)
+        else:
+            files[name] = stylesheet(name)
+    return files
+
+
+__all__ = [
+    "INDEX",
+    "MEDIA_TYPES",
+    "OPML",
+    "RENDERERS",
+    "SUFFIXES",
+    "TopicListing",
+    "listing_of",
+    "render_site",
+    "render_topic",
+    "site_file_names",
+    "topic_files",
+]

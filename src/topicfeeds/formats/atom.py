@@ -1,0 +1,17 @@
+"""Atom 1.0: `<slug>.atom`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from ..config import Site, Topic
+from ..model import Entry
+from ..writer import render_atom
+
+
+def render(
+    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
+) -> dict[str, bytes]:
+    """The topic's Atom feed."""
+    return {f"{topic.slug}.atom": render_atom(site, topic, entries, version, updated)}

@@ -1,0 +1,124 @@
+"""Web pages: `<slug>.html` for a topic and `index.html` for them all.
+
+Rendered by Jinja2 with autoescaping on: record text is always text. Links between
+the files are relative, so the pages work wherever the output folder is served.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from ..config import Format, Site, Topic
+from ..model import Entry
+from .common import LABELS, MEDIA_TYPES, OPML, SUFFIXES, TopicListing, uses
+
+if TYPE_CHECKING:
+    import jinja2
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    """A link to one of a topic's feeds, its text meaningful on its own."""
+
+    href: str
+    media_type: str
+    title: str  # e.g. "Space, Atom feed"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexTopic:
+    """A topic as the index shows it."""
+
+    slug: str
+    title: str
+    description: str
+    entries: int
+    newest: datetime | None
+    page: str | None  # its page, when it has one
+    feeds: tuple[FeedLink, ...]
+
+
+def render(
+    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
+) -> dict[str, bytes]:
+    """The topic's page."""
+    feeds = _feed_links(topic.slug, topic.title, topic.rules.formats)
+    page = (
+        _environment()
+        .get_template("topic.html")
+        .render(
+            site=site,
+            topic=topic,
+            entries=entries,
+            related=topic.rules.related,
+            feeds=feeds,
+            autodiscovery=feeds,
+            language=site.language or "en",
+            version=version,
+        )
+    )
+    return {f"{topic.slug}.html": page.encode("utf-8")}
+
+
+def render_index(site: Site, listings: Sequence[TopicListing], version: str) -> bytes:
+    """The index of every topic."""
+    topics = [
+        IndexTopic(
+            t.slug,
+            t.title,
+            t.description,
+            t.entries,
+            t.newest,
+            t.file("html") if "html" in t.formats else None,
+            _feed_links(t.slug, t.title, t.formats),
+        )
+        for t in listings
+    ]
+    page = (
+        _environment()
+        .get_template("index.html")
+        .render(
+            site=site,
+            topics=topics,
+            autodiscovery=[feed for t in topics for feed in t.feeds],
+            opml=OPML if uses(listings, "atom", "rss", "json") else None,
+            language=site.language or "en",
+            version=version,
+        )
+    )
+    return page.encode("utf-8")
+
+
+def _feed_links(slug: str, title: str, formats: Sequence[Format]) -> tuple[FeedLink, ...]:
+    return tuple(
+        FeedLink(f"{slug}{SUFFIXES[f]}", MEDIA_TYPES[f], f"{title}, {LABELS[f]}")
+        for f in formats
+        if f != "html"
+    )
+
+
+def human_date(when: datetime) -> str:
+    """A date people read at a glance, in UTC: "28 Nov 2026, 08:00 UTC"."""
+    utc = when.astimezone(timezone.utc)
+    return f"{utc.day} {utc:%b %Y, %H:%M} UTC"
+
+
+@functools.cache
+def _environment() -> jinja2.Environment:
+    # Imported when a page is rendered: a run with nothing to do never pays for it.
+    import jinja2
+
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("topicfeeds.formats", "templates"),
+        autoescape=True,  # every value is text; markup in a record stays text
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["human_date"] = human_date
+    return env
