@@ -109,6 +109,8 @@ def _add_config(parser: argparse.ArgumentParser) -> None:
 def _serve(config: Config, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise TopicfeedsError(f"--port: expected 0 to 65535, got {args.port}")
+    if config.output_url is not None:
+        raise TopicfeedsError(f"output: serve previews a local output folder, not {config.output_url}")
     check_folders(config)
     from .serve import serve  # only this command needs the HTTP server modules
 
@@ -161,6 +163,11 @@ def _parser() -> argparse.ArgumentParser:
         "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
     )
     b.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="list the files that would be written, with their sizes, and change nothing anywhere",
+    )
+    b.add_argument(
         "--allow-removals",
         action="store_true",
         help="let this run drop most of the records the feeds hold (refused by default: exit status 5)",
@@ -203,7 +210,7 @@ def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
     with _progress_bars(show_progress) as progress:
         report = build(
             config, now, args.jobs, wait=args.wait, progress=progress, full=args.full,
-            allow_removals=args.allow_removals,
+            allow_removals=args.allow_removals, dry_run=args.dry_run,
         )  # fmt: skip
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
@@ -212,6 +219,9 @@ def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
     for failure in report.failures:
         print(f"error: {failure}", file=sys.stderr)
     status = EXIT_WRITE if report.failures else EXIT_REJECTED if report.errors else EXIT_OK
+    if report.planned is not None and not args.json:
+        for where, size in report.planned:
+            print(f"would write {printable(str(where))} ({size} bytes)")
     if args.json:
         print(json.dumps(summary_json(report, status), indent=2))
     elif not args.quiet:
@@ -222,6 +232,12 @@ def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
 def summary(report: BuildReport) -> str:
     """The one line a run prints."""
     rejected = f"{len(report.errors)} rejected"
+    if report.planned is not None:
+        size = sum(n for _, n in report.planned)
+        return (
+            f"topicfeeds: dry run: {_count(len(report.planned), 'file')} would be written "
+            f"({size} bytes); nothing was changed"
+        )
     if report.no_changes:
         return f"topicfeeds: no changes; {report.feeds} files, {report.records} records, {rejected}"
     line = (
@@ -255,6 +271,11 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
         "warnings": [str(p) for p in report.warnings],
         "failures": [str(f) for f in report.failures],
         "seconds": round(report.seconds, 3),
+        **(
+            {}
+            if report.planned is None
+            else {"would_write": [{"file": str(p), "bytes": n} for p, n in report.planned]}
+        ),
     }
 
 

@@ -7,7 +7,7 @@ import hashlib
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -111,6 +111,65 @@ class Config:
     retire: tuple[str, ...] = ()  # slugs of automatic topics whose feeds are removed and not made again
     guard_removals: float = DEFAULT_GUARD_REMOVALS  # share of known records; 1 never refuses
     guard_min_removals: int = DEFAULT_GUARD_MIN_REMOVALS
+    output_url: BucketUrl | None = None  # set: the output goes to this bucket, not output_dir
+    records_url: BucketUrl | None = None  # set: records come from this bucket, not records_dir
+    s3: S3Settings = field(default_factory=lambda: S3Settings())
+
+
+# -- object storage
+
+Addressing = Literal["auto", "path", "virtual"]
+ADDRESSING: tuple[Addressing, ...] = get_args(Addressing)
+FileKind = Literal["feeds", "pages", "stylesheets", "listings"]
+FILE_KINDS: tuple[FileKind, ...] = get_args(FileKind)
+# Feeds and pages change with every run that touches their topic; stylesheets only
+# with a new version of the program.
+DEFAULT_CACHE_CONTROL: dict[FileKind, str] = {
+    "feeds": "public, max-age=300",
+    "pages": "public, max-age=300",
+    "listings": "public, max-age=300",
+    "stylesheets": "public, max-age=86400",
+}
+DEFAULT_S3_ATTEMPTS = 5
+DEFAULT_S3_PARALLEL = 16
+
+
+@dataclass(frozen=True, slots=True)
+class BucketUrl:
+    """A place in object storage: `s3://bucket/prefix/`."""
+
+    bucket: str
+    prefix: str  # "" or ends with "/"
+
+    def __str__(self) -> str:
+        return f"s3://{self.bucket}/{self.prefix}"
+
+    @classmethod
+    def parse(cls, text: str) -> BucketUrl | None:
+        """The bucket and prefix of an `s3://` address; None when it is not one."""
+        match = re.fullmatch(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:/(.*))?", text)
+        if match is None:
+            return None
+        prefix = (match.group(2) or "").strip("/")
+        return cls(match.group(1), f"{prefix}/" if prefix else "")
+
+
+@dataclass(frozen=True, slots=True)
+class S3Settings:
+    """How to reach object storage. Credentials are not here: they come from the
+    environment, the shared credentials file or the instance's role."""
+
+    endpoint: str | None = None  # None: the provider's own endpoint for `region`
+    region: str | None = None
+    addressing: Addressing = "auto"
+    cache_control: tuple[tuple[FileKind, str], ...] = tuple(DEFAULT_CACHE_CONTROL.items())
+    max_attempts: int = DEFAULT_S3_ATTEMPTS  # per request, with backoff between them
+    parallel: int = DEFAULT_S3_PARALLEL  # record objects fetched at once
+
+
+def is_bucket(text: str | None) -> bool:
+    """Whether a `records` or `output` value names object storage."""
+    return text is not None and text.startswith("s3://")
 
 
 # -- slugs
@@ -187,9 +246,11 @@ _TOP_KEYS = (
     "retire",
     "guard_removals",
     "guard_min_removals",
+    "s3",
     "defaults",
     "topics",
 )
+_S3_KEYS = ("endpoint", "region", "addressing_style", "cache_control", "max_attempts", "parallel")
 _SITE_KEYS = ("title", "link", "base_url", "language", "author")
 _AUTHOR_KEYS = ("name", "email", "uri")
 _RULE_KEYS = (
@@ -403,10 +464,17 @@ class _Checker:
         minimum = self.number(top, "guard_min_removals", (), minimum=0, integer=True)
         if not topics and not auto:
             self.problem(("topics",), "no topics configured and auto is off: nothing to publish")
+        s3 = self.s3(top.get("s3"), ("s3",))
+        output_url = self.bucket_url(output, ("output",))
+        records_url = self.bucket_url(records, ("records",))
         if site is None or self.problems:
             return None
-        records_dir = (base / (records or "seeds")).resolve()
-        output_dir = (base / (output or "feeds")).resolve()
+        # A bucket's folder stand-in is never read nor written; it keeps paths distinct.
+        records_dir = (base / ("seeds" if records_url or not records else records)).resolve()
+        output_dir = (base / ("feeds" if output_url or not output else output)).resolve()
+        if output_url is not None and output_url == records_url:
+            self.problem(("output",), "must not be the records bucket and prefix")
+            return None
         if records_dir == output_dir:
             self.problem(("output",), "must not be the records folder")
             return None
@@ -430,7 +498,41 @@ class _Checker:
             retire=retire,
             guard_removals=DEFAULT_GUARD_REMOVALS if share is None else share,
             guard_min_removals=_int(minimum, DEFAULT_GUARD_MIN_REMOVALS),
+            output_url=output_url,
+            records_url=records_url,
+            s3=s3,
         )
+
+    def bucket_url(self, text: str | None, path: Path_) -> BucketUrl | None:
+        if not is_bucket(text):
+            return None
+        url = BucketUrl.parse(str(text))
+        if url is None:
+            self.problem(path, f"{text!r} is not an address such as s3://bucket/prefix/")
+        return url
+
+    def s3(self, value: Any, path: Path_) -> S3Settings:
+        m = self.mapping(value, path, _S3_KEYS)
+        endpoint = self.url(m, "endpoint", path, required=False)
+        region = self.text(m, "region", path)
+        style = self.text(m, "addressing_style", path, "auto") or "auto"
+        addressing: Addressing = "auto"
+        if style in ADDRESSING:
+            addressing = style
+        else:
+            self.problem((*path, "addressing_style"), f"{style!r} is not one of {', '.join(ADDRESSING)}")
+        cache = dict(DEFAULT_CACHE_CONTROL)
+        given = self.mapping(m.get("cache_control"), (*path, "cache_control"), FILE_KINDS)
+        for kind in FILE_KINDS:
+            text = self.text(given, kind, (*path, "cache_control"))
+            if text is not None:
+                cache[kind] = text
+        attempts = self.number(m, "max_attempts", path, minimum=1, integer=True)
+        parallel = self.number(m, "parallel", path, minimum=1, integer=True)
+        return S3Settings(
+            endpoint, region, addressing, tuple(cache.items()),
+            _int(attempts, DEFAULT_S3_ATTEMPTS), _int(parallel, DEFAULT_S3_PARALLEL),
+        )  # fmt: skip
 
     def retire(self, value: Any, path: Path_, configured: set[str]) -> tuple[str, ...]:
         if value is None:

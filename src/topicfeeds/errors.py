@@ -79,8 +79,8 @@ class RecordError(TopicfeedsError):
 class PublishError(TopicfeedsError):
     """A feed file could not be written; the previous file is left as it was."""
 
-    def __init__(self, path: Path, reason: str) -> None:
-        self.path = path
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = path  # a file, or an object's s3:// address
         super().__init__(f"{path}: cannot write: {reason}")
 
 

@@ -8,12 +8,10 @@ otherwise it parses the files that changed and rebuilds the topics they touch.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import marshal
 import os
 import sqlite3
-import stat
 import time
 from array import array
 from collections.abc import Callable, Iterable, Sequence
@@ -25,6 +23,8 @@ from pathlib import Path
 from . import __version__, codec
 from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Topic
+from .destinations import Destination, open_destination
+from .destinations.dry import DryRun
 from .errors import OutputError, Problem, PublishError, RemovalsRefused, printable
 from .formats import listing_of, render_site, render_topic, site_file_names, topic_files
 from .formats.common import SUFFIXES
@@ -32,8 +32,7 @@ from .guard import removal_guard, subfolder_note
 from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
-from .publisher import publish, remove_stale_temp_files, withdraw
-from .reader import Stamp, display_path, name_matcher, read_record, stamp_of
+from .reader import Stamp, display_path, read_record
 from .selector import (
     LastFeed,
     Selection,
@@ -53,8 +52,9 @@ from .selector import (
     update_holds,
     verdict,
 )
-from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
-from .workers import available_cpus, iter_files
+from .sources import open_source
+from .state import SCHEMA_VERSION, Cached, History, StateStore
+from .workers import available_cpus
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
@@ -70,8 +70,8 @@ class TopicReport:
     """What one topic's run did."""
 
     slug: str
-    written: tuple[Path, ...]  # files whose bytes changed
-    unchanged: tuple[Path, ...]
+    written: tuple[Path | str, ...]  # files whose bytes changed (a bucket's as s3:// addresses)
+    unchanged: tuple[Path | str, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,10 +87,11 @@ class BuildReport:
     feeds: int  # output files there are (feeds, pages, site files), rebuilt or not
     failures: tuple[PublishError, ...]  # feeds that could not be written
     seconds: float = 0.0
-    site_written: tuple[Path, ...] = ()  # site-level files (index, OPML, stylesheets) that changed
+    site_written: tuple[Path | str, ...] = ()  # site-level files (index, OPML, stylesheets) that changed
+    planned: tuple[tuple[Path | str, int], ...] | None = None  # a dry run's: (file, size) it would write
 
     @property
-    def written_files(self) -> tuple[Path, ...]:
+    def written_files(self) -> tuple[Path | str, ...]:
         """Every file whose bytes changed."""
         return (*(p for t in self.topics for p in t.written), *self.site_written)
 
@@ -111,8 +112,9 @@ class BuildReport:
 
 
 def check_records_folder(config: Config) -> None:
-    """Refuse to start when the records folder is unusable (exit status 2)."""
-    if not config.records_dir.is_dir():
+    """Refuse to start when the records folder is unusable (exit status 2); a bucket
+    shows whether it is usable when it is listed."""
+    if config.records_url is None and not config.records_dir.is_dir():
         raise OutputError(f"{config.records_dir}: records folder does not exist")
 
 
@@ -154,6 +156,7 @@ def build(
     progress: Progress | None = None,
     full: bool = False,
     allow_removals: bool = False,
+    dry_run: bool = False,
 ) -> BuildReport:
     """Bring every topic's feeds up to date with the records folder.
 
@@ -163,31 +166,46 @@ def build(
     run to finish before raising LockedError; `full` reads every record again and
     chooses every topic afresh, as a run without state would, keeping the history of
     published entries (so edited entries keep their `updated`); `allow_removals` lets
-    the run drop most of the records the feeds hold (RemovalsRefused otherwise).
+    the run drop most of the records the feeds hold (RemovalsRefused otherwise);
+    `dry_run` writes nothing anywhere and reports what would be written.
     """
-    check_folders(config, create=True)
+    if config.output_url is None:
+        check_folders(config, create=not dry_run)
+    else:
+        check_records_folder(config)
+    destination = open_destination(config, dry_run=dry_run)
+    destination.check()
     started = time.monotonic()
     now = now or datetime.now(timezone.utc)
-    lock = lock_path(config)
+    state = config.state_path
+    if dry_run and state is not None and not state.exists():
+        state = None  # a dry run leaves no state file behind, nor a lock file
+    lock = lock_path(config) if state else None
     with exclusive(lock, wait) if lock else contextlib.nullcontext():
-        store, notes = StateStore.open(config.state_path)
+        store, notes = StateStore.open(state)
         try:
-            report = _Run(config, store, now, jobs or available_cpus(), progress, full, allow_removals).run()
+            report = _Run(config, store, now, jobs or available_cpus(), progress, full, allow_removals,
+                          destination).run()  # fmt: skip
         except sqlite3.DatabaseError as exc:
             # Damaged while in use: start again from a new state, as a cold run would.
             store.close()
-            store, _ = StateStore.open(config.state_path, fresh=True)
+            store, _ = StateStore.open(None if dry_run else state, fresh=True)
             notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
-            report = _Run(config, store, now, jobs or available_cpus(), progress, allow_removals).run()
+            report = _Run(config, store, now, jobs or available_cpus(), progress, full, allow_removals,
+                          destination).run()  # fmt: skip
         finally:
             store.close()
-    return replace(report, warnings=(*notes, *report.warnings), seconds=time.monotonic() - started)
+    planned = tuple(destination.planned) if isinstance(destination, DryRun) else None
+    return replace(
+        report, warnings=(*notes, *report.warnings), seconds=time.monotonic() - started, planned=planned
+    )
 
 
 def fingerprint(config: Config) -> str:
     """What the output depends on besides the records: the configuration as loaded,
     the program's version and the state schema."""
-    text = repr((config.site, config.records_dir, config.output_dir, config.patterns,
+    text = repr((config.site, config.records_dir, config.output_dir, config.output_url, config.records_url,
+                 config.patterns,
                  config.max_record_bytes, config.defaults, config.topics, config.auto,
                  config.auto_max_topics_per_record, config.auto_max_topics, config.retire))  # fmt: skip
     return hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{text}".encode()).hexdigest()
@@ -236,8 +254,11 @@ class _Run:
 
     def __init__(self, config: Config, store: StateStore, now: datetime, jobs: int,
                  progress: Progress | None, full: bool = False,
-                 allow_removals: bool = False) -> None:  # fmt: skip
+                 allow_removals: bool = False, destination: Destination | None = None) -> None:  # fmt: skip
         self.config = config
+        self.destination = destination or open_destination(config)
+        self.source = open_source(config)
+        self.dry_run = isinstance(self.destination, DryRun)
         self.store = store
         self.now = now
         self.jobs = jobs
@@ -261,7 +282,7 @@ class _Run:
     def scan(self) -> dict[str, Stamp]:
         """List the records folder: every record file's stamp, by name."""
         self.scan_started = time.time_ns()
-        self.listing = _scan(self.config.records_dir, self.config.patterns)
+        self.listing = self.source.scan()
         return self.listing
 
     def prepare(self) -> set[str]:
@@ -293,11 +314,12 @@ class _Run:
 
     def run(self) -> BuildReport:
         config, store = self.config, self.store
-        with store:
+        # A dry run learns as a run would, then forgets it all.
+        with store.scratch() if self.dry_run else store:
             listing = self.scan()
-            note = subfolder_note(len(listing), [] if listing else _subfolders(config.records_dir))
+            note = subfolder_note(len(listing), [] if listing else self.source.subfolders())
             if note:
-                self.warnings.append(Problem(display_path(config.records_dir), None, None, note))
+                self.warnings.append(Problem(self.source.where, None, None, note))
             due = store.topic_valid_until().values()
             if (
                 not self.forced
@@ -317,7 +339,7 @@ class _Run:
                 or not self._outputs_intact(topic_files(t))
                 or MATCH_ALL in t.match or touched.intersection(t.match)
             ]  # fmt: skip
-            remove_stale_temp_files(config.output_dir)
+            self.destination.tidy()
             reports, failures = self._rebuild(affected)
             failures += self._withdraw_retired()
             site_written, site_files, site_failures = self._publish_site(topics)
@@ -355,10 +377,8 @@ class _Run:
             self._note_old(name)
             store.forget(name)
         self.parsed = len(stale)
-        folder = self.config.records_dir
-        read = functools.partial(read_row, max_bytes=self.config.max_record_bytes)
-        paths = [folder / name for name in stale]
-        for done, row in enumerate(iter_files(paths, read, self.jobs), 1):
+        rows = self.source.rows(stale, self.config.max_record_bytes, self.jobs)
+        for done, row in enumerate(rows, 1):
             stamp = row.stamp or listing[row.name]
             racy = _racy(stamp, self.scan_started)
             old = cached.get(row.name)
@@ -394,7 +414,7 @@ class _Run:
             total - rejected, self.store.good_count(gone), config.guard_removals, config.guard_min_removals
         )
         if verdict is not None:
-            raise RemovalsRefused(f"{display_path(config.records_dir)}: {verdict}; nothing was changed")
+            raise RemovalsRefused(f"{self.source.where}: {verdict}; nothing was changed")
 
     def _note_old(self, name: str) -> None:
         if not self.full:  # a full run chooses every topic afresh: no need to remember
@@ -402,7 +422,7 @@ class _Run:
 
     def shown_key(self, key: str) -> str:
         """A record's file as the user would name it: records are kept by key."""
-        return printable(display_path(self.config.records_dir / key))
+        return printable(self.source.shown(key))
 
     def _shown(self, problem: Problem) -> Problem:
         return replace(problem, path=self.shown_key(problem.path))
@@ -522,7 +542,7 @@ class _Run:
         for slug in self.config.retire:
             for suffix in SUFFIXES.values():
                 try:
-                    withdraw(self.config.output_dir / f"{slug}{suffix}")
+                    self.destination.withdraw(f"{slug}{suffix}")
                 except PublishError as exc:
                     failures.append(exc)
         return failures
@@ -552,7 +572,7 @@ class _Run:
 
     # -- outputs
 
-    def _publish_site(self, topics: Sequence[Topic]) -> tuple[list[Path], int, list[PublishError]]:
+    def _publish_site(self, topics: Sequence[Topic]) -> tuple[list[Path | str], int, list[PublishError]]:
         """Bring the site-level files up to date when a topic's listing changed or one of
         them is not as it was left; return what changed, how many there are, failures."""
         listings = [listing_of(t, *self.counts[t.slug]) for t in topics]
@@ -565,22 +585,24 @@ class _Run:
         self.store.set_meta("site", "" if failed else digest)
         return written, len(names), failed
 
-    def _publish_files(self, files: dict[str, bytes]) -> tuple[list[Path], list[Path], list[PublishError]]:
+    def _publish_files(
+        self, files: dict[str, bytes]
+    ) -> tuple[list[Path | str], list[Path | str], list[PublishError]]:
         """Put each file in place when its bytes changed and note it in the state;
         return the files written, those left as they were, and failures."""
-        written: list[Path] = []
-        unchanged: list[Path] = []
+        written: list[Path | str] = []
+        unchanged: list[Path | str] = []
         failures: list[PublishError] = []
         for name, data in files.items():
-            path = self.config.output_dir / name
+            where = self.destination.location(name)
             try:
-                (written if publish(path, data) else unchanged).append(path)
-                st = path.stat()
-                self.store.set_output(name, st.st_size, st.st_mtime_ns)
+                changed, stamp = self.destination.put(name, data)
+                (written if changed else unchanged).append(where)
+                self.store.set_output(name, *stamp)
                 if self.recorded is not None:
-                    self.recorded[name] = (st.st_size, st.st_mtime_ns)
+                    self.recorded[name] = stamp
             except (PublishError, OSError) as exc:
-                failures.append(exc if isinstance(exc, PublishError) else PublishError(path, str(exc)))
+                failures.append(exc if isinstance(exc, PublishError) else PublishError(where, str(exc)))
         return written, unchanged, failures
 
     def _outputs_intact(self, names: Iterable[str] | None = None) -> bool:
@@ -593,14 +615,8 @@ class _Run:
             if any(name not in self.recorded for name in wanted):
                 return False
             recorded = {name: self.recorded[name] for name in wanted}
-        for file, (size, mtime_ns) in recorded.items():
-            try:
-                st = (self.config.output_dir / file).stat()
-            except OSError:
-                return False
-            if (st.st_size, st.st_mtime_ns) != (size, mtime_ns):
-                return False
-        return True
+        stamp = self.destination.stamp
+        return all(stamp(file) == known for file, known in recorded.items())
 
     def _report(self, files: int, parsed: int, topics: Sequence[TopicReport], feeds: int,
                 failures: Sequence[PublishError] = ()) -> BuildReport:  # fmt: skip
@@ -626,33 +642,6 @@ def _ceiling_warning(config: Config, wanted: int, left_out: Sequence[str]) -> Pr
         f"{wanted} record topics want an automatic feed, more than {config.auto_max_topics}; "
         f"left out: {shown}",
     )
-
-
-def _subfolders(folder: Path) -> list[str]:
-    with os.scandir(folder) as entries:
-        return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
-
-
-def _scan(folder: Path, patterns: Sequence[str]) -> dict[str, Stamp]:
-    """Every record file's stamp, by name: one directory listing and one stat a file."""
-    listing = {}
-    matches = name_matcher(tuple(patterns))
-    try:
-        entries = os.scandir(folder)
-    except OSError as exc:
-        raise OutputError(f"{folder}: cannot read the records folder: {exc.strerror or exc}") from exc
-    with entries:
-        for entry in entries:
-            name = entry.name
-            if not matches(name):
-                continue
-            try:
-                st = entry.stat()
-            except FileNotFoundError:  # removed since it was listed
-                continue
-            if stat.S_ISREG(st.st_mode):
-                listing[name] = stamp_of(st)
-    return listing
 
 
 def _listing_digest(listing: dict[str, Stamp]) -> str:

@@ -19,7 +19,7 @@ def publish(path: Path, data: bytes) -> bool:
     The bytes go to a temporary file in the same folder that is renamed over
     `path`, so a reader or a crash sees the old file or the new one, never a part.
     """
-    if _holds(path, data):
+    if holds(path, data):
         return False
     fd, temp_name = _mkstemp(path)
     temp = Path(temp_name)
@@ -63,7 +63,8 @@ def withdraw(path: Path) -> bool:
     return True
 
 
-def _holds(path: Path, data: bytes) -> bool:
+def holds(path: Path, data: bytes) -> bool:
+    """Whether file `path` holds exactly `data` (False when it is missing or unreadable)."""
     try:
         if path.stat().st_size != len(data):
             return False

@@ -1,0 +1,121 @@
+"""A bucket in S3-compatible object storage as the destination.
+
+One listing a run tells what is there (size and ETag per object); an object is
+uploaded only when it is missing or its ETag is not the MD5 of the new bytes, so a
+run with nothing changed makes no PUT, and an object someone else replaced is put
+back. A PUT is whole or absent; each carries Content-MD5, which the server checks
+against what it received. Nothing is ever deleted: subscribers never meet a 404.
+"""
+
+from __future__ import annotations
+
+import base64
+import posixpath
+
+from .. import s3
+from ..config import DEFAULT_CACHE_CONTROL, BucketUrl, FileKind, S3Settings
+from ..errors import PublishError
+from ..formats.common import MEDIA_TYPES, SUFFIXES
+from . import OutputStamp
+
+_MEDIA_BY_SUFFIX = {SUFFIXES[f]: t for f, t in MEDIA_TYPES.items()} | {
+    ".opml": "text/x-opml",
+    ".css": "text/css",
+}
+_KIND_BY_SUFFIX: dict[str, FileKind] = {
+    ".atom": "feeds",
+    ".rss": "feeds",
+    ".json": "feeds",
+    ".html": "pages",
+    ".opml": "listings",
+    ".css": "stylesheets",
+}
+
+
+def media_type(name: str) -> str:
+    """The media type an object named `name` is served with."""
+    base = _MEDIA_BY_SUFFIX.get(posixpath.splitext(name)[1], "application/octet-stream")
+    return f"{base}; charset=utf-8" if base.startswith("text/") else base
+
+
+def cache_control(name: str, settings: S3Settings) -> str:
+    """The Cache-Control an object named `name` is served with."""
+    kind = _KIND_BY_SUFFIX.get(posixpath.splitext(name)[1], "feeds")
+    return dict(settings.cache_control).get(kind, DEFAULT_CACHE_CONTROL[kind])
+
+
+class BucketDestination:
+    """Objects under `url`'s prefix, one per output file."""
+
+    def __init__(self, url: BucketUrl, settings: S3Settings) -> None:
+        self.url = url
+        self.settings = settings
+        self.client = s3.client(settings)
+        self._listed: dict[str, OutputStamp] | None = None
+        self._unreachable: str | None = None  # why the storage stopped answering, once it did
+
+    def check(self) -> None:
+        """List the prefix: this is where wrong credentials or a missing bucket show,
+        before anything is written (OutputError)."""
+        self._listing()
+
+    def _listing(self) -> dict[str, OutputStamp]:
+        if self._listed is None:
+            listed: dict[str, OutputStamp] = {}
+            try:
+                pages = self.client.get_paginator("list_objects_v2").paginate(
+                    Bucket=self.url.bucket, Prefix=self.url.prefix
+                )
+                for page in pages:
+                    for item in page.get("Contents", ()):
+                        name = item["Key"][len(self.url.prefix) :]
+                        listed[name] = (item["Size"], s3.etag_number(item["ETag"]))
+            except s3.CLIENT_ERRORS as exc:
+                raise s3.refused(self.url, exc) from exc
+            self._listed = listed
+        return self._listed
+
+    def holds(self, name: str, data: bytes) -> bool:
+        """Whether the object's ETag is the MD5 of `data`."""
+        return self._listing().get(name) == (len(data), s3.md5_number(data)[1])
+
+    def put(self, name: str, data: bytes) -> tuple[bool, OutputStamp]:
+        """Upload `data` unless the object already holds it."""
+        digest, number = s3.md5_number(data)
+        stamp = (len(data), number)
+        listed = self._listing()
+        if listed.get(name) == stamp:
+            return False, stamp
+        if self._unreachable is not None:
+            raise PublishError(self.location(name), f"not uploaded: {self._unreachable}")
+        try:
+            self.client.put_object(
+                Bucket=self.url.bucket,
+                Key=self.url.prefix + name,
+                Body=data,
+                ContentType=media_type(name),
+                CacheControl=cache_control(name, self.settings),
+                ContentMD5=base64.b64encode(bytes.fromhex(digest)).decode("ascii"),
+            )
+        except s3.CLIENT_ERRORS as exc:
+            why = s3.reason(exc)
+            if isinstance(exc, s3.UNREACHABLE):
+                self._unreachable = why  # the files after this one would wait as long, in vain
+            raise PublishError(self.location(name), f"not uploaded: {why}") from exc
+        listed[name] = stamp
+        return True, stamp
+
+    def stamp(self, name: str) -> OutputStamp | None:
+        """(size, leading bits of the ETag) from this run's listing."""
+        return self._listing().get(name)
+
+    def withdraw(self, name: str) -> bool:
+        """Nothing is deleted from a bucket: a retired topic's files stay as they were."""
+        return False
+
+    def tidy(self) -> None:
+        """A PUT leaves nothing half-written behind."""
+
+    def location(self, name: str) -> str:
+        """The object's address."""
+        return f"{self.url}{name}"

@@ -1,0 +1,45 @@
+"""A destination that writes nothing: for `--dry-run`, it notes what would be written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import Destination, OutputStamp
+
+
+class DryRun:
+    """Wraps a destination; asks it what is there, never changes it."""
+
+    def __init__(self, inner: Destination) -> None:
+        self.inner = inner
+        self.planned: list[tuple[Path | str, int]] = []  # (file, size) that would be written
+
+    def check(self) -> None:
+        """As the real destination would."""
+        self.inner.check()
+
+    def holds(self, name: str, data: bytes) -> bool:
+        """As the real destination would say."""
+        return self.inner.holds(name, data)
+
+    def put(self, name: str, data: bytes) -> tuple[bool, OutputStamp]:
+        """Note the file when it would be written."""
+        if self.inner.holds(name, data):
+            return False, self.inner.stamp(name) or (len(data), 0)
+        self.planned.append((self.inner.location(name), len(data)))
+        return True, (len(data), 0)
+
+    def stamp(self, name: str) -> OutputStamp | None:
+        """As the real destination would say."""
+        return self.inner.stamp(name)
+
+    def withdraw(self, name: str) -> bool:
+        """Nothing is removed."""
+        return False
+
+    def tidy(self) -> None:
+        """Nothing is removed."""
+
+    def location(self, name: str) -> Path | str:
+        """As the real destination shows it."""
+        return self.inner.location(name)

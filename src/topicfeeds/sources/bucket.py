@@ -1,0 +1,90 @@
+"""Record files in a bucket: the listing's size, ETag and last-modified time are the
+stamp, so a run with nothing changed makes listing requests only; new and changed
+objects are fetched a bounded number at a time."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from .. import s3
+from ..config import BucketUrl, S3Settings
+from ..errors import RecordError
+from ..reader import Stamp, Tracked, name_matcher, parse_record
+from ..state import Row, row_of
+
+
+class BucketSource:
+    """Objects under `url`'s prefix whose names (below the prefix) match the patterns."""
+
+    def __init__(self, url: BucketUrl, settings: S3Settings, patterns: Sequence[str]) -> None:
+        self.url = url
+        self.settings = settings
+        self.patterns = tuple(patterns)
+        self.where = str(url)
+        self.client = s3.client(settings)
+        self._stamps: dict[str, Stamp] = {}  # this run's listing
+
+    def check(self) -> None:
+        """Listing is the check: wrong credentials or a missing bucket show there."""
+
+    def scan(self) -> dict[str, Stamp]:
+        """One LIST request per 1,000 objects."""
+        matches = name_matcher(self.patterns)
+        listing: dict[str, Stamp] = {}
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.url.bucket, Prefix=self.url.prefix
+            )
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    name = item["Key"][len(self.url.prefix) :]
+                    if not name or name.endswith("/") or not matches(name.rsplit("/", 1)[-1]):
+                        continue
+                    when = int(item["LastModified"].timestamp() * 1_000_000) * 1000
+                    listing[name] = Stamp(item["Size"], when, s3.etag_number(item["ETag"]), when)
+        except s3.CLIENT_ERRORS as exc:
+            raise s3.refused(self.url, exc) from exc
+        self._stamps = listing
+        return listing
+
+    def rows(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[Row]:
+        """`settings.parallel` GET requests at a time."""
+        with concurrent.futures.ThreadPoolExecutor(self.settings.parallel) as pool:
+            yield from pool.map(lambda name: self._row(name, max_bytes), names)
+
+    def _row(self, name: str, max_bytes: int) -> Row:
+        # The listing's stamp: should the object change between listing and fetching,
+        # the next listing differs and it is fetched again.
+        stamp = self._stamps.get(name)
+        try:
+            if stamp is not None and stamp.size > max_bytes:
+                raise RecordError(name, f"larger than the {max_bytes}-byte limit for a record")
+            try:
+                got = self.client.get_object(Bucket=self.url.bucket, Key=self.url.prefix + name)
+                data = got["Body"].read(max_bytes + 1)
+            except s3.CLIENT_ERRORS as exc:
+                # No stamp, as for a file that could not be opened: the next run tries again.
+                problem = RecordError(name, f"cannot read: {s3.reason(exc)}").problem
+                return replace(row_of(Tracked(Path(name), None, None, (None, (problem,)))), name=name)
+            if len(data) > max_bytes:
+                raise RecordError(name, f"larger than the {max_bytes}-byte limit for a record")
+        except RecordError as exc:
+            return replace(row_of(Tracked(Path(name), stamp, None, (None, (exc.problem,)))), name=name)
+        digest = hashlib.sha256(data).hexdigest()
+        try:
+            record, warnings = parse_record(data, name, key=name)
+        except RecordError as exc:
+            return replace(row_of(Tracked(Path(name), stamp, digest, (None, (exc.problem,)))), name=name)
+        return replace(row_of(Tracked(Path(name), stamp, digest, (record, tuple(warnings)))), name=name)
+
+    def shown(self, name: str) -> str:
+        """The object's address."""
+        return f"{self.url}{name}"
+
+    def subfolders(self) -> list[str]:
+        """Not looked for: a bucket's names may hold "/" anyway."""
+        return []

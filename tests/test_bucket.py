@@ -1,0 +1,339 @@
+"""Feeds published to a bucket on a real S3-compatible server (moto's, on loopback,
+through a proxy that counts requests and misbehaves on purpose), driven through the
+command line with the real client library."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from topicfeeds import pipeline
+from topicfeeds.cli import main
+
+from .conftest import SEEDS
+from .s3server import S3Server, running_s3
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-11-28T00:00:00Z"
+BUCKET = "feeds"
+PREFIX = "news/"
+S3_SETTINGS = """
+s3:
+  endpoint: {url}
+  region: us-east-1
+  addressing_style: path
+  max_attempts: {attempts}
+  cache_control:
+    feeds: "public, max-age=60"
+    stylesheets: "public, max-age=3600"
+"""
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[S3Server]:
+    with running_s3() as s3:
+        yield s3
+
+
+@pytest.fixture
+def s3(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+    """A fresh server with an empty bucket; dummy credentials from the environment.
+    Record files written a moment ago are trusted at once (see pipeline.RACY_NS)."""
+    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_CONFIG_FILE": "/nonexistent",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(key, raising=False)
+    server.reset()
+    server.client().create_bucket(Bucket=BUCKET)
+    return server
+
+
+def make_site(root: Path, output: str, s3: S3Server | None = None, attempts: int = 3) -> Path:
+    """The shipped config and seeds in `root`, with the output at `output`."""
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(SEEDS, root / "seeds")
+    text = (ROOT / "config.yaml").read_text(encoding="utf-8").replace("output: feeds", f"output: {output}", 1)
+    if s3 is not None:
+        text += S3_SETTINGS.format(url=s3.url, attempts=attempts)
+    config = root / "config.yaml"
+    config.write_text(text, encoding="utf-8")
+    return config
+
+
+def run(config: Path, *extra: str) -> int:
+    return main(["build", "-c", str(config), "--now", NOW, "-j", "1", *extra])
+
+
+def objects(s3: S3Server) -> dict[str, dict[str, Any]]:
+    """Every object under the prefix: its bytes and headers."""
+    client = s3.client()
+    found = {}
+    for item in client.list_objects_v2(Bucket=BUCKET, Prefix=PREFIX).get("Contents", []):
+        got = client.get_object(Bucket=BUCKET, Key=item["Key"])
+        found[item["Key"][len(PREFIX) :]] = {
+            "body": got["Body"].read(),
+            "type": got["ContentType"],
+            "cache": got.get("CacheControl"),
+        }
+    return found
+
+
+def local_build(root: Path) -> Path:
+    config = make_site(root, "feeds")
+    (root / "feeds").mkdir()
+    assert run(config, "-q") == 0
+    return root / "feeds"
+
+
+def edit_a_record(seeds: Path) -> None:
+    first = sorted(seeds.iterdir())[0]
+    text = first.read_text(encoding="utf-8")
+    first.write_text(text.replace('title: "', 'title: "Edited: ', 1), encoding="utf-8")
+
+
+def test_a_build_to_a_bucket_holds_the_local_build_with_types_and_caching(
+    s3: S3Server, tmp_path: Path
+) -> None:
+    local = local_build(tmp_path / "local")
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    assert run(config, "-q") == 0
+    found = objects(s3)
+    expected = {p.name: p.read_bytes() for p in local.iterdir() if p.is_file()}
+    assert set(found) == set(expected)
+    for name, data in expected.items():
+        assert found[name]["body"] == data, name
+    types = {".atom": "application/atom+xml", ".rss": "application/rss+xml",
+             ".json": "application/feed+json", ".html": "text/html; charset=utf-8",
+             ".opml": "text/x-opml; charset=utf-8", ".css": "text/css; charset=utf-8"}  # fmt: skip
+    caching = {".atom": "public, max-age=60", ".rss": "public, max-age=60", ".json": "public, max-age=60",
+               ".html": "public, max-age=300", ".opml": "public, max-age=300",
+               ".css": "public, max-age=3600"}  # fmt: skip
+    for name, got in found.items():
+        suffix = Path(name).suffix
+        assert got["type"] == types[suffix], name
+        assert got["cache"] == caching[suffix], name
+    assert not (tmp_path / "remote" / "feeds").exists()  # nothing went to a local folder
+
+
+def test_a_rerun_makes_no_put_and_an_edit_uploads_exactly_what_changed(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    assert run(config, "-q") == 0
+    s3.faults.clear()
+    assert run(config) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert s3.faults.count("PUT") == 0
+    assert s3.faults.count("GET") == 1  # one listing
+
+    # The same edit in a local build says which files change.
+    local = make_site(tmp_path / "local", "feeds")
+    (tmp_path / "local" / "feeds").mkdir()
+    assert run(local, "-q") == 0
+    edit_a_record(tmp_path / "local" / "seeds")
+    capsys.readouterr()
+    assert run(local, "--json") == 0
+    changed = {Path(p).name for p in json.loads(capsys.readouterr().out)["written"]}
+    assert changed
+
+    edit_a_record(tmp_path / "remote" / "seeds")
+    assert run(config, "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert s3.faults.count("PUT") == 0
+    planned = {
+        line.split()[2].rsplit("/", 1)[1] for line in out.splitlines() if line.startswith("would write")
+    }
+    assert planned == changed
+    assert "nothing was changed" in out
+
+    assert run(config, "-q") == 0
+    assert {p.rsplit("/", 1)[1] for p in s3.faults.puts()} == changed
+    assert (
+        objects(s3)[sorted(changed)[0]]["body"]
+        == (tmp_path / "local" / "feeds" / sorted(changed)[0]).read_bytes()
+    )
+
+
+def test_an_object_removed_or_replaced_by_someone_else_is_put_back(s3: S3Server, tmp_path: Path) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    assert run(config, "-q") == 0
+    before = objects(s3)
+    client = s3.client()
+    client.delete_object(Bucket=BUCKET, Key=f"{PREFIX}ai.atom")
+    client.put_object(Bucket=BUCKET, Key=f"{PREFIX}ai.rss", Body=b"defaced")
+    s3.faults.clear()
+    assert run(config, "-q") == 0
+    assert sorted(p.rsplit("/", 1)[1] for p in s3.faults.puts()) == ["ai.atom", "ai.rss"]
+    assert {k: v["body"] for k, v in objects(s3).items()} == {k: v["body"] for k, v in before.items()}
+
+
+@pytest.mark.slow
+def test_a_server_that_stops_mid_run_exits_4_and_the_next_run_finishes(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = local_build(tmp_path / "local")
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3, attempts=2)
+    s3.faults.stop_after_puts = 5
+    assert run(config, "-q") == 4
+    err = capsys.readouterr().err
+    uploaded = {p.rsplit("/", 1)[1] for p in s3.faults.puts()}
+    assert len(uploaded) == 5
+    missing = {p.name for p in local.iterdir()} - uploaded
+    for name in missing:  # every file not uploaded is named
+        assert f"s3://{BUCKET}/{PREFIX}{name}: cannot write: not uploaded" in err
+    s3.faults.clear()
+    assert run(config, "-q") == 0
+    assert {p.rsplit("/", 1)[1] for p in s3.faults.puts()} == missing
+    assert {k: v["body"] for k, v in objects(s3).items()} == {p.name: p.read_bytes() for p in local.iterdir()}
+
+
+@pytest.mark.slow
+def test_503_for_a_while_is_retried_with_backoff(s3: S3Server, tmp_path: Path) -> None:
+    local = local_build(tmp_path / "local")
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3, attempts=5)
+    s3.faults.unavailable = 3
+    assert run(config, "-q") == 0
+    assert s3.faults.unavailable == 0
+    assert {k: v["body"] for k, v in objects(s3).items()} == {p.name: p.read_bytes() for p in local.iterdir()}
+
+
+def test_a_wrong_credential_is_one_line_exit_2_and_nothing_written(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from moto import settings
+
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "not-the-secret")
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)  # the server checks signatures
+    s3.faults.clear()
+    assert run(config, "-q") == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert err.startswith(f"error: s3://{BUCKET}/{PREFIX}: cannot list the bucket: InvalidAccessKeyId")
+    assert "not-the-secret" not in err
+    assert s3.faults.count("PUT") == 0
+    monkeypatch.setattr(settings, "INITIAL_NO_AUTH_ACTION_COUNT", float("inf"))
+    assert objects(s3) == {}
+
+
+def test_a_missing_bucket_is_exit_2(s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = make_site(tmp_path / "remote", f"s3://no-such-bucket/{PREFIX}", s3)
+    assert run(config, "-q") == 2
+    assert "NoSuchBucket" in capsys.readouterr().err
+
+
+# -- records from a bucket
+
+
+def upload_seeds(s3: S3Server, folder: Path, prefix: str = "in/") -> None:
+    client = s3.client()
+    for path in folder.iterdir():
+        client.put_object(Bucket="records", Key=prefix + path.name, Body=path.read_bytes())
+
+
+def feeds_of(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+
+
+def test_records_from_a_bucket_give_the_feeds_a_folder_gives_as_objects_come_and_go(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = local_build(tmp_path / "local")
+    s3.client().create_bucket(Bucket="records")
+    upload_seeds(s3, tmp_path / "local" / "seeds")
+    root = tmp_path / "remote"
+    config = make_site(root, "feeds", s3)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("records: seeds", "records: s3://records/in/", 1),
+        encoding="utf-8",
+    )
+    (root / "feeds").mkdir()
+    shutil.rmtree(root / "seeds")
+    assert run(config, "-q") == 0
+    assert feeds_of(root / "feeds") == feeds_of(local)
+
+    s3.faults.clear()
+    assert run(config) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert len(s3.faults.requests) == 1  # one listing, no object fetched
+    assert s3.faults.requests[0][0] == "GET" and "list-type=2" in s3.faults.requests[0][1]
+
+    # The same changes to the folder and to the bucket: one record edited, one removed,
+    # one added in a nested "folder".
+    seeds = tmp_path / "local" / "seeds"
+    names = sorted(p.name for p in seeds.iterdir())
+    edit_a_record(seeds)
+    removed = seeds / names[1]
+    removed.unlink()
+    added = (seeds / names[2]).read_text(encoding="utf-8")
+    added = added.replace('title: "', 'title: "Another: ', 1)
+    added = added.replace('originalUrl: "', 'originalUrl: "https://elsewhere.example/x', 1)
+    (seeds / "zz-added.txt").write_text(added, encoding="utf-8")
+    assert run(tmp_path / "local" / "config.yaml", "-q") in (0, 1)
+    client = s3.client()
+    client.put_object(Bucket="records", Key=f"in/{names[0]}", Body=(seeds / names[0]).read_bytes())
+    client.delete_object(Bucket="records", Key=f"in/{names[1]}")
+    client.put_object(Bucket="records", Key="in/2026/11/zz-added.txt", Body=added.encode("utf-8"))
+    s3.faults.clear()
+    assert run(config, "-q") in (0, 1)
+    fetched = [p for m, p in s3.faults.requests if m == "GET" and "list-type" not in p]
+    assert sorted(fetched) == sorted([f"/records/in/{names[0]}", "/records/in/2026/11/zz-added.txt"])
+    assert feeds_of(root / "feeds") == feeds_of(local)
+
+
+# -- without a server
+
+
+def test_a_dry_run_to_a_folder_lists_files_and_leaves_no_trace(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path, "feeds")
+    (tmp_path / "feeds").mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert run(config, "--dry-run") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith("topicfeeds: dry run: 28 files would be written (")
+    assert out[-1].endswith("; nothing was changed")
+    assert f"would write {tmp_path / 'feeds' / 'ai.atom'} (" in "\n".join(out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no state, no lock file
+    assert list((tmp_path / "feeds").iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "output: s3://Bad_Bucket/x/",
+            "output: 's3://Bad_Bucket/x/' is not an address such as s3://bucket/prefix/",
+        ),
+        (
+            "s3:\n  addressing_style: sideways",
+            "s3.addressing_style: 'sideways' is not one of auto, path, virtual",
+        ),
+        ("s3:\n  cache_control:\n    fonts: x", "s3.cache_control"),
+        ("s3:\n  max_attempts: 0", "s3.max_attempts"),
+    ],
+)
+def test_object_storage_settings_are_checked(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], setting: str, message: str
+) -> None:
+    config = make_site(tmp_path, "feeds")
+    text = config.read_text(encoding="utf-8")
+    if setting.startswith("output:"):
+        text = text.replace("output: feeds", setting, 1)
+    else:
+        text += setting + "\n"
+    config.write_text(text, encoding="utf-8")
+    assert run(config) == 2
+    assert message in capsys.readouterr().err
