@@ -8,11 +8,14 @@ prints them.
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.config
 import botocore.exceptions
+import botocore.session
+import botocore.utils
 
 from .config import BucketUrl, S3Settings
 from .errors import OutputError
@@ -53,11 +56,24 @@ def client(settings: S3Settings) -> S3Client:
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
     )
-    session = boto3.session.Session()
+    core = botocore.session.get_session()
+    # The client parses every listed object's date with dateutil, which costs more than
+    # all the rest of a listing: two thirds of a run over 10,000 unchanged records.
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=_timestamp)
+    session = boto3.session.Session(botocore_session=core)
     made: S3Client = session.client(
         "s3", endpoint_url=settings.endpoint, region_name=settings.region or "us-east-1", config=config
     )
     return made
+
+
+def _timestamp(value: str) -> datetime:
+    """A date as the storage writes it: ISO 8601 in listings (fast), else any form."""
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (ValueError, AttributeError):
+        parsed: datetime = botocore.utils.parse_timestamp(value)
+        return parsed
 
 
 def reason(exc: Exception) -> str:
