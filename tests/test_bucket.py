@@ -337,3 +337,29 @@ def test_object_storage_settings_are_checked(
     config.write_text(text, encoding="utf-8")
     assert run(config) == 2
     assert message in capsys.readouterr().err
+
+
+def test_records_in_dated_subfolders_give_the_feeds_of_a_flat_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+    flat = local_build(tmp_path / "flat")
+    root = tmp_path / "nested"
+    config = make_site(root, "feeds")
+    config.write_text(config.read_text(encoding="utf-8") + "patterns: ['**/*.txt']\n", encoding="utf-8")
+    (root / "feeds").mkdir()
+    files = sorted((root / "seeds").iterdir())
+    for n, path in enumerate(files[:10]):  # the rest stay at the top
+        folder = root / "seeds" / "2026" / "11" / f"{n % 3 + 27}"
+        folder.mkdir(parents=True, exist_ok=True)
+        path.rename(folder / path.name)
+    hidden = root / "seeds" / ".drafts"
+    hidden.mkdir()
+    (hidden / "x.txt").write_text("not a record", encoding="utf-8")
+    assert run(config, "-q") == 0
+    assert feeds_of(root / "feeds") == feeds_of(flat)
+    # Moved into another dated folder: the same feeds, by a removal and an addition.
+    moved = next((root / "seeds" / "2026" / "11" / "27").iterdir())
+    moved.rename(root / "seeds" / "2026" / "11" / "28" / moved.name)
+    assert run(config, "-q") == 0
+    assert feeds_of(root / "feeds") == feeds_of(flat)

@@ -256,9 +256,10 @@ def collect(files: Sequence[Path], outcomes: Iterable[Outcome]) -> ReadResult:
     return ReadResult(tuple(records), tuple(errors), tuple(warnings), len(files))
 
 
-def read_tracked(path: Path, max_bytes: int, shown: str | None = None) -> Tracked:
+def read_tracked(path: Path, max_bytes: int, shown: str | None = None, key: str | None = None) -> Tracked:
     """Read and parse one file, noting its stamp and content hash; `shown` names it in
-    messages (by default its path as the user would write it)."""
+    messages (by default its path as the user would write it), `key` is the record's
+    identity (by default the file's name)."""
     shown = display_path(path) if shown is None else shown
     stamp = None
     try:
@@ -278,7 +279,7 @@ def read_tracked(path: Path, max_bytes: int, shown: str | None = None) -> Tracke
         return Tracked(path, stamp, None, (None, (exc.problem,)))
     digest = hashlib.sha256(data).hexdigest()
     try:
-        record, warnings = parse_record(data, shown, key=path.name)
+        record, warnings = parse_record(data, shown, key=key or path.name)
     except RecordError as exc:
         return Tracked(path, stamp, digest, (None, (exc.problem,)))
     return Tracked(path, stamp, digest, (record, tuple(warnings)))

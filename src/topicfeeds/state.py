@@ -14,7 +14,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -128,10 +128,13 @@ def row_of(tracked: Tracked) -> Row:
     )
 
 
-def read_row(path: Path, max_bytes: int) -> Row:
+def read_row(path: Path, max_bytes: int, key: str | None = None) -> Row:
     """Read, parse and encode one record file. Its problems name it by its key (its
-    name within the records folder); a run shows them as paths when it reports them."""
-    return row_of(read_tracked(path, max_bytes, shown=path.name))
+    name within the records folder, by default the file's name); a run shows them as
+    paths when it reports them."""
+    if key is None:
+        return row_of(read_tracked(path, max_bytes, shown=path.name))
+    return replace(row_of(read_tracked(path, max_bytes, shown=key, key=key)), name=key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,9 @@
-"""A local folder of record files: one listing and one stat a file tell what changed."""
+"""A local folder of record files: one listing and one stat a file tell what changed.
+
+Patterns that hold "/" (`**/*.txt`, `2026/*/*.txt`) reach into subfolders, as
+newsrooms that file records by date do; the record's name is then its path below
+the folder. `**/` also matches no folder at all, as in shells that know it.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +26,7 @@ class FolderSource:
         self.folder = folder
         self.patterns = tuple(patterns)
         self.where = display_path(folder)
+        self.nested = any("/" in p for p in self.patterns)
 
     def check(self) -> None:
         """The folder must exist."""
@@ -29,6 +35,8 @@ class FolderSource:
 
     def scan(self) -> dict[str, Stamp]:
         """Every record file's stamp, by name: one directory listing and one stat a file."""
+        if self.nested:
+            return self._scan_nested()
         listing = {}
         matches = name_matcher(self.patterns)
         try:
@@ -50,10 +58,37 @@ class FolderSource:
                     listing[name] = stamp_of(st)
         return listing
 
+    def _scan_nested(self) -> dict[str, Stamp]:
+        """Every record file below the folder, by its path relative to it; hidden
+        files and folders are skipped."""
+        wider = (*self.patterns, *(p[3:] for p in self.patterns if p.startswith("**/")))
+        matches = name_matcher(wider)
+        listing = {}
+        if not self.folder.is_dir():
+            raise OutputError(f"{self.folder}: cannot read the records folder")
+        for top, folders, files in os.walk(self.folder):
+            folders[:] = sorted(f for f in folders if not f.startswith("."))
+            below = os.path.relpath(top, self.folder)
+            prefix = "" if below == "." else below.replace(os.sep, "/") + "/"
+            for name in files:
+                if name.startswith(".") or not matches(prefix + name):
+                    continue
+                try:
+                    st = (Path(top) / name).stat()
+                except OSError:  # removed since it was listed
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    listing[prefix + name] = stamp_of(st)
+        return listing
+
     def rows(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[Row]:
         """Parsed in `jobs` processes when there are many (see workers.py)."""
-        read = functools.partial(read_row, max_bytes=max_bytes)
-        return iter_files([self.folder / name for name in names], read, jobs)
+        paths = [self.folder / name for name in names]
+        if self.nested:
+            return iter_files(
+                paths, functools.partial(_read_below, folder=self.folder, max_bytes=max_bytes), jobs
+            )
+        return iter_files(paths, functools.partial(read_row, max_bytes=max_bytes), jobs)
 
     def shown(self, name: str) -> str:
         """The file's path, relative to the working directory when below it."""
@@ -63,3 +98,9 @@ class FolderSource:
         """The visible folders directly inside."""
         with os.scandir(self.folder) as entries:
             return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
+
+
+def _read_below(path: Path, folder: Path, max_bytes: int) -> Row:
+    """A record file in a subfolder, named by its path below `folder` (module-level, so
+    that worker processes can be handed it)."""
+    return read_row(path, max_bytes, key=path.relative_to(folder).as_posix())
