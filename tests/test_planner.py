@@ -150,7 +150,9 @@ related_of = st.fixed_dictionaries(
 fields_of = st.fixed_dictionaries(
     {
         "title": st.sampled_from(["Alpha", "Beta", "Gamma"]),
-        "webUrl": st.sampled_from(ARTICLES),
+        # None: the file's own article (files mostly hold different articles); else a
+        # shared one.
+        "webUrl": st.sampled_from([None, *ARTICLES]),
         # Around the clock's start and the max_age_days boundaries it crosses as it moves.
         "hours_old": st.sampled_from([5, 30, 60, 0, 80, 110]),
         "updated_later": st.sampled_from([None, 1, 30]),
@@ -227,6 +229,8 @@ class Folder:
         return now
 
     def write(self, path: Path, f: dict[str, Any], now: datetime) -> None:
+        if f["webUrl"] is None:
+            f = {**f, "webUrl": f"https://n.example/own/{path.stem}"}
         published = now - timedelta(hours=f["hours_old"])
         fields = record_fields(
             title=f["title"],
