@@ -113,10 +113,11 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise TopicfeedsError(f"--port: expected 0 to 65535, got {args.port}")
     check_folders(config)
-    from .serve import serve  # only this command needs the HTTP server modules
+    from .serve import WebSub, serve  # only this command needs the HTTP server modules
 
+    hubs = tuple(hub.url for hub in config.site.hubs)
     try:
-        serve(config.output_dir, args.bind, args.port)
+        serve(config.output_dir, args.bind, args.port, WebSub(config.site.base_url, hubs) if hubs else None)
     except SystemExit as stop:
         if stop.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             return EXIT_OK  # ^C or `kill` is how a preview ends: not a failure
@@ -153,7 +154,8 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
             return
         assert run.report is not None
         status = _print_problems(run.report)
-        if run.reason == "check" and run.report.no_changes and status == EXIT_OK:
+        quiet_check = run.reason == "check" and run.report.no_changes and not run.report.pings_sent
+        if quiet_check and status == EXIT_OK:
             return  # a periodic check that found nothing: not worth a line
         if args.json:
             print(json.dumps({"time": stamp, "reason": run.reason, **summary_json(run.report, status)}))
@@ -308,7 +310,9 @@ def summary(report: BuildReport) -> str:
     """The one line a run prints."""
     rejected = f"{len(report.errors)} rejected"
     if report.no_changes:
-        return f"topicfeeds: no changes; {report.feeds} files, {report.records} records, {rejected}"
+        return f"topicfeeds: no changes; {report.feeds} files, {report.records} records, {rejected}" + _pings(
+            report
+        )
     line = (
         f"topicfeeds: {report.feeds} files: {report.written} written, {report.unchanged} unchanged; "
         f"{report.files} record files, {report.parsed} read, {rejected}"
@@ -317,7 +321,13 @@ def summary(report: BuildReport) -> str:
         line += f", {_count(len(report.warnings), 'warning')}"
     if report.failures:
         line += f"; {_count(len(report.failures), 'file')} could not be written"
-    return line
+    return line + _pings(report)
+
+
+def _pings(report: BuildReport) -> str:
+    if not (report.pings_sent or report.pings_waiting):
+        return ""
+    return f"; hubs told of {_count(report.pings_sent, 'feed')}, {report.pings_waiting} waiting"
 
 
 def _count(n: int, noun: str) -> str:
@@ -339,6 +349,7 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
         "rejected": [str(p) for p in report.errors],
         "warnings": [str(p) for p in report.warnings],
         "failures": [str(f) for f in report.failures],
+        "pings": {"sent": report.pings_sent, "waiting": report.pings_waiting},
         "seconds": round(report.seconds, 3),
     }
 

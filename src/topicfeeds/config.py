@@ -57,6 +57,8 @@ class Hub:
 
     url: str
     param: HubParam = "url"  # the publish request names feeds as hub.url (or hub.topic)
+    per_request: int = 1  # feed URLs one publish request may name (WebSub leaves it to the hub)
+    timeout: float = 5.0  # seconds a request may take before the hub counts as down
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,7 +204,7 @@ _TOP_KEYS = (
     "topics",
 )
 _SITE_KEYS = ("title", "link", "base_url", "language", "author", "hubs")
-_HUB_KEYS = ("url", "param")
+_HUB_KEYS = ("url", "param", "per_request", "timeout")
 _AUTHOR_KEYS = ("name", "email", "uri")
 _RULE_KEYS = (
     "min_quality",
@@ -504,11 +506,13 @@ class _Checker:
             if param not in HUB_PARAMS:
                 self.problem((*where, "param"), f"expected one of {', '.join(HUB_PARAMS)}, got {param!r}")
                 continue
+            per_request = self.number(m, "per_request", where, minimum=1, integer=True)
+            timeout = self.number(m, "timeout", where, minimum=0.1)
             if url is not None:
                 if any(h.url == url for h in hubs):
                     self.problem(where, f"{url} is listed twice")
                     continue
-                hubs.append(Hub(url, param))
+                hubs.append(Hub(url, param, int(per_request or 1), timeout or 5.0))
         return tuple(hubs)
 
     def author(self, value: Any, path: Path_, site_title: str | None) -> Author | None:

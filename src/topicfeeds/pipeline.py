@@ -54,6 +54,7 @@ from .selector import (
     verdict,
 )
 from .state import SCHEMA_VERSION, Cached, History, StateStore, read_row
+from .websub import changed_feeds, deliver, note_changes
 from .workers import available_cpus, iter_files
 
 # Files changed less than this long before they were read may change again within
@@ -88,6 +89,8 @@ class BuildReport:
     failures: tuple[PublishError, ...]  # feeds that could not be written
     seconds: float = 0.0
     site_written: tuple[Path, ...] = ()  # site-level files (index, OPML, stylesheets) that changed
+    pings_sent: int = 0  # changed feed URLs the WebSub hubs confirmed (once per hub)
+    pings_waiting: int = 0  # changed feed URLs hubs are still to be told of, by a later run
 
     @property
     def written_files(self) -> tuple[Path, ...]:
@@ -171,17 +174,29 @@ def build(
     lock = lock_path(config)
     with exclusive(lock, wait) if lock else contextlib.nullcontext():
         store, notes = StateStore.open(config.state_path)
+        jobs = jobs or available_cpus()
         try:
-            report = _Run(config, store, now, jobs or available_cpus(), progress, full, allow_removals).run()
-        except sqlite3.DatabaseError as exc:
-            # Damaged while in use: start again from a new state, as a cold run would.
-            store.close()
-            store, _ = StateStore.open(config.state_path, fresh=True)
-            notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
-            report = _Run(config, store, now, jobs or available_cpus(), progress, allow_removals).run()
+            try:
+                report = _Run(config, store, now, jobs, progress, full, allow_removals).run()
+            except sqlite3.DatabaseError as exc:
+                # Damaged while in use: start again from a new state, as a cold run would.
+                store.close()
+                store, _ = StateStore.open(config.state_path, fresh=True)
+                notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
+                report = _Run(config, store, now, jobs, progress, full, allow_removals).run()
+            # After the run's files are in place and its state committed; a hub's
+            # Retry-After is measured on the clock, whatever `now` says.
+            delivery = deliver(store, config.site, datetime.now(timezone.utc))
         finally:
             store.close()
-    return replace(report, warnings=(*notes, *report.warnings), seconds=time.monotonic() - started)
+    hub_notes = tuple(Problem(display_path(config.path), None, "site.hubs", p) for p in delivery.problems)
+    return replace(
+        report,
+        warnings=(*notes, *report.warnings, *hub_notes),
+        seconds=time.monotonic() - started,
+        pings_sent=delivery.sent,
+        pings_waiting=delivery.waiting,
+    )
 
 
 def fingerprint(config: Config) -> str:
@@ -328,6 +343,9 @@ class _Run:
             store.set_meta("fingerprint", fingerprint(config))
             files = sum(len(topic_files(t)) for t in topics) + site_files
             store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
+            written = [p for r in reports for p in r.written]
+            # Noted with the run, so a run that dies before telling the hubs leaves them noted.
+            note_changes(store, config.site, changed_feeds(config.site, config.output_dir, written))
             parsed = self.parsed
         report = self._report(len(self.listing), parsed, reports, files, failures)
         return replace(report, site_written=tuple(site_written))

@@ -27,7 +27,7 @@ from .selector import LastFeed, SortKey
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -64,6 +64,14 @@ CREATE TABLE topics (
 );
 CREATE TABLE outputs (
     file TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
+);
+CREATE TABLE pings (            -- WebSub publish notices not yet delivered
+    hub TEXT NOT NULL, url TEXT NOT NULL,  -- the hub to tell, the feed URL that changed
+    PRIMARY KEY (hub, url)
+);
+CREATE TABLE hubs (
+    url TEXT PRIMARY KEY,
+    not_before INTEGER NOT NULL -- microseconds since the epoch: the hub asked to wait (Retry-After)
 );
 """
 
@@ -434,6 +442,35 @@ class StateStore:
     def set_output(self, file: str, size: int, mtime_ns: int) -> None:
         """Note an output file as it now is."""
         self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (file, size, mtime_ns))
+
+    # -- WebSub
+
+    def add_pings(self, hub: str, urls: Iterable[str]) -> None:
+        """Note that `hub` is to be told that the feeds at `urls` changed."""
+        self._db.executemany("INSERT OR IGNORE INTO pings VALUES (?, ?)", ((hub, u) for u in urls))
+
+    def pings(self) -> dict[str, list[str]]:
+        """The feed URLs each hub is still to be told about."""
+        found: dict[str, list[str]] = {}
+        for hub, url in self._db.execute("SELECT hub, url FROM pings ORDER BY hub, url"):
+            found.setdefault(hub, []).append(url)
+        return found
+
+    def drop_pings(self, hub: str, urls: Iterable[str] | None = None) -> None:
+        """Forget pings of `hub`: delivered (`urls`), or all of them."""
+        if urls is None:
+            self._db.execute("DELETE FROM pings WHERE hub = ?", (hub,))
+        else:
+            self._db.executemany("DELETE FROM pings WHERE hub = ? AND url = ?", ((hub, u) for u in urls))
+
+    def hub_not_before(self, hub: str) -> int:
+        """Until when (microseconds) `hub` asked not to be sent anything; 0 if it did not."""
+        row = self._db.execute("SELECT not_before FROM hubs WHERE url = ?", (hub,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def set_hub_not_before(self, hub: str, when: int) -> None:
+        """Note that `hub` asked not to be sent anything before `when` (microseconds)."""
+        self._db.execute("INSERT OR REPLACE INTO hubs VALUES (?, ?)", (hub, when))
 
 
 def _remove(path: Path) -> None:

@@ -8,18 +8,24 @@ also happens after `check_every` seconds without one. A run that finds the lock
 held waits for it, then runs.
 
 The folder is watched through watchfiles (the Rust `notify` crate: inotify on
-Linux), falling back to polling where inotify cannot be used.
+Linux), falling back to polling where inotify cannot be used. Changes that come
+while a run is under way are kept, and start the next run.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
+
+# The watcher itself (documented as watchfiles' Rust backend): unlike the `watch`
+# generator, it can start watching before the first run, and notes changes while a
+# run is under way.
+from watchfiles._rust_notify import RustNotify
 
 from .config import Config
 from .errors import LockedError, RemovalsRefused
@@ -31,6 +37,7 @@ Reason = Literal["start", "change", "check"]
 
 # How long one attempt waits for the lock before the watch looks at its stop flag.
 LOCK_ATTEMPT_SECONDS = 0.5
+POLL_MS = 300  # how often a polling watcher looks
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,9 +73,9 @@ def watch(
     """Run `build` at once, then whenever the records folder changes or `check_every`
     seconds pass without a change, until `stop` is set; `on_run` is told about each
     run. A run refused because most records are gone changes nothing and is
-    reported; the watch goes on. `idle`, when given, is set while the watch only waits for changes (a signal
-    handler may then just set `stop`; during a run it should raise, so the run
-    unwinds). Errors that stop a build before it starts (an unusable folder) end the
+    reported; the watch goes on. `idle`, when given, is set while the watch only
+    waits for changes (a signal handler may then just set `stop`; during a run it
+    should raise, so the run unwinds). Errors that stop a build before it starts (an unusable folder) end the
     watch by raising, as they end `build`."""
     idle = idle or threading.Event()
     matches = name_matcher(tuple(config.patterns))
@@ -89,58 +96,39 @@ def watch(
             on_run(WatchRun(reason, report, _waited(started, report)))
             return
 
-    run("start")
-    batches = _changes(folder, matches, options, stop)
-    while not stop.is_set():
-        idle.set()
-        try:
-            changes = next(batches, None)
-        finally:
-            idle.clear()
-        if changes is None or stop.is_set():
-            return
-        run("change" if changes else "check")
+    with _watcher(folder, options.polling) as watcher:
+        # Watching before the first run: what lands during it is noticed.
+        run("start")
+        while not stop.is_set():
+            idle.set()
+            try:
+                found = watcher.watch(
+                    round(options.longest * 1000),
+                    max(1, round(options.settle * 1000)),
+                    max(1, round(options.check_every * 1000)),
+                    stop,
+                )
+            finally:
+                idle.clear()
+            if isinstance(found, str):
+                if found != "timeout":  # "stop" or "signal"
+                    return
+                run("check")
+            elif stop.is_set():
+                return
+            elif any(Path(path).parent == folder and matches(Path(path).name) for _, path in found):
+                run("change")  # other files (an atomic writer's temporary file) do not count
 
 
 def _waited(started: float, report: BuildReport) -> float:
     return max(0.0, time.monotonic() - started - report.seconds)
 
 
-def _changes(
-    folder: Path, matches: Callable[[str], bool], options: WatchOptions, stop: threading.Event
-) -> Iterator[set[str]]:
-    """Names of record files that changed, a set per settled burst; an empty set when
-    `check_every` passes without a change. Ends when `stop` is set."""
-    import watchfiles  # only this command needs it
-
-    def wanted(_change: watchfiles.Change, path: str) -> bool:
-        p = Path(path)
-        return p.parent == folder and matches(p.name)
-
-    polling = options.polling
-    while True:
-        changes = watchfiles.watch(
-            folder,
-            watch_filter=wanted,
-            debounce=round(options.longest * 1000),
-            step=max(1, round(options.settle * 1000)),
-            stop_event=stop,
-            rust_timeout=max(1, round(options.check_every * 1000)),
-            yield_on_timeout=True,
-            raise_interrupt=False,
-            force_polling=polling,
-            recursive=False,
-        )
+def _watcher(folder: Path, polling: bool | None) -> RustNotify:
+    """A watcher of `folder` (not of its subfolders), which notes changes from now on."""
+    if not polling:
         try:
-            first = next(changes)
-        except StopIteration:
-            return
+            return RustNotify([str(folder)], False, False, POLL_MS, False, False)
         except (OSError, RuntimeError):
-            if polling:
-                raise
-            polling = True  # inotify is unavailable (no watches left, an odd file system)
-            continue
-        yield {Path(p).name for _, p in first}
-        for batch in changes:
-            yield {Path(p).name for _, p in batch}
-        return
+            pass  # inotify is unavailable (no watches left, an odd file system): poll
+    return RustNotify([str(folder)], False, True, POLL_MS, False, False)
