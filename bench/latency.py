@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -105,6 +107,12 @@ def run(workdir: Path, records: int, topics: int, samples: int, idle: float) -> 
         time.sleep(3.0)  # its first run finds nothing to do
         latencies: list[float] = []
         for path in fresh:
+            # Fresh news: dated now, so it lands at the top of its topics' feeds rather
+            # than below their cut (the corpus dates new records up to two days back).
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            text = re.sub(r"^publishedDateTime: .*$", f"publishedDateTime: {now}", path.read_text("utf-8"),
+                          count=1, flags=re.M)  # fmt: skip
+            path.write_text(text, encoding="utf-8")
             feed = expected_feed(path, "https://bench.example/feeds/")
             heard = len(hub.heard)
             landed = time.monotonic()
