@@ -267,3 +267,14 @@ def test_watch_refuses_nonsense_options(site: Path) -> None:
     assert result.returncode == 2
     assert "--settle" in result.stderr
     assert not list((site / "feeds").iterdir())
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_polling_watch_sees_a_new_record_too(site: Path, tmp_path: Path) -> None:
+    watching = Watch(site, "--poll")
+    runs = len(watching.lines)
+    (site / "seeds" / "0200.txt").write_text(story(200, "Seen by polling"), encoding="utf-8")
+    watching.settle(runs)
+    assert "Seen by polling" in titles(site / "feeds", "energy.atom")
+    what_build_writes(site, tmp_path / "build")
+    assert watching.stop() == 0

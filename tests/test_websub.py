@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -25,6 +26,7 @@ import pytest
 
 from topicfeeds.config import Hub, parse_config
 from topicfeeds.errors import ConfigError
+from topicfeeds.state import History, StateStore
 from topicfeeds.websub import changed_feeds, publish_body, retry_after
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text
@@ -358,3 +360,23 @@ def test_hub_config_is_validated(tmp_path: Path) -> None:
         tmp_path / "config.yaml",
     )
     assert ok.site.hubs == (Hub("https://hub.example/"),)
+
+
+def test_a_state_of_schema_3_gains_the_websub_tables_and_keeps_its_history(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    store, _ = StateStore.open(path)
+    store.set_history("energy", {"https://news.example/1": History("h", 1, None)})
+    store.close()
+    with sqlite3.connect(path) as db:  # as schema 3 left it
+        db.execute("DROP TABLE pings")
+        db.execute("DROP TABLE hubs")
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    db.close()
+    store, notes = StateStore.open(path)
+    try:
+        assert notes == []
+        assert store.history("energy") == {"https://news.example/1": History("h", 1, None)}
+        store.add_pings("https://hub.example/", ["https://news.example/feeds/energy.atom"])
+        assert store.pings() == {"https://hub.example/": ["https://news.example/feeds/energy.atom"]}
+    finally:
+        store.close()

@@ -29,7 +29,19 @@ _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parame
 
 SCHEMA_VERSION = 4
 
-_SCHEMA = """
+_WEBSUB_SCHEMA = """
+CREATE TABLE pings (            -- WebSub publish notices not yet delivered
+    hub TEXT NOT NULL, url TEXT NOT NULL,  -- the hub to tell, the feed URL that changed
+    PRIMARY KEY (hub, url)
+);
+CREATE TABLE hubs (
+    url TEXT PRIMARY KEY,
+    not_before INTEGER NOT NULL -- microseconds since the epoch: the hub asked to wait (Retry-After)
+);
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files (
     name TEXT PRIMARY KEY,      -- file name in the records folder, as _key stores it
@@ -65,15 +77,12 @@ CREATE TABLE topics (
 CREATE TABLE outputs (
     file TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
 );
-CREATE TABLE pings (            -- WebSub publish notices not yet delivered
-    hub TEXT NOT NULL, url TEXT NOT NULL,  -- the hub to tell, the feed URL that changed
-    PRIMARY KEY (hub, url)
-);
-CREATE TABLE hubs (
-    url TEXT PRIMARY KEY,
-    not_before INTEGER NOT NULL -- microseconds since the epoch: the hub asked to wait (Retry-After)
-);
 """
+    + _WEBSUB_SCHEMA
+)
+# Schema 4 only added the WebSub tables: a state of schema 3 gains them and keeps the
+# rest (the entries' history above all) instead of being rebuilt.
+_UPGRADES = {"3": _WEBSUB_SCHEMA}
 
 
 def _key(name: str) -> str:
@@ -171,6 +180,10 @@ class StateStore:
             try:
                 store = cls._connect(path)
                 version = store.meta("schema") if store._tables() else None
+                if version in _UPGRADES:
+                    store._db.executescript(f"BEGIN; {_UPGRADES[version]} COMMIT;")
+                    store.set_meta("schema", str(SCHEMA_VERSION))
+                    version = str(SCHEMA_VERSION)
                 if version == str(SCHEMA_VERSION):
                     return store, notes
                 store.close()
