@@ -11,9 +11,7 @@ failure: the feeds are in place whatever the hubs do.
 from __future__ import annotations
 
 import email.utils
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -84,6 +82,11 @@ def retry_after(value: str | None, now: datetime) -> float | None:
 
 def ping(hub: Hub, urls: Sequence[str], now: datetime) -> Answer:
     """Send one publish request to `hub`."""
+    # Here, not at the top: most runs tell no hub, and the HTTP client costs every
+    # run its import time.
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(
         hub.url,
         data=publish_body(hub, urls),
