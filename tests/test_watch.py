@@ -229,6 +229,18 @@ def test_a_build_meets_a_busy_watch_and_a_watch_waits_for_a_build(
     assert watching.stop() == 0
 
 
+def without_pool_exit_race(errors: str) -> str:
+    """Standard error without CPython 3.11's atexit race in concurrent.futures (its
+    exit hook may wake a pool whose pipe the pool's own thread is closing: "Exception
+    ignored in atexit callback ... Bad file descriptor"; fixed in 3.12). A run
+    interrupted while its parse workers run may hit it, `build` as well as `watch`."""
+    head, found, rest = errors.partition("Exception ignored in atexit callback")
+    if not found:
+        return errors
+    assert "OSError: [Errno 9] Bad file descriptor" in rest, errors
+    return head + rest.split("OSError: [Errno 9] Bad file descriptor", 1)[1]
+
+
 @pytest.mark.usefixtures("linux_proc")
 def test_sigterm_during_a_run_leaves_whole_files_a_free_lock_and_no_process(
     site: Path, tmp_path: Path
@@ -242,7 +254,7 @@ def test_sigterm_during_a_run_leaves_whole_files_a_free_lock_and_no_process(
     group = watching.process.pid
     assert watching.stop() == 0
     assert not live_members(group)
-    assert "Traceback" not in watching.errors
+    assert "Traceback" not in without_pool_exit_race(watching.errors)
     lock = lock_path(load_config(site / "config.yaml"))
     assert lock is not None
     with exclusive(lock):  # free at once
