@@ -8,11 +8,12 @@ everything afresh from the same history (`build(full=True)`), byte for byte, and
 entries with a run that has no state at all.
 
 TOPICFEEDS_EXAMPLES sets how many sequences the property test tries (default 40;
-`slow` runs 10 times as many)."""
+`slow` runs 5 times as many, and 150 sequences from a seeded generator)."""
 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import tempfile
 from dataclasses import replace
@@ -127,59 +128,83 @@ ARTICLES = [f"https://n.example/{n}" for n in range(3)]
 RELATED = [*ARTICLES[:2], "https://r.example/x", "https://r.example/y"]  # some cite records
 TOPIC_NAMES = ["Energy", "Grid", "Solar"]
 
-rules_of = st.fixed_dictionaries(
-    {
-        "sort": st.sampled_from(["newest", "quality", "heat"]),
-        "related": st.sampled_from(["see-also", "enclosure", "entries", "none"]),
-        "limit": st.sampled_from([1, 1, 2, 3, 0]),
-        "published": st.sampled_from(["only", "any"]),
-        "max_age_days": st.sampled_from([None, None, 3]),
-        "min_quality": st.sampled_from([None, None, 3]),
-    }
-)
+# The values operations draw from, shared by the hypothesis strategies (which shrink a
+# failure to its core) and by a seeded generator (which spreads its draws evenly and so
+# meets rarer combinations; see the slow test at the end).
+RULES = {
+    "sort": ["newest", "quality", "heat"],
+    "related": ["see-also", "enclosure", "entries", "none"],
+    "limit": [1, 1, 2, 3, 0],
+    "published": ["only", "any"],
+    "max_age_days": [None, None, 3],
+    "min_quality": [None, None, 3],
+}
+RELATED_FIELDS = {
+    "title": ["Background", "Analysis"],
+    "webUrl": RELATED,
+    "publishedDateTime": [None, "2026-11-26T10:00:00Z", "2026-11-27T18:00:00Z"],
+    "quality": [None, 2, 8],
+}
+FIELDS = {
+    "title": ["Alpha", "Beta", "Gamma"],
+    # None: the file's own article (files mostly hold different articles); else a shared one.
+    "webUrl": [None, *ARTICLES],
+    # Around the clock's start and the max_age_days boundaries it crosses as it moves.
+    "hours_old": [5, 30, 60, 0, 80, 110],
+    "updated_later": [None, 1, 30],
+    # Hypothesis favours the first of each list: the usual value comes first.
+    "quality": [5, 9, 1, 3, None],
+    "heat": [4, 0, 7, None],
+    "published": [True, True, True, False],
+    # Most records reach the configured topics, so that their feeds fill and cut.
+    "topics": [["Energy"], ["Energy", "Grid"], ["Solar", "Energy"], ["Grid"]],
+}
+# Writes (new records and edits) and second copies are most of what a newsroom does.
+KINDS = ["write"] * 4 + ["copy"] * 2 + ["remove", "rename", "touch", "clock"]
 
-related_of = st.fixed_dictionaries(
-    {
-        "title": st.sampled_from(["Background", "Analysis"]),
-        "webUrl": st.sampled_from(RELATED),
-        "publishedDateTime": st.sampled_from([None, "2026-11-26T10:00:00Z", "2026-11-27T18:00:00Z"]),
-        "quality": st.sampled_from([None, 2, 8]),
-    }
-)
-
+rules_of = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in RULES.items()})
+related_of = st.fixed_dictionaries({k: st.sampled_from(v) for k, v in RELATED_FIELDS.items()})
 fields_of = st.fixed_dictionaries(
-    {
-        "title": st.sampled_from(["Alpha", "Beta", "Gamma"]),
-        "webUrl": st.sampled_from(ARTICLES),
-        # Around the clock's start and the max_age_days boundaries it crosses as it moves.
-        "hours_old": st.sampled_from([5, 30, 60, 0, 80, 110]),
-        "updated_later": st.sampled_from([None, 1, 30]),
-        # Hypothesis favours the first of each list: the usual value comes first.
-        "quality": st.sampled_from([5, 9, 1, 3, None]),
-        "heat": st.sampled_from([4, 0, 7, None]),
-        "published": st.sampled_from([True, True, True, False]),
-        # Most records reach the configured topics, so that their feeds fill and cut.
-        "topics": st.sampled_from([["Energy"], ["Energy", "Grid"], ["Solar", "Energy"], ["Grid"]]),
-        "related": st.lists(related_of, max_size=1),
-    }
+    {**{k: st.sampled_from(v) for k, v in FIELDS.items()}, "related": st.lists(related_of, max_size=1)}
+)
+files = st.sampled_from(FILES)
+operations = st.one_of(
+    *(
+        {
+            "write": st.tuples(st.just("write"), files, fields_of),
+            # A second copy of an article, as another desk files it: other fields may differ.
+            "copy": st.tuples(st.just("copy"), files, files, fields_of),
+            "remove": st.tuples(st.just("remove"), files),
+            "rename": st.tuples(st.just("rename"), files, files),
+            "touch": st.tuples(st.just("touch"), files),
+            "clock": st.tuples(st.just("clock"), st.integers(1, 40)),  # hours
+        }[kind]
+        for kind in KINDS
+    )
 )
 
-write = st.tuples(st.just("write"), st.sampled_from(FILES), fields_of)
-# A second copy of an article, as another desk files it: other fields may differ.
-copy = st.tuples(st.just("copy"), st.sampled_from(FILES), st.sampled_from(FILES), fields_of)
-# Writes (new records and edits) are most of what a newsroom does: weighted up.
-operations = st.one_of(
-    write,
-    write,
-    write,
-    write,
-    st.tuples(st.just("remove"), st.sampled_from(FILES)),
-    st.tuples(st.just("rename"), st.sampled_from(FILES), st.sampled_from(FILES)),
-    copy,
-    copy,
-    st.tuples(st.just("touch"), st.sampled_from(FILES)),
-    st.tuples(st.just("clock"), st.integers(1, 40)),  # hours
-)
+
+def random_sequence(rng: random.Random) -> tuple[list[dict[str, Any]], list[tuple[Any, ...]]]:
+    """Two topics' rules and a sequence of operations, drawn evenly from the same values."""
+
+    def fields() -> dict[str, Any]:
+        related = [{k: rng.choice(v) for k, v in RELATED_FIELDS.items()} for _ in range(rng.randint(0, 1))]
+        return {**{k: rng.choice(v) for k, v in FIELDS.items()}, "related": related}
+
+    def operation() -> tuple[Any, ...]:
+        kind = rng.choice(KINDS)
+        if kind == "write":
+            return (kind, rng.choice(FILES), fields())
+        if kind == "copy":
+            return (kind, rng.choice(FILES), rng.choice(FILES), fields())
+        if kind == "rename":
+            return (kind, rng.choice(FILES), rng.choice(FILES))
+        if kind == "clock":
+            return (kind, rng.randint(1, 40))
+        return (kind, rng.choice(FILES))
+
+    rules = [{k: rng.choice(v) for k, v in RULES.items()} for _ in range(2)]
+    return rules, [operation() for _ in range(rng.randint(6, 14))]
 
 
 def config_text(topics: list[dict[str, Any]]) -> str:
@@ -227,6 +252,8 @@ class Folder:
         return now
 
     def write(self, path: Path, f: dict[str, Any], now: datetime) -> None:
+        if f["webUrl"] is None:
+            f = {**f, "webUrl": f"https://n.example/own/{path.stem}"}
         published = now - timedelta(hours=f["hours_old"])
         fields = record_fields(
             title=f["title"],
@@ -327,7 +354,7 @@ def test_incremental_runs_publish_what_a_fresh_choice_publishes(
 
 
 @pytest.mark.slow
-@property_settings(EXAMPLES * 10)
+@property_settings(EXAMPLES * 5)
 @given(st.lists(rules_of, min_size=2, max_size=2), st.lists(operations, min_size=1, max_size=25))
 def test_incremental_runs_publish_what_a_fresh_choice_publishes_thoroughly(
     topics: list[dict[str, Any]], ops: list[tuple[Any, ...]]
@@ -340,3 +367,15 @@ def test_config_of_the_property_test_is_valid(tmp_path: Path) -> None:
                "min_quality": 3}] * 2  # fmt: skip
     config: Config = make_config(tmp_path, config_text(topics))
     assert [t.rules.sort for t in config.topics] == ["heat", "heat"]
+
+
+@pytest.mark.slow
+def test_incremental_runs_publish_what_a_fresh_choice_publishes_over_seeded_sequences() -> None:
+    """150 sequences from a seeded generator; a failure names its seed. (Before the
+    planner was fixed, seed 44 showed its defect.)"""
+    for seed in range(150):
+        rules, ops = random_sequence(random.Random(seed))
+        try:
+            check_sequence(rules, ops)
+        except AssertionError as exc:
+            raise AssertionError(f"seed {seed}: rules {rules}, operations {ops}") from exc

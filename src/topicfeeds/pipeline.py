@@ -389,7 +389,7 @@ class _Run:
             store.put(row, racy, new=old is None)
             if not row.rejected:
                 touched |= {t.casefold() for t in row.topics}
-                if row.id is not None:
+                if row.id is not None and not self.full:  # a full run chooses every topic afresh
                     self.changed_ids.add(row.id)
                 if row.problems != "[]":
                     self.warnings.extend(self._shown(p) for p in codec.decode_problems(row.problems))
@@ -446,7 +446,9 @@ class _Run:
     def _load_everything(self) -> None:
         """Decode every record once, in one pass over the store, and index them by
         topic: cheaper than a query per topic when most topics are rebuilt."""
-        self.everything = [self._decoded(n, light) for n, light in self.store.light_records(None)]
+        # Not through _decoded: every topic takes these from the index, and a second
+        # table of 100,000 records would only cost memory.
+        self.everything = [codec.decode_record(light) for _, light in self.store.light_records(None)]
         self.index = index_by_topic(self.everything)
 
     def _content_key(self, record: Record) -> str:
