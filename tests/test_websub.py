@@ -79,9 +79,12 @@ def start_hub(hub: FakeHub, port: int = 0) -> ThreadingHTTPServer:
             self.wfile.flush()
             if status < 300:
                 for url in form.get("hub.url", form.get("hub.topic", [])):
-                    with urllib.request.urlopen(url, timeout=10) as response:
-                        links = response.headers.get_all("Link") or []
-                        hub.fetched[url] = (response.read(), links)
+                    try:
+                        with urllib.request.urlopen(url, timeout=10) as response:
+                            links = response.headers.get_all("Link") or []
+                            hub.fetched[url] = (response.read(), links)
+                    except OSError:  # the preview server is gone: the test has ended
+                        return
 
         def log_message(self, format: str, *args: object) -> None:
             pass
