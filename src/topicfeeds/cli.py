@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -71,6 +72,8 @@ def _main(argv: Sequence[str] | None) -> int:
         config = load_config(Path(args.config))
         if args.command == "serve":
             return _serve(config, args)
+        if args.command == "watch":
+            return _watch(config, args)
         now = _now(args.now)
         if args.command == "explain":
             return _explain(config, Path(args.record), now, args.wait, sys.stdout)
@@ -112,10 +115,11 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
     if config.output_url is not None:
         raise TopicfeedsError(f"output: serve previews a local output folder, not {config.output_url}")
     check_folders(config)
-    from .serve import serve  # only this command needs the HTTP server modules
+    from .serve import WebSub, serve  # only this command needs the HTTP server modules
 
+    hubs = tuple(hub.url for hub in config.site.hubs)
     try:
-        serve(config.output_dir, args.bind, args.port)
+        serve(config.output_dir, args.bind, args.port, WebSub(config.site.base_url, hubs) if hubs else None)
     except SystemExit as stop:
         if stop.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             return EXIT_OK  # ^C or `kill` is how a preview ends: not a failure
@@ -125,6 +129,64 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
             f"cannot listen on {args.bind} port {args.port}: {exc.strerror or exc}"
         ) from exc
     return EXIT_OK
+
+
+def _watch(config: Config, args: argparse.Namespace) -> int:
+    for flag, value in (("--settle", args.settle), ("--check-every", args.check_every)):
+        if not value > 0:
+            raise TopicfeedsError(f"{flag}: expected a number of seconds above 0, got {value}")
+    if args.jobs is not None and args.jobs < 1:
+        raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
+    from .watch import WatchOptions, WatchRun, watch  # only this command needs watchfiles
+
+    options = WatchOptions(
+        settle=args.settle, check_every=args.check_every, jobs=args.jobs, polling=True if args.poll else None
+    )
+    stop, idle = threading.Event(), threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+        if not idle.is_set():
+            raise SystemExit(128 + signum)  # a run is under way: it unwinds as `build` does
+
+    def on_run(run: WatchRun) -> None:
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if run.refused is not None:
+            print(f"error: {run.refused}; run build --allow-removals if that is intended", file=sys.stderr)
+            return
+        assert run.report is not None
+        status = _print_problems(run.report)
+        quiet_check = run.reason == "check" and run.report.no_changes and not run.report.pings_sent
+        if quiet_check and status == EXIT_OK:
+            return  # a periodic check that found nothing: not worth a line
+        if args.json:
+            print(json.dumps({"time": stamp, "reason": run.reason, **summary_json(run.report, status)}))
+        elif not args.quiet:
+            print(f"{stamp} {run.reason}: {summary(run.report)}")
+        sys.stdout.flush()
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        watch(config, options, on_run, stop, idle=idle)
+    except SystemExit as exit_:
+        if exit_.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
+            return EXIT_OK  # ^C or `kill` is how a watch ends: not a failure
+        raise
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    return EXIT_OK
+
+
+def _print_problems(report: BuildReport) -> int:
+    """Print a run's problems as `build` does; return the status the run would exit with."""
+    for problem in report.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    for problem in report.errors:
+        print(f"error: {problem}", file=sys.stderr)
+    for failure in report.failures:
+        print(f"error: {failure}", file=sys.stderr)
+    return EXIT_WRITE if report.failures else EXIT_REJECTED if report.errors else EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -176,6 +238,37 @@ def _parser() -> argparse.ArgumentParser:
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
     )
     e.add_argument("record", metavar="RECORD", help="a record file")
+    w = sub.add_parser(
+        "watch",
+        help="build at once, then again within seconds whenever record files change",
+        description="Build, then watch the records folder and build again whenever record files are "
+        "added, changed, renamed or removed, once a burst of changes has settled; a full check also "
+        "runs after a quiet spell. Each run is the same incremental build, under the same lock: a "
+        "build started meanwhile waits (--wait) or exits with status 3, and a watch run waits for "
+        "a build. Ends with status 0 on SIGTERM or ^C; a run under way unwinds, leaving the last "
+        "whole files. Restart it after editing the configuration.",
+    )
+    _add_config(w)
+    w.add_argument("-q", "--quiet", action="store_true", help="print only problems, not a line per run")
+    w.add_argument("--json", action="store_true", help="print each run's summary as a line of JSON")
+    w.add_argument(
+        "--settle",
+        type=float,
+        default=0.2,
+        metavar="SECONDS",
+        help="wait until no change has come for this long before a run (default: 0.2)",
+    )
+    w.add_argument(
+        "--check-every",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="run a full check after this long without a change, should one go unnoticed (default: 60)",
+    )
+    w.add_argument("--poll", action="store_true", help="poll the folder instead of using inotify")
+    w.add_argument(
+        "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
+    )
     s = sub.add_parser(
         "serve",
         help="preview the output folder over HTTP (for previews, not production: see deploy/nginx.conf)",
@@ -212,13 +305,7 @@ def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
             config, now, args.jobs, wait=args.wait, progress=progress, full=args.full,
             allow_removals=args.allow_removals, dry_run=args.dry_run,
         )  # fmt: skip
-    for problem in report.warnings:
-        print(f"warning: {problem}", file=sys.stderr)
-    for problem in report.errors:
-        print(f"error: {problem}", file=sys.stderr)
-    for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
-    status = EXIT_WRITE if report.failures else EXIT_REJECTED if report.errors else EXIT_OK
+    status = _print_problems(report)
     if report.planned is not None and not args.json:
         for where, size in report.planned:
             print(f"would write {printable(str(where))} ({size} bytes)")
@@ -239,7 +326,9 @@ def summary(report: BuildReport) -> str:
             f"({size} bytes); nothing was changed"
         )
     if report.no_changes:
-        return f"topicfeeds: no changes; {report.feeds} files, {report.records} records, {rejected}"
+        return f"topicfeeds: no changes; {report.feeds} files, {report.records} records, {rejected}" + _pings(
+            report
+        )
     line = (
         f"topicfeeds: {report.feeds} files: {report.written} written, {report.unchanged} unchanged; "
         f"{report.files} record files, {report.parsed} read, {rejected}"
@@ -248,7 +337,13 @@ def summary(report: BuildReport) -> str:
         line += f", {_count(len(report.warnings), 'warning')}"
     if report.failures:
         line += f"; {_count(len(report.failures), 'file')} could not be written"
-    return line
+    return line + _pings(report)
+
+
+def _pings(report: BuildReport) -> str:
+    if not (report.pings_sent or report.pings_waiting):
+        return ""
+    return f"; hubs told of {_count(report.pings_sent, 'feed')}, {report.pings_waiting} waiting"
 
 
 def _count(n: int, noun: str) -> str:
@@ -270,6 +365,7 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
         "rejected": [str(p) for p in report.errors],
         "warnings": [str(p) for p in report.warnings],
         "failures": [str(f) for f in report.failures],
+        "pings": {"sent": report.pings_sent, "waiting": report.pings_waiting},
         "seconds": round(report.seconds, 3),
         **(
             {}

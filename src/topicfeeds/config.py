@@ -26,6 +26,8 @@ FORMATS: tuple[Format, ...] = get_args(Format)  # what a topic gets unless told 
 PUBLISHED = get_args(Literal["only", "any"])
 FUTURE = ("hold", "publish")
 Future = Literal["hold", "publish"]
+HubParam = Literal["url", "topic"]  # how a WebSub hub wants a changed feed named: hub.url or hub.topic
+HUB_PARAMS: tuple[HubParam, ...] = get_args(HubParam)
 DEFAULT_CLOCK_SKEW_MINUTES = 5.0
 # A record with thousands of topics would otherwise make thousands of feeds.
 DEFAULT_AUTO_MAX_TOPICS_PER_RECORD = 20
@@ -50,6 +52,16 @@ class Author:
 
 
 @dataclass(frozen=True, slots=True)
+class Hub:
+    """A WebSub hub that is told when feeds change."""
+
+    url: str
+    param: HubParam = "url"  # the publish request names feeds as hub.url (or hub.topic)
+    per_request: int = 1  # feed URLs one publish request may name (WebSub leaves it to the hub)
+    timeout: float = 5.0  # seconds a request may take before the hub counts as down
+
+
+@dataclass(frozen=True, slots=True)
 class Site:
     """The publication the feeds belong to."""
 
@@ -58,6 +70,7 @@ class Site:
     base_url: str  # where the output folder is served; ends with "/"
     language: str | None
     author: Author
+    hubs: tuple[Hub, ...] = ()  # WebSub hubs each feed names, and which are told of changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,7 +264,8 @@ _TOP_KEYS = (
     "topics",
 )
 _S3_KEYS = ("endpoint", "region", "addressing_style", "cache_control", "max_attempts", "parallel")
-_SITE_KEYS = ("title", "link", "base_url", "language", "author")
+_SITE_KEYS = ("title", "link", "base_url", "language", "author", "hubs")
+_HUB_KEYS = ("url", "param", "per_request", "timeout")
 _AUTHOR_KEYS = ("name", "email", "uri")
 _RULE_KEYS = (
     "min_quality",
@@ -567,11 +581,41 @@ class _Checker:
         if language is not None and not re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", language):
             self.problem((*path, "language"), f"{language!r} is not a language tag such as en or en-GB")
         author = self.author(m.get("author"), (*path, "author"), title)
+        hubs = self.hubs(m.get("hubs"), (*path, "hubs"))
         if not (title and link and base_url and author):
             return None
         if not base_url.endswith("/"):
             base_url += "/"
-        return Site(title, link, base_url, language, author)
+        return Site(title, link, base_url, language, author, hubs)
+
+    def hubs(self, value: Any, path: Path_) -> tuple[Hub, ...]:
+        if value is None:
+            return ()
+        if not isinstance(value, list):
+            self.problem(path, f"expected a list of hub URLs, got {_describe(value)}")
+            return ()
+        hubs: list[Hub] = []
+        for n, item in enumerate(value):
+            where = (*path, str(n))
+            if isinstance(item, str):
+                item = {"url": item}
+            if not isinstance(item, dict):
+                self.problem(where, f"expected a hub URL or a mapping with url, param; got {_describe(item)}")
+                continue
+            m = self.mapping(item, where, _HUB_KEYS)
+            url = self.url(m, "url", where, required=True)
+            param = m.get("param", "url")
+            if param not in HUB_PARAMS:
+                self.problem((*where, "param"), f"expected one of {', '.join(HUB_PARAMS)}, got {param!r}")
+                continue
+            per_request = self.number(m, "per_request", where, minimum=1, integer=True)
+            timeout = self.number(m, "timeout", where, minimum=0.1)
+            if url is not None:
+                if any(h.url == url for h in hubs):
+                    self.problem(where, f"{url} is listed twice")
+                    continue
+                hubs.append(Hub(url, param, int(per_request or 1), timeout or 5.0))
+        return tuple(hubs)
 
     def author(self, value: Any, path: Path_, site_title: str | None) -> Author | None:
         if value is None:

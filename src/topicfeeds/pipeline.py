@@ -54,6 +54,7 @@ from .selector import (
 )
 from .sources import open_source
 from .state import SCHEMA_VERSION, Cached, History, StateStore
+from .websub import changed_feeds, deliver, note_changes
 from .workers import available_cpus
 
 # Files changed less than this long before they were read may change again within
@@ -89,6 +90,8 @@ class BuildReport:
     seconds: float = 0.0
     site_written: tuple[Path | str, ...] = ()  # site-level files (index, OPML, stylesheets) that changed
     planned: tuple[tuple[Path | str, int], ...] | None = None  # a dry run's: (file, size) it would write
+    pings_sent: int = 0  # changed feed URLs the WebSub hubs confirmed (once per hub)
+    pings_waiting: int = 0  # changed feed URLs hubs are still to be told of, by a later run
 
     @property
     def written_files(self) -> tuple[Path | str, ...]:
@@ -183,21 +186,32 @@ def build(
     lock = lock_path(config) if state else None
     with exclusive(lock, wait) if lock else contextlib.nullcontext():
         store, notes = StateStore.open(state)
+        jobs = jobs or available_cpus()
         try:
-            report = _Run(config, store, now, jobs or available_cpus(), progress, full, allow_removals,
-                          destination).run()  # fmt: skip
-        except sqlite3.DatabaseError as exc:
-            # Damaged while in use: start again from a new state, as a cold run would.
-            store.close()
-            store, _ = StateStore.open(None if dry_run else state, fresh=True)
-            notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
-            report = _Run(config, store, now, jobs or available_cpus(), progress, full, allow_removals,
-                          destination).run()  # fmt: skip
+            try:
+                report = _Run(config, store, now, jobs, progress, full, allow_removals, destination).run()
+            except sqlite3.DatabaseError as exc:
+                # Damaged while in use: start again from a new state, as a cold run would.
+                store.close()
+                store, _ = StateStore.open(None if dry_run else state, fresh=True)
+                notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
+                report = _Run(config, store, now, jobs, progress, full, allow_removals, destination).run()
+            # After the run's files are in place and its state committed; a hub's
+            # Retry-After is measured on the clock, whatever `now` says. A dry run
+            # tells no hub.
+            delivery = None if dry_run else deliver(store, config.site, datetime.now(timezone.utc))
         finally:
             store.close()
     planned = tuple(destination.planned) if isinstance(destination, DryRun) else None
+    problems = () if delivery is None else delivery.problems
+    hub_notes = tuple(Problem(display_path(config.path), None, "site.hubs", p) for p in problems)
     return replace(
-        report, warnings=(*notes, *report.warnings), seconds=time.monotonic() - started, planned=planned
+        report,
+        warnings=(*notes, *report.warnings, *hub_notes),
+        seconds=time.monotonic() - started,
+        planned=planned,
+        pings_sent=0 if delivery is None else delivery.sent,
+        pings_waiting=0 if delivery is None else delivery.waiting,
     )
 
 
@@ -277,6 +291,7 @@ class _Run:
         self.listing: dict[str, Stamp] = {}
         self.scan_started = 0
         self.due: dict[str, int | None] = {}  # each topic's valid_until as the last run left it
+        self.changed_names: list[str] = []  # output files whose bytes this run changed
         self.allow_removals = allow_removals
 
     def scan(self) -> dict[str, Stamp]:
@@ -350,6 +365,8 @@ class _Run:
             store.set_meta("fingerprint", fingerprint(config))
             files = sum(len(topic_files(t)) for t in topics) + site_files
             store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
+            # Noted with the run, so a run that dies before telling the hubs leaves them noted.
+            note_changes(store, config.site, changed_feeds(config.site, self.changed_names))
             parsed = self.parsed
         report = self._report(len(self.listing), parsed, reports, files, failures)
         return replace(report, site_written=tuple(site_written))
@@ -600,6 +617,8 @@ class _Run:
             try:
                 changed, stamp = self.destination.put(name, data)
                 (written if changed else unchanged).append(where)
+                if changed:
+                    self.changed_names.append(name)
                 self.store.set_output(name, *stamp)
                 if self.recorded is not None:
                     self.recorded[name] = stamp

@@ -62,9 +62,23 @@ def media_type(suffix: str, accept: str) -> tuple[str, bool]:
     return (BROWSER_FEED_TYPE if wants_page else registered), True
 
 
-def answer(root: Path, method: str, target: str, headers: dict[str, str]) -> Answer:
+@dataclass(frozen=True, slots=True)
+class WebSub:
+    """The WebSub discovery a feed's answer carries (the config's site.hubs)."""
+
+    base_url: str  # where the output folder is served, for the rel="self" link
+    hubs: tuple[str, ...]
+
+
+FEED_SUFFIXES = (".atom", ".rss", ".json")
+
+
+def answer(
+    root: Path, method: str, target: str, headers: dict[str, str], websub: WebSub | None = None
+) -> Answer:
     """The answer to `method target` with request `headers` (names lowercase), served
-    from folder `root`. Pure but for reading the file: tested without a socket."""
+    from folder `root`; with `websub`, feeds carry `Link` headers naming their hubs
+    and themselves. Pure but for reading the file: tested without a socket."""
     if method not in ("GET", "HEAD"):
         return _error(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", "GET, HEAD"),))
     path = _resolve(root, target)
@@ -93,6 +107,10 @@ def answer(root: Path, method: str, target: str, headers: dict[str, str]) -> Ans
     ]
     if vary:
         common.append(("Vary", ", ".join(vary)))
+    if websub is not None and websub.hubs and path.suffix in FEED_SUFFIXES:
+        self_url = websub.base_url + path.relative_to(root).as_posix()
+        common += [("Link", f'<{hub}>; rel="hub"') for hub in websub.hubs]
+        common.append(("Link", f'<{self_url}>; rel="self"'))
     if _not_modified(headers, etag, st.st_mtime):
         return Answer(HTTPStatus.NOT_MODIFIED, tuple(common), b"")
     if use_gzip:
@@ -155,12 +173,12 @@ def _error(status: HTTPStatus, extra: tuple[tuple[str, str], ...] = ()) -> Answe
     return Answer(status, headers, body)
 
 
-def make_server(root: Path, bind: str, port: int, *,
-                log: TextIO | None = None) -> ThreadingHTTPServer:  # fmt: skip
+def make_server(root: Path, bind: str, port: int, *, log: TextIO | None = None,
+                websub: WebSub | None = None) -> ThreadingHTTPServer:  # fmt: skip
     """A server for folder `root`, bound but not yet serving (`serve_forever` starts it)."""
     folder = root.resolve()
     server_class = _Server6 if ":" in bind else ThreadingHTTPServer
-    server = server_class((bind, port), _handler(folder, log))
+    server = server_class((bind, port), _handler(folder, log, websub))
     server.daemon_threads = True
     return server
 
@@ -169,7 +187,9 @@ class _Server6(ThreadingHTTPServer):
     address_family = socket.AF_INET6
 
 
-def _handler(folder: Path, log: TextIO | None) -> Callable[..., BaseHTTPRequestHandler]:
+def _handler(
+    folder: Path, log: TextIO | None, websub: WebSub | None
+) -> Callable[..., BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # every answer has a length: connections are kept
 
@@ -178,7 +198,7 @@ def _handler(folder: Path, log: TextIO | None) -> Callable[..., BaseHTTPRequestH
 
         def _reply(self) -> None:
             headers = {k.lower(): v for k, v in self.headers.items()}
-            result = answer(folder, self.command, self.path, headers)
+            result = answer(folder, self.command, self.path, headers, websub)
             self.send_response(result.status)
             for name, value in result.headers:
                 self.send_header(name, value)
@@ -196,9 +216,9 @@ def _handler(folder: Path, log: TextIO | None) -> Callable[..., BaseHTTPRequestH
     return Handler
 
 
-def serve(root: Path, bind: str, port: int) -> None:
+def serve(root: Path, bind: str, port: int, websub: WebSub | None = None) -> None:
     """Serve `root` until interrupted, logging requests to standard error."""
-    with make_server(root, bind, port, log=sys.stderr) as server:
+    with make_server(root, bind, port, log=sys.stderr, websub=websub) as server:
         host, actual = str(server.server_address[0]), int(server.server_address[1])
         shown = f"[{host}]" if ":" in host else host
         print(f"topicfeeds: previewing {os.fspath(root)} at http://{shown}:{actual}/ (Ctrl-C stops)",

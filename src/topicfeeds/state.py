@@ -27,9 +27,21 @@ from .selector import LastFeed, SortKey
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
-_SCHEMA = """
+_WEBSUB_SCHEMA = """
+CREATE TABLE pings (            -- WebSub publish notices not yet delivered
+    hub TEXT NOT NULL, url TEXT NOT NULL,  -- the hub to tell, the feed URL that changed
+    PRIMARY KEY (hub, url)
+);
+CREATE TABLE hubs (
+    url TEXT PRIMARY KEY,
+    not_before INTEGER NOT NULL -- microseconds since the epoch: the hub asked to wait (Retry-After)
+);
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE files (
     name TEXT PRIMARY KEY,      -- file name in the records folder, as _key stores it
@@ -66,6 +78,11 @@ CREATE TABLE outputs (
     file TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL
 );
 """
+    + _WEBSUB_SCHEMA
+)
+# Schema 4 only added the WebSub tables: a state of schema 3 gains them and keeps the
+# rest (the entries' history above all) instead of being rebuilt.
+_UPGRADES = {"3": _WEBSUB_SCHEMA}
 
 
 def _key(name: str) -> str:
@@ -166,6 +183,10 @@ class StateStore:
             try:
                 store = cls._connect(path)
                 version = store.meta("schema") if store._tables() else None
+                if version in _UPGRADES:
+                    store._db.executescript(f"BEGIN; {_UPGRADES[version]} COMMIT;")
+                    store.set_meta("schema", str(SCHEMA_VERSION))
+                    version = str(SCHEMA_VERSION)
                 if version == str(SCHEMA_VERSION):
                     return store, notes
                 store.close()
@@ -437,6 +458,35 @@ class StateStore:
     def set_output(self, file: str, size: int, mtime_ns: int) -> None:
         """Note an output file as it now is."""
         self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (file, size, mtime_ns))
+
+    # -- WebSub
+
+    def add_pings(self, hub: str, urls: Iterable[str]) -> None:
+        """Note that `hub` is to be told that the feeds at `urls` changed."""
+        self._db.executemany("INSERT OR IGNORE INTO pings VALUES (?, ?)", ((hub, u) for u in urls))
+
+    def pings(self) -> dict[str, list[str]]:
+        """The feed URLs each hub is still to be told about."""
+        found: dict[str, list[str]] = {}
+        for hub, url in self._db.execute("SELECT hub, url FROM pings ORDER BY hub, url"):
+            found.setdefault(hub, []).append(url)
+        return found
+
+    def drop_pings(self, hub: str, urls: Iterable[str] | None = None) -> None:
+        """Forget pings of `hub`: delivered (`urls`), or all of them."""
+        if urls is None:
+            self._db.execute("DELETE FROM pings WHERE hub = ?", (hub,))
+        else:
+            self._db.executemany("DELETE FROM pings WHERE hub = ? AND url = ?", ((hub, u) for u in urls))
+
+    def hub_not_before(self, hub: str) -> int:
+        """Until when (microseconds) `hub` asked not to be sent anything; 0 if it did not."""
+        row = self._db.execute("SELECT not_before FROM hubs WHERE url = ?", (hub,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def set_hub_not_before(self, hub: str, when: int) -> None:
+        """Note that `hub` asked not to be sent anything before `when` (microseconds)."""
+        self._db.execute("INSERT OR REPLACE INTO hubs VALUES (?, ?)", (hub, when))
 
 
 def _remove(path: Path) -> None:

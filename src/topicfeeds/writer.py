@@ -36,6 +36,7 @@ from .model import EMPTY_FEED_TIME, Entry, Image, Related
 __all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "render"]
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
+ATOM_NS = "http://www.w3.org/2005/Atom"
 
 # Beside the feeds, relative so that a preview server and production both find it.
 FEED_STYLESHEET = "feed.css"
@@ -106,6 +107,7 @@ def _generator(
     atom_url, _ = feed_urls(site, topic)
     fg = FeedGenerator()
     fg.register_extension("topicfeeds", _FeedExtension, _EntryExtension)
+    fg.topicfeeds.hubs = tuple(hub.url for hub in site.hubs)
     fg.load_extension("dc", atom=False, rss=True)
     fg.id(atom_url)
     fg.title(f"{site.title}: {topic.title}")
@@ -129,7 +131,8 @@ def _generator(
 def _atom(fg: FeedGenerator, site: Site, topic: Topic) -> bytes:
     atom_url, _ = feed_urls(site, topic)
     home = {"href": site.link, "rel": "alternate", "type": "text/html"}
-    fg.link([home, {"href": atom_url, "rel": "self", "type": "application/atom+xml"}], replace=True)
+    hubs = [{"href": hub.url, "rel": "hub"} for hub in site.hubs]
+    fg.link([home, {"href": atom_url, "rel": "self", "type": "application/atom+xml"}, *hubs], replace=True)
     return _with_stylesheet(fg.atom_str(pretty=True))
 
 
@@ -220,8 +223,25 @@ def _html_link(related: Related) -> str:
 
 
 class _FeedExtension(BaseExtension):  # type: ignore[misc]
+    """Writes the WebSub hub links of an RSS channel, which feedgen does not."""
+
+    def __init__(self) -> None:
+        self.hubs: tuple[str, ...] = ()
+
     def extend_ns(self) -> dict[str, str]:
+        # RSS already declares the atom prefix (feedgen's own self link uses it).
         return {"media": MEDIA_NS}
+
+    def extend_rss(self, feed: etree._Element) -> etree._Element:
+        channel = feed.find("channel")
+        if channel is None or not self.hubs:
+            return feed
+        after = channel.find(f"{{{ATOM_NS}}}link")  # the self link feedgen wrote
+        at = list(channel).index(after) + 1 if after is not None else len(channel)
+        for n, hub in enumerate(self.hubs):
+            # Made under the channel, so it takes the declared atom prefix; then moved.
+            channel.insert(at + n, etree.SubElement(channel, f"{{{ATOM_NS}}}link", href=hub, rel="hub"))
+        return feed
 
 
 class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]

@@ -37,6 +37,8 @@ def render(
     }
     if site.language:
         feed["language"] = site.language
+    if site.hubs:
+        feed["hubs"] = [{"type": "WebSub", "url": hub.url} for hub in site.hubs]
     feed["items"] = [_item(entry, topic.rules.related) for entry in entries]
     # One line: with `indent` the json module falls back to its pure-Python encoder,
     # several times slower, and readers do not care.

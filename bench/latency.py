@@ -1,0 +1,170 @@
+"""How long from a record file landing to the WebSub hub hearing of its topic's feed.
+
+    python bench/latency.py --records 10000 --topics 50 [--samples 50] [--idle 30]
+
+Writes a corpus (bench/corpus.py), builds it, starts a loopback hub and `topicfeeds
+watch`, then renames records one by one into the records folder (as an atomic writer
+does) and times each until the hub receives a publish request naming its topic's
+Atom feed. Prints p50/p95/max, then the watch's CPU share and memory over an idle spell.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.parse
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import RECORDS_DIR, add_records, write_corpus
+
+TOPICFEEDS = [sys.executable, "-m", "topicfeeds"]
+
+
+class Hub:
+    """A loopback hub that notes when each feed URL was announced."""
+
+    def __init__(self) -> None:
+        self.heard: list[tuple[float, str]] = []
+        hub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                at = time.monotonic()
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode("ascii")
+                hub.heard += [(at, u) for u in urllib.parse.parse_qs(body).get("hub.url", [])]
+                self.send_response(204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/"
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def expected_feed(record: Path, base_url: str) -> str | None:
+    """The Atom feed a record lands in, or None when it is not published."""
+    front = yaml.safe_load(record.read_text(encoding="utf-8").split("---")[1])
+    if not front.get("published", True) or not front.get("topics"):
+        return None
+    return f"{base_url}{str(front['topics'][0]).lower().replace(' ', '-')}.atom"
+
+
+def run(workdir: Path, records: int, topics: int, samples: int, idle: float) -> None:
+    hub = Hub()
+    config = write_corpus(workdir, records, topics)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace('  base_url: "https://bench.example/feeds/"\n',
+                     f'  base_url: "https://bench.example/feeds/"\n'
+                     f'  hubs: [{{url: "{hub.url}", per_request: 10}}]\n'),
+        encoding="utf-8",
+    )  # fmt: skip
+    started = time.monotonic()
+    subprocess.run([*TOPICFEEDS, "build", "-q", "-c", str(config)], check=True)
+    print(f"cold build of {records} records, {topics} topics: {time.monotonic() - started:.1f} s")
+
+    staging = workdir / "staging"
+    (staging / RECORDS_DIR).mkdir(parents=True, exist_ok=True)
+    last = sorted((workdir / RECORDS_DIR).glob("[0-9]*_*.txt"))[-1].name
+    (staging / RECORDS_DIR / last).touch()  # so that new records are numbered after the corpus
+    (staging / "config.yaml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
+    fresh = add_records(staging, samples, seed=99)
+
+    watch = subprocess.Popen([*TOPICFEEDS, "watch", "-q", "-c", str(config)], start_new_session=True)
+    try:
+        time.sleep(3.0)  # its first run finds nothing to do
+        latencies: list[float] = []
+        for path in fresh:
+            # Fresh news: dated now, so it lands at the top of its topics' feeds rather
+            # than below their cut (the corpus dates new records up to two days back).
+            now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            text = re.sub(r"^publishedDateTime: .*$", f"publishedDateTime: {now}", path.read_text("utf-8"),
+                          count=1, flags=re.M)  # fmt: skip
+            path.write_text(text, encoding="utf-8")
+            feed = expected_feed(path, "https://bench.example/feeds/")
+            heard = len(hub.heard)
+            landed = time.monotonic()
+            path.rename(workdir / RECORDS_DIR / path.name)
+            if feed is None:
+                time.sleep(1.0)
+                continue
+            deadline = landed + 30
+            while time.monotonic() < deadline:
+                times = [at for at, url in hub.heard[heard:] if url == feed]
+                if times:
+                    latencies.append(times[0] - landed)
+                    break
+                time.sleep(0.005)
+            else:
+                print(f"{path.name}: no ping for {feed} within 30 s")
+            time.sleep(0.5)
+        latencies.sort()
+        if latencies:
+            p95 = latencies[min(len(latencies) - 1, round(0.95 * len(latencies)) - 1)]
+            print(
+                f"rename -> ping, {len(latencies)} records: p50 {statistics.median(latencies):.3f} s, "
+                f"p95 {p95:.3f} s, max {latencies[-1]:.3f} s"
+            )
+        cpu, memory = cpu_seconds(watch.pid), rss_mb(watch.pid)
+        time.sleep(idle)
+        share = (cpu_seconds(watch.pid) - cpu) / idle * 100
+        after = rss_mb(watch.pid)
+        print(f"watch idle for {idle:.0f} s: {share:.2f}% CPU; memory {memory:.0f} MB -> {after:.0f} MB")
+    finally:
+        watch.terminate()
+        watch.wait(timeout=60)
+        hub.server.shutdown()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark."""
+    parser = argparse.ArgumentParser(description="Time a record landing -> hub ping with `watch` running.")
+    parser.add_argument("--records", type=int, default=10000)
+    parser.add_argument("--topics", type=int, default=50)
+    parser.add_argument("--samples", type=int, default=50)
+    parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU measurement")
+    parser.add_argument("--workdir", type=Path, help="keep the corpus here (default: a temporary folder)")
+    args = parser.parse_args(argv)
+    if args.workdir:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        run(args.workdir, args.records, args.topics, args.samples, args.idle)
+    else:
+        with tempfile.TemporaryDirectory() as tmp:
+            run(Path(tmp), args.records, args.topics, args.samples, args.idle)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,134 @@
+"""Publish within seconds: watch the records folder and run the incremental build
+whenever record files are added, changed, renamed or removed.
+
+Events only say *when* to run, never *what* to do: every run is the same `build`
+(the same stat scan, the same lock), so a watch and a cron `build` never disagree.
+Events can be lost (an overflowing inotify queue, a network file system), so a run
+also happens after `check_every` seconds without one. A run that finds the lock
+held waits for it, then runs.
+
+The folder is watched through watchfiles (the Rust `notify` crate: inotify on
+Linux), falling back to polling where inotify cannot be used. Changes that come
+while a run is under way are kept, and start the next run.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+# The watcher itself (documented as watchfiles' Rust backend): unlike the `watch`
+# generator, it can start watching before the first run, and notes changes while a
+# run is under way.
+from watchfiles._rust_notify import RustNotify
+
+from .config import Config
+from .errors import LockedError, RemovalsRefused
+from .pipeline import BuildReport, build
+from .reader import name_matcher
+
+Reason = Literal["start", "change", "check"]
+"""Why a run happened: the watch started, record files changed, or the periodic check."""
+
+# How long one attempt waits for the lock before the watch looks at its stop flag.
+LOCK_ATTEMPT_SECONDS = 0.5
+POLL_MS = 300  # how often a polling watcher looks
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOptions:
+    """How a watch behaves."""
+
+    settle: float = 0.2  # seconds without a new change before a run starts
+    longest: float = 2.0  # a burst that goes on longer than this runs anyway
+    check_every: float = 60.0  # seconds without any change before a full check runs
+    jobs: int | None = None  # processes that parse records (None: all processors)
+    polling: bool | None = None  # True: poll; None: inotify, polling where unavailable
+
+
+@dataclass(frozen=True, slots=True)
+class WatchRun:
+    """One run of a watch, for its log line."""
+
+    reason: Reason
+    report: BuildReport | None  # None when the run was refused
+    waited: float  # seconds spent waiting for another run's lock
+    refused: RemovalsRefused | None = None  # most records gone: nothing was changed
+
+
+def watch(
+    config: Config,
+    options: WatchOptions,
+    on_run: Callable[[WatchRun], None],
+    stop: threading.Event,
+    *,
+    idle: threading.Event | None = None,
+    now: Callable[[], datetime | None] = lambda: None,
+) -> None:
+    """Run `build` at once, then whenever the records folder changes or `check_every`
+    seconds pass without a change, until `stop` is set; `on_run` is told about each
+    run. A run refused because most records are gone changes nothing and is
+    reported; the watch goes on. `idle`, when given, is set while the watch only
+    waits for changes (a signal handler may then just set `stop`; during a run it
+    should raise, so the run unwinds). Errors that stop a build before it starts (an unusable folder) end the
+    watch by raising, as they end `build`."""
+    idle = idle or threading.Event()
+    matches = name_matcher(tuple(config.patterns))
+    folder = config.records_dir
+
+    def run(reason: Reason) -> None:
+        started = time.monotonic()
+        while not stop.is_set():
+            try:
+                report = build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS)
+            except LockedError:
+                continue  # a cron build is running: ours follows it
+            except RemovalsRefused as exc:
+                # Refused again at every run until the records come back or someone
+                # runs `build --allow-removals`; the watch itself goes on.
+                on_run(WatchRun(reason, None, time.monotonic() - started, exc))
+                return
+            on_run(WatchRun(reason, report, _waited(started, report)))
+            return
+
+    with _watcher(folder, options.polling) as watcher:
+        # Watching before the first run: what lands during it is noticed.
+        run("start")
+        while not stop.is_set():
+            idle.set()
+            try:
+                found = watcher.watch(
+                    round(options.longest * 1000),
+                    max(1, round(options.settle * 1000)),
+                    max(1, round(options.check_every * 1000)),
+                    stop,
+                )
+            finally:
+                idle.clear()
+            if isinstance(found, str):
+                if found != "timeout":  # "stop" or "signal"
+                    return
+                run("check")
+            elif stop.is_set():
+                return
+            elif any(Path(path).parent == folder and matches(Path(path).name) for _, path in found):
+                run("change")  # other files (an atomic writer's temporary file) do not count
+
+
+def _waited(started: float, report: BuildReport) -> float:
+    return max(0.0, time.monotonic() - started - report.seconds)
+
+
+def _watcher(folder: Path, polling: bool | None) -> RustNotify:
+    """A watcher of `folder` (not of its subfolders), which notes changes from now on."""
+    if not polling:
+        try:
+            return RustNotify([str(folder)], False, False, POLL_MS, False, False)
+        except (OSError, RuntimeError):
+            pass  # inotify is unavailable (no watches left, an odd file system): poll
+    return RustNotify([str(folder)], False, True, POLL_MS, False, False)

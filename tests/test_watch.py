@@ -1,0 +1,292 @@
+"""`topicfeeds watch` as it runs in production: a process of its own, watching a real
+folder. After every change it settles on exactly the files a `build` writes from the
+same records and state, it shares the lock with `build`, and SIGTERM leaves whole
+files, a free lock and no process behind."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import feedparser
+import pytest
+
+from topicfeeds.config import load_config
+from topicfeeds.errors import LockedError
+from topicfeeds.lock import exclusive
+from topicfeeds.pipeline import build, lock_path
+
+from .conftest import BASE_CONFIG, make_config, record_fields, record_text
+from .test_processes import linux_proc, live_members, wait_until_gone  # noqa: F401 - a fixture
+
+CONFIG = BASE_CONFIG.replace("records: seeds", "records: seeds\nauto: true")
+TOPICS = ["Energy", "Space", "Climate", "Privacy", "Grid"]
+
+
+def story(n: int, title: str | None = None, published: str = "2026-11-20T08:00:00Z") -> str:
+    return record_text(
+        record_fields(
+            title=title or f"Story {n}",
+            publishedDateTime=published,
+            webUrl=f"https://news.example/{n}",
+            originalUrl=...,
+            topics=[TOPICS[n % len(TOPICS)]],
+        )
+    )
+
+
+class Watch:
+    """A running `topicfeeds watch` in a session of its own, with its output lines."""
+
+    def __init__(self, root: Path, *extra: str) -> None:
+        self.root = root
+        self.config = root / "config.yaml"
+        self.lines: list[tuple[float, str]] = []
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "topicfeeds", "watch", "-c", str(self.config), "--settle", "0.1",
+             "--check-every", "30", *extra],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            text=True,
+        )  # fmt: skip
+        assert self.process.stdout is not None
+        self.reader = threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True)
+        self.reader.start()
+        self.wait_for_lines(1, timeout=30)
+
+    def _read(self, stream: Iterator[str]) -> None:
+        for line in stream:
+            self.lines.append((time.monotonic(), line.rstrip("\n")))
+
+    def wait_for_lines(self, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.lines) < count:
+            assert self.process.poll() is None, self.process.stderr.read() if self.process.stderr else ""
+            assert time.monotonic() < deadline, f"no run line after {timeout} s: {self.lines}"
+            time.sleep(0.01)
+
+    def settle(self, before: int, quiet: float = 1.0, timeout: float = 60.0) -> None:
+        """Wait for a run line after the `before`-th, then for `quiet` seconds without one."""
+        self.wait_for_lines(before + 1, timeout)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() - self.lines[-1][0] < quiet:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        _, err = self.process.communicate(timeout=30)
+        assert not wait_until_gone(self.process.pid), "a process of the watch outlived it"
+        self.errors = err
+        return self.process.returncode
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Path]:
+    root = tmp_path / "site"
+    root.mkdir()
+    make_config(root, CONFIG)
+    for n in range(5):
+        (root / "seeds" / f"{n:04}.txt").write_text(story(n), encoding="utf-8")
+    yield root
+
+
+@pytest.fixture
+def watching(site: Path) -> Iterator[Watch]:
+    running = Watch(site)
+    yield running
+    running.stop()
+
+
+def outputs(feeds: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(feeds.iterdir())}
+
+
+def what_build_writes(site: Path, elsewhere: Path) -> dict[str, bytes]:
+    """The files a `build` writes from the watched folder's records and a copy of its
+    state, taken under the lock (so between two runs), into a folder of its own."""
+    if elsewhere.exists():
+        shutil.rmtree(elsewhere)
+    config = load_config(site / "config.yaml")
+    lock = lock_path(config)
+    assert lock is not None and config.state_path is not None
+    with exclusive(lock, wait=30):
+        shutil.copytree(site / "seeds", elsewhere / "seeds")
+        shutil.copy(config.state_path, elsewhere / config.state_path.name)
+        mine = outputs(site / "feeds")
+    make_config(elsewhere, CONFIG)
+    report = build(load_config(elsewhere / "config.yaml"), jobs=1)
+    assert not report.failures and not report.errors
+    theirs = outputs(elsewhere / "feeds")
+    assert mine == theirs
+    return mine
+
+
+def titles(feeds: Path, name: str) -> set[str]:
+    return {e.title for e in feedparser.parse((feeds / name).read_bytes()).entries}
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_watch_follows_writes_renames_edits_and_removals(site: Path, watching: Watch, tmp_path: Path) -> None:
+    seeds, feeds, other = site / "seeds", site / "feeds", tmp_path / "build"
+    assert "start:" in watching.lines[0][1]
+    what_build_writes(site, other)
+
+    runs = len(watching.lines)
+    (seeds / "0100.txt").write_text(story(100, "Written in place"), encoding="utf-8")
+    watching.settle(runs)
+    what_build_writes(site, other)
+    assert "Written in place" in titles(feeds, "energy.atom")
+
+    runs = len(watching.lines)
+    (seeds / ".0101.tmp").write_text(story(101, "Renamed into place"), encoding="utf-8")
+    (seeds / ".0101.tmp").rename(seeds / "0101.txt")  # as an atomic writer does
+    watching.settle(runs)
+    what_build_writes(site, other)
+    assert "Renamed into place" in titles(feeds, "space.atom")
+
+    runs = len(watching.lines)
+    (seeds / "0100.txt").write_text(story(100, "Edited"), encoding="utf-8")
+    watching.settle(runs)
+    what_build_writes(site, other)
+    assert "Edited" in titles(feeds, "energy.atom")
+    assert "Written in place" not in titles(feeds, "energy.atom")
+
+    runs = len(watching.lines)
+    (seeds / "0101.txt").unlink()
+    watching.settle(runs)
+    what_build_writes(site, other)
+    assert "Renamed into place" not in titles(feeds, "space.atom")
+    assert watching.stop() == 0
+    assert "Traceback" not in watching.errors
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_watch_settles_a_burst_of_a_thousand_records(site: Path, watching: Watch, tmp_path: Path) -> None:
+    runs = len(watching.lines)
+    for n in range(1000, 2000):
+        (site / "seeds" / f"{n:04}.txt").write_text(story(n), encoding="utf-8")
+    watching.settle(runs, quiet=1.5)
+    what_build_writes(site, tmp_path / "build")
+    assert len(feedparser.parse((site / "feeds" / "grid.atom").read_bytes()).entries) > 0
+    assert watching.stop() == 0
+
+
+def wait_until_busy(site: Path, timeout: float = 30.0) -> None:
+    """Return once another process holds the run's lock."""
+    lock = lock_path(load_config(site / "config.yaml"))
+    assert lock is not None
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with exclusive(lock):
+                pass
+        except LockedError:
+            return
+        time.sleep(0.002)
+    raise AssertionError("the watch never started a run")
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_build_meets_a_busy_watch_and_a_watch_waits_for_a_build(
+    site: Path, watching: Watch, tmp_path: Path
+) -> None:
+    config = load_config(site / "config.yaml")
+    runs = len(watching.lines)
+    for n in range(1000, 3000):
+        (site / "seeds" / f"{n:04}.txt").write_text(story(n), encoding="utf-8")
+    wait_until_busy(site)
+    with pytest.raises(LockedError):  # `build` without --wait: exit status 3
+        build(config)
+    waiting = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "-q", "-c", str(site / "config.yaml"), "--wait", "60"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert waiting.returncode == 0, waiting.stderr
+    watching.settle(runs, quiet=1.5)
+    what_build_writes(site, tmp_path / "build")
+
+    # The other way round: a watch run waits while a build holds the lock.
+    lock = lock_path(config)
+    assert lock is not None
+    runs = len(watching.lines)
+    with exclusive(lock):
+        newer = story(50, "After the build", "2026-11-21T08:00:00Z")
+        (site / "seeds" / "0050.txt").write_text(newer, encoding="utf-8")
+        time.sleep(1.0)
+        assert len(watching.lines) == runs
+        assert "After the build" not in titles(site / "feeds", "energy.atom")
+    watching.settle(runs)
+    assert "After the build" in titles(site / "feeds", "energy.atom")
+    assert watching.stop() == 0
+
+
+def without_pool_exit_race(errors: str) -> str:
+    """Standard error without CPython 3.11's atexit race in concurrent.futures (its
+    exit hook may wake a pool whose pipe the pool's own thread is closing: "Exception
+    ignored in atexit callback ... Bad file descriptor"; fixed in 3.12). A run
+    interrupted while its parse workers run may hit it, `build` as well as `watch`."""
+    head, found, rest = errors.partition("Exception ignored in atexit callback")
+    if not found:
+        return errors
+    assert "OSError: [Errno 9] Bad file descriptor" in rest, errors
+    return head + rest.split("OSError: [Errno 9] Bad file descriptor", 1)[1]
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_sigterm_during_a_run_leaves_whole_files_a_free_lock_and_no_process(
+    site: Path, tmp_path: Path
+) -> None:
+    watching = Watch(site, "--jobs", "2")
+    before = outputs(site / "feeds")
+    for n in range(1000, 2500):  # enough for the parse workers to start
+        (site / "seeds" / f"{n:04}.txt").write_text(story(n), encoding="utf-8")
+    wait_until_busy(site)
+    time.sleep(0.2)
+    group = watching.process.pid
+    assert watching.stop() == 0
+    assert not live_members(group)
+    assert "Traceback" not in without_pool_exit_race(watching.errors)
+    lock = lock_path(load_config(site / "config.yaml"))
+    assert lock is not None
+    with exclusive(lock):  # free at once
+        pass
+    feeds = site / "feeds"
+    assert not list(feeds.glob(".*")), "a temporary file was left behind"
+    assert set(outputs(feeds)) >= set(before)
+    for path in feeds.glob("*.atom"):
+        assert not feedparser.parse(path.read_bytes()).bozo, path
+    # The next run finishes the job.
+    again = Watch(site)
+    again.settle(0, quiet=1.0)
+    what_build_writes(site, tmp_path / "build")
+    assert again.stop() == 0
+
+
+def test_watch_refuses_nonsense_options(site: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "watch", "-c", str(site / "config.yaml"), "--settle", "0"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--settle" in result.stderr
+    assert not list((site / "feeds").iterdir())
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_polling_watch_sees_a_new_record_too(site: Path, tmp_path: Path) -> None:
+    watching = Watch(site, "--poll")
+    runs = len(watching.lines)
+    (site / "seeds" / "0200.txt").write_text(story(200, "Seen by polling"), encoding="utf-8")
+    watching.settle(runs)
+    assert "Seen by polling" in titles(site / "feeds", "energy.atom")
+    what_build_writes(site, tmp_path / "build")
+    assert watching.stop() == 0

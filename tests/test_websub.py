@@ -1,0 +1,380 @@
+"""WebSub: feeds name their hubs, and hubs are told of exactly the feeds that changed.
+
+The hub is a real HTTP server on 127.0.0.1, started by the test, that behaves like one:
+it records each publish request, answers, then fetches every feed it was told about
+from `topicfeeds serve` (the feeds' URLs point there) and keeps what it got."""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from topicfeeds.config import Hub, parse_config
+from topicfeeds.errors import ConfigError
+from topicfeeds.state import History, StateStore
+from topicfeeds.websub import changed_feeds, publish_body, retry_after
+
+from .conftest import BASE_CONFIG, make_config, record_fields, record_text
+from .test_processes import linux_proc  # noqa: F401 - a fixture
+
+
+@dataclass
+class Publish:
+    """One publish request as the hub received it."""
+
+    at: float
+    form: dict[str, list[str]]
+
+
+@dataclass
+class FakeHub:
+    """What the hub saw and fetched, and how it answers."""
+
+    requests: list[Publish] = field(default_factory=list)
+    fetched: dict[str, tuple[bytes, list[str]]] = field(default_factory=dict)  # url: (body, Link headers)
+    answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # next answers; then 204
+    delay: float = 0.0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def urls(self, since: int = 0) -> list[str]:
+        named = (r.form.get("hub.url", r.form.get("hub.topic", [])) for r in self.requests[since:])
+        return sorted(u for urls in named for u in urls)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_hub(hub: FakeHub, port: int = 0) -> ThreadingHTTPServer:
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length", "0"))
+            form = urllib.parse.parse_qs(self.rfile.read(length).decode("ascii"))
+            time.sleep(hub.delay)
+            with hub.lock:
+                hub.requests.append(Publish(time.monotonic(), form))
+                status, headers = hub.answers.pop(0) if hub.answers else (204, {})
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.wfile.flush()
+            if status < 300:
+                for url in form.get("hub.url", form.get("hub.topic", [])):
+                    try:
+                        with urllib.request.urlopen(url, timeout=10) as response:
+                            links = response.headers.get_all("Link") or []
+                            hub.fetched[url] = (response.read(), links)
+                    except OSError:  # the preview server is gone: the test has ended
+                        return
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def story(n: int, title: str, topic: str) -> str:
+    return record_text(
+        record_fields(title=title, webUrl=f"https://news.example/{n}", originalUrl=..., topics=[topic])
+    )
+
+
+@dataclass
+class Site:
+    root: Path
+    serve_port: int
+    hub_port: int
+
+    @property
+    def hub_url(self) -> str:
+        return f"http://127.0.0.1:{self.hub_port}/hub"
+
+    def feed(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.serve_port}/{name}"
+
+    def build(self) -> dict[str, Any]:
+        result = subprocess.run(
+            [sys.executable, "-m", "topicfeeds", "build", "--json", "-c", str(self.root / "config.yaml")],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+        out: dict[str, Any] = json.loads(result.stdout)
+        out["stderr"] = result.stderr
+        return out
+
+
+def configure(root: Path, serve_port: int, hubs: str) -> None:
+    text = BASE_CONFIG.replace(
+        "  base_url: https://news.example/feeds/",
+        f"  base_url: http://127.0.0.1:{serve_port}/\n  hubs: {hubs}",
+    ).replace(
+        "    match: [Energy]\n",
+        "    match: [Energy]\n  space:\n    title: Space\n    description: Up there.\n    match: [Space]\n",
+    )
+    make_config(root, text)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    root = tmp_path / "site"
+    root.mkdir()
+    serve_port, hub_port = free_port(), free_port()
+    configure(root, serve_port, f"[http://127.0.0.1:{hub_port}/hub]")
+    (root / "seeds" / "1.txt").write_text(story(1, "Batteries", "Energy"), encoding="utf-8")
+    (root / "seeds" / "2.txt").write_text(story(2, "Rockets", "Space"), encoding="utf-8")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "topicfeeds", "serve", "-c", str(root / "config.yaml"),
+         "--port", str(serve_port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    assert server.stderr is not None
+    server.stderr.readline()  # "previewing ... at": it listens
+    try:
+        yield Site(root, serve_port, hub_port)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        server.stderr.close()
+
+
+def wait_for(check: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+ALL = sorted(f"{t}.{s}" for t in ("energy", "space") for s in ("atom", "rss", "json"))
+
+
+def test_an_edit_pings_exactly_the_changed_feeds_and_the_hub_fetches_them(site: Site) -> None:
+    hub = FakeHub()
+    server = start_hub(hub, site.hub_port)
+    try:
+        first = site.build()
+        assert first["status"] == 0 and first["pings"] == {"sent": 6, "waiting": 0}
+        assert hub.urls() == [site.feed(n) for n in ALL]
+        assert all(r.form["hub.mode"] == ["publish"] for r in hub.requests)
+
+        seen = len(hub.requests)
+        (site.root / "seeds" / "1.txt").write_text(story(1, "Batteries, revised", "Energy"), encoding="utf-8")
+        second = site.build()
+        assert second["pings"] == {"sent": 3, "waiting": 0}
+        changed = [site.feed(f"energy.{s}") for s in ("atom", "json", "rss")]
+        assert hub.urls(seen) == changed
+        wait_for(lambda: all(b"Batteries, revised" in hub.fetched.get(u, (b"", []))[0] for u in changed))
+        body, links = hub.fetched[site.feed("energy.atom")]
+        assert f'<link href="{site.hub_url}" rel="hub"/>'.encode() in body
+        assert f'<{site.hub_url}>; rel="hub"' in links
+        assert f'<{site.feed("energy.atom")}>; rel="self"' in links
+        rss, _ = hub.fetched[site.feed("energy.rss")]
+        assert f'<atom:link href="{site.hub_url}" rel="hub"/>'.encode() in rss
+        jsonfeed, _ = hub.fetched[site.feed("energy.json")]
+        assert json.loads(jsonfeed)["hubs"] == [{"type": "WebSub", "url": site.hub_url}]
+
+        seen = len(hub.requests)
+        assert site.build()["pings"] == {"sent": 0, "waiting": 0}  # nothing changed: nobody told
+        assert len(hub.requests) == seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_hub_that_is_down_never_fails_the_build_and_is_told_later(site: Site) -> None:
+    down = site.build()  # nothing listens on the hub's port
+    assert down["status"] == 0
+    assert down["pings"] == {"sent": 0, "waiting": 6}
+    assert "feeds wait for the next run" in down["stderr"]
+    assert (site.root / "feeds" / "energy.atom").exists()
+
+    hub = FakeHub()
+    server = start_hub(hub, site.hub_port)
+    try:
+        later = site.build()
+        assert later["status"] == 0 and later["written"] == []
+        assert later["pings"] == {"sent": 6, "waiting": 0}
+        assert hub.urls() == [site.feed(n) for n in ALL]
+        assert site.build()["pings"] == {"sent": 0, "waiting": 0}
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_503_with_retry_after_is_honoured(site: Site) -> None:
+    hub = FakeHub(answers=[(503, {"Retry-After": "2"})])
+    server = start_hub(hub, site.hub_port)
+    try:
+        asked = site.build()
+        assert asked["pings"] == {"sent": 0, "waiting": 6}
+        assert len(hub.requests) == 1
+        again = site.build()  # within the two seconds: the hub is left alone
+        assert again["pings"] == {"sent": 0, "waiting": 6}
+        assert len(hub.requests) == 1
+        time.sleep(2.1)
+        assert site.build()["pings"] == {"sent": 6, "waiting": 0}
+        assert hub.urls(1) == [site.feed(n) for n in ALL]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_slow_hub_does_not_stall_the_build(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    hub = FakeHub(delay=3.0)
+    server = start_hub(hub)
+    port = server.server_address[1]
+    configure(root, free_port(), f"[{{url: 'http://127.0.0.1:{port}/', timeout: 0.3, per_request: 10}}]")
+    (root / "seeds" / "1.txt").write_text(story(1, "Batteries", "Energy"), encoding="utf-8")
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "--json", "-c", str(root / "config.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert time.monotonic() - started < 2.5
+    out = json.loads(result.stdout)
+    assert out["status"] == 0 and out["pings"] == {"sent": 0, "waiting": 6}
+    server.shutdown()
+    server.server_close()
+
+
+def test_several_feeds_per_request_and_hub_topic_where_configured(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    root.mkdir()
+    hub = FakeHub()
+    server = start_hub(hub)
+    port = server.server_address[1]
+    configure(root, free_port(), f"[{{url: 'http://127.0.0.1:{port}/', param: topic, per_request: 4}}]")
+    (root / "seeds" / "1.txt").write_text(story(1, "Batteries", "Energy"), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "-c", str(root / "config.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "hubs told of 6 feeds, 0 waiting" in result.stdout
+    assert [len(r.form["hub.topic"]) for r in hub.requests] == [4, 2]
+    assert all("hub.url" not in r.form for r in hub.requests)
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_watch_pings_the_hub_within_two_seconds_of_a_record_landing(site: Site) -> None:
+    hub = FakeHub()
+    server = start_hub(hub, site.hub_port)
+    watch = subprocess.Popen(
+        [sys.executable, "-m", "topicfeeds", "watch", "-q", "-c", str(site.root / "config.yaml")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+    )  # fmt: skip
+    try:
+        wait_for(lambda: len(hub.requests) >= 6, timeout=30)  # the first run tells of every feed
+        seen = len(hub.requests)
+        seeds = site.root / "seeds"
+        (seeds / ".3.tmp").write_text(story(3, "Comet sighted", "Space"), encoding="utf-8")
+        landed = time.monotonic()
+        (seeds / ".3.tmp").rename(seeds / "3.txt")
+        changed = [site.feed(f"space.{s}") for s in ("atom", "json", "rss")]
+        wait_for(lambda: hub.urls(seen) == changed, timeout=10)  # a request each (per_request 1)
+        atom = next(r for r in hub.requests[seen:] if r.form["hub.url"] == [site.feed("space.atom")])
+        assert atom.at - landed < 2.0
+        wait_for(lambda: b"Comet sighted" in hub.fetched.get(site.feed("space.atom"), (b"", []))[0])
+    finally:
+        watch.terminate()
+        _, err = watch.communicate(timeout=30)
+        server.shutdown()
+        server.server_close()
+    assert watch.returncode == 0, err
+
+
+# -- the pure parts
+
+
+def test_changed_feeds_are_the_feeds_among_the_written_files(tmp_path: Path) -> None:
+    config = make_config(tmp_path)
+    written = ["energy.atom", "energy.html", "energy.json", "index.html", "topics.opml", "energy.rss"]
+    assert changed_feeds(config.site, written) == [
+        "https://news.example/feeds/energy.atom",
+        "https://news.example/feeds/energy.json",
+        "https://news.example/feeds/energy.rss",
+    ]
+
+
+def test_publish_body() -> None:
+    assert publish_body(Hub("https://hub.example/"), ["https://a/x.atom", "https://a/y z.rss"]) == (
+        b"hub.mode=publish&hub.url=https%3A%2F%2Fa%2Fx.atom&hub.url=https%3A%2F%2Fa%2Fy+z.rss"
+    )
+    assert publish_body(Hub("https://hub.example/", "topic"), ["https://a/x.atom"]) == (
+        b"hub.mode=publish&hub.topic=https%3A%2F%2Fa%2Fx.atom"
+    )
+
+
+def test_retry_after_takes_seconds_or_a_date() -> None:
+    now = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
+    assert retry_after("120", now) == 120.0
+    assert retry_after("Sun, 29 Nov 2026 08:00:30 GMT", now) == 30.0
+    assert retry_after("Sun, 29 Nov 2026 07:00:00 GMT", now) == 0.0
+    assert retry_after("soon", now) is None
+    assert retry_after(None, now) is None
+
+
+def test_hub_config_is_validated(tmp_path: Path) -> None:
+    text = BASE_CONFIG.replace(
+        "  author: Test Newsroom",
+        "  author: Test Newsroom\n  hubs: [ftp://hub.example/, {url: 'https://h.example/', param: hub},"
+        " {url: 'https://h.example/', per_request: 0}, {url: 'https://k.example/', extra: 1}]",
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, tmp_path / "config.yaml")
+    shown = "\n".join(str(p) for p in caught.value.problems)
+    assert "site.hubs.0.url" in shown and "ftp://hub.example/" in shown
+    assert "site.hubs.1.param" in shown
+    assert "site.hubs.2.per_request" in shown
+    assert "site.hubs.3.extra" in shown
+    ok = parse_config(
+        BASE_CONFIG.replace(
+            "  author: Test Newsroom", "  author: Test Newsroom\n  hubs: [https://hub.example/]"
+        ),
+        tmp_path / "config.yaml",
+    )
+    assert ok.site.hubs == (Hub("https://hub.example/"),)
+
+
+def test_a_state_of_schema_3_gains_the_websub_tables_and_keeps_its_history(tmp_path: Path) -> None:
+    path = tmp_path / "state.sqlite"
+    store, _ = StateStore.open(path)
+    store.set_history("energy", {"https://news.example/1": History("h", 1, None)})
+    store.close()
+    with sqlite3.connect(path) as db:  # as schema 3 left it
+        db.execute("DROP TABLE pings")
+        db.execute("DROP TABLE hubs")
+        db.execute("UPDATE meta SET value = '3' WHERE key = 'schema'")
+    db.close()
+    store, notes = StateStore.open(path)
+    try:
+        assert notes == []
+        assert store.history("energy") == {"https://news.example/1": History("h", 1, None)}
+        store.add_pings("https://hub.example/", ["https://news.example/feeds/energy.atom"])
+        assert store.pings() == {"https://hub.example/": ["https://news.example/feeds/energy.atom"]}
+    finally:
+        store.close()
