@@ -8,6 +8,7 @@ prints them.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,7 @@ from .errors import OutputError
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from mypy_boto3_s3.type_defs import ObjectTypeDef
 
 # Errors that say the storage, not one object, is out of reach: what follows would fail too.
 UNREACHABLE = (
@@ -74,6 +76,17 @@ def _timestamp(value: str) -> datetime:
     except (ValueError, AttributeError):
         parsed: datetime = botocore.utils.parse_timestamp(value)
         return parsed
+
+
+def listed(client: S3Client, url: BucketUrl) -> Iterator[tuple[str, ObjectTypeDef]]:
+    """(name below the prefix, listing item) of every object under `url`'s prefix, one
+    LIST request per 1,000 objects; a refusal raises OutputError."""
+    try:
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=url.bucket, Prefix=url.prefix):
+            for item in page.get("Contents", ()):
+                yield item["Key"][len(url.prefix) :], item
+    except CLIENT_ERRORS as exc:
+        raise refused(url, exc) from exc
 
 
 def reason(exc: Exception) -> str:

@@ -61,18 +61,10 @@ class BucketDestination:
 
     def _listing(self) -> dict[str, OutputStamp]:
         if self._listed is None:
-            listed: dict[str, OutputStamp] = {}
-            try:
-                pages = self.client.get_paginator("list_objects_v2").paginate(
-                    Bucket=self.url.bucket, Prefix=self.url.prefix
-                )
-                for page in pages:
-                    for item in page.get("Contents", ()):
-                        name = item["Key"][len(self.url.prefix) :]
-                        listed[name] = (item["Size"], s3.etag_number(item["ETag"]))
-            except s3.CLIENT_ERRORS as exc:
-                raise s3.refused(self.url, exc) from exc
-            self._listed = listed
+            self._listed = {
+                name: (item["Size"], s3.etag_number(item["ETag"]))
+                for name, item in s3.listed(self.client, self.url)
+            }
         return self._listed
 
     def holds(self, name: str, data: bytes) -> bool:

@@ -35,19 +35,11 @@ class BucketSource:
         """One LIST request per 1,000 objects."""
         matches = name_matcher(self.patterns)
         listing: dict[str, Stamp] = {}
-        try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.url.bucket, Prefix=self.url.prefix
-            )
-            for page in pages:
-                for item in page.get("Contents", ()):
-                    name = item["Key"][len(self.url.prefix) :]
-                    if not name or name.endswith("/") or not matches(name.rsplit("/", 1)[-1]):
-                        continue
-                    when = int(item["LastModified"].timestamp() * 1_000_000) * 1000
-                    listing[name] = Stamp(item["Size"], when, s3.etag_number(item["ETag"]), when)
-        except s3.CLIENT_ERRORS as exc:
-            raise s3.refused(self.url, exc) from exc
+        for name, item in s3.listed(self.client, self.url):
+            if not name or name.endswith("/") or not matches(name.rsplit("/", 1)[-1]):
+                continue
+            when = int(item["LastModified"].timestamp() * 1_000_000) * 1000
+            listing[name] = Stamp(item["Size"], when, s3.etag_number(item["ETag"]), when)
         self._stamps = listing
         return listing
 
