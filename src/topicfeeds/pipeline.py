@@ -509,9 +509,12 @@ class _Run:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
         plans = {topic.slug: self._plan(topic) for topic in topics}
-        if sum(ids is None for _, ids in plans.values()) > 10:
-            self._load_everything()
+        # Topics that choose from all their records: past ten, one pass decoding every
+        # record costs less than a query each. Those whose shortcut fails count too.
+        choosing_again = sum(ids is None for _, ids in plans.values())
         for done, topic in enumerate(topics, 1):
+            if choosing_again > 10 and self.index is None:
+                self._load_everything()
             last, ids = plans[topic.slug]
             selection = None
             narrow = last is not None and ids is not None
@@ -521,6 +524,7 @@ class _Run:
                 selection = self.select(topic, records)
                 if not update_holds(last, selection):
                     selection, narrow = None, False  # a place opened that only the others can fill
+                    choosing_again += 1
             if selection is None:
                 records = self._light_records(topic)
                 selection = self.select(topic, records)
