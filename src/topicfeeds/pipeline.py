@@ -336,10 +336,11 @@ class _Run:
             if note:
                 self.warnings.append(Problem(self.source.where, None, None, note))
             due = store.topic_valid_until().values()
+            digest = _listing_digest(listing)
             if (
                 not self.forced
                 and store.meta("fingerprint") == fingerprint(config)
-                and store.meta("listing") == _listing_digest(listing)
+                and store.meta("listing") == digest
                 and not any(until is not None and until <= micros(self.now) for until in due)
                 and self._outputs_intact()
             ):
@@ -361,7 +362,7 @@ class _Run:
             failures += site_failures
             racy = any(_racy(stamp, self.scan_started) for stamp in self.listing.values())
             # A racy file may still change unseen by stat: no shortcut for the next run.
-            store.set_meta("listing", "" if racy or failures else _listing_digest(self.listing))
+            store.set_meta("listing", "" if racy or failures else digest)
             store.set_meta("fingerprint", fingerprint(config))
             files = sum(len(topic_files(t)) for t in topics) + site_files
             store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files

@@ -32,18 +32,6 @@ UNREACHABLE = (
     botocore.exceptions.ConnectTimeoutError,
     botocore.exceptions.ReadTimeoutError,
 )
-# Answers that mean the credentials or the bucket are wrong, not the object.
-REFUSED = {
-    "InvalidAccessKeyId",
-    "SignatureDoesNotMatch",
-    "AccessDenied",
-    "NoSuchBucket",
-    "InvalidToken",
-    "ExpiredToken",
-    "AllAccessDisabled",
-    "PermanentRedirect",
-    "AuthorizationHeaderMalformed",
-}
 
 
 def client(settings: S3Settings) -> S3Client:
