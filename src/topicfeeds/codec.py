@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .errors import Problem
-from .model import Image, Provider, Record, Related
+from .model import Entry, Image, Provider, Record, Related
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)
@@ -135,6 +135,45 @@ def decode_record(text: str) -> Record:
             )
             for x in related
         ),
+    )
+
+
+def encode_entry(e: Entry) -> str:
+    """An entry as shown in a feed, as compact JSON text (an archive keeps it so)."""
+    related = [
+        [x.id, x.title, x.url, x.excerpt, None if x.published is None else micros(x.published),
+         _provider(x.provider), x.quality, _image(x.image)]
+        for x in e.related
+    ]  # fmt: skip
+    return _dumps([e.id, e.title, e.link, e.excerpt, micros(e.published), micros(e.updated),
+                   _provider(e.provider), e.quality, e.heat, e.topics, [_image(i) for i in e.images],
+                   related, e.via, e.via_title])  # fmt: skip
+
+
+def _to_related(x: list[Any]) -> Related:
+    published = None if x[4] is None else from_micros(x[4])
+    return Related(x[0], x[1], x[2], x[3], published, _to_provider(x[5]), x[6], _to_image(x[7]))
+
+
+def decode_entry(text: str) -> Entry:
+    """The entry `encode_entry` wrote."""
+    (id_, title, link, excerpt, published, updated, provider, quality, heat, topics, images, related, via,
+     via_title) = json.loads(text)  # fmt: skip
+    return Entry(
+        id=id_,
+        title=title,
+        link=link,
+        excerpt=excerpt,
+        published=from_micros(published),
+        updated=from_micros(updated),
+        provider=_to_provider(provider),
+        quality=quality,
+        heat=heat,
+        topics=tuple(topics),
+        images=tuple(Image(i[0], i[1], i[2], i[3]) for i in images),
+        related=tuple(_to_related(x) for x in related),
+        via=via,
+        via_title=via_title,
     )
 
 

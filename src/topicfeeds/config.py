@@ -92,6 +92,7 @@ class Rules:
     future: Future = "hold"  # a record dated after the run's time waits for it; "publish": at once
     clock_skew_minutes: float = DEFAULT_CLOCK_SKEW_MINUTES  # a date this far ahead still counts as now
     formats: tuple[Format, ...] = FORMATS  # the files the topic gets, in this order
+    archive: bool = False  # keep every entry ever published in RFC 5005 archive pages (Atom)
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,6 +282,7 @@ _RULE_KEYS = (
     "future",
     "clock_skew_minutes",
     "formats",
+    "archive",
 )
 _TOPIC_KEYS = ("title", "description", "match", *_RULE_KEYS)
 _FILTER_KEYS = ("include", "exclude")
@@ -650,6 +652,11 @@ class _Checker:
         formats = self.formats(m.get("formats"), (*path, "formats"))
         if formats is not None:
             changes["formats"] = formats
+        if "archive" in m:
+            if isinstance(m["archive"], bool):
+                changes["archive"] = m["archive"]
+            else:
+                self.problem((*path, "archive"), f"expected true or false, got {m['archive']!r}")
         published = self.choice(m, "published", path, PUBLISHED)
         if published is not None:
             changes["published_only"] = published == "only"
@@ -657,7 +664,11 @@ class _Checker:
             pair = self.include_exclude(m.get(key), (*path, key))
             if pair is not None:
                 changes[f"{key}_include"], changes[f"{key}_exclude"] = pair
-        return replace(inherited, **changes)
+        rules = replace(inherited, **changes)
+        if rules.archive and "atom" not in rules.formats and ("archive" in m or "formats" in m):
+            # RFC 5005 archives are Atom documents, linked from the Atom feed.
+            self.problem((*path, "archive"), "archives need the atom format among the topic's formats")
+        return rules
 
     def topics(self, value: Any, path: Path_, defaults: Rules) -> tuple[Topic, ...]:
         if value is None:

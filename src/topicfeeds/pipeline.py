@@ -21,6 +21,7 @@ from itertools import chain
 from pathlib import Path
 
 from . import __version__, codec
+from .archive import archive_name, plan_archive
 from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Topic
 from .destinations import Destination, open_destination
@@ -53,9 +54,10 @@ from .selector import (
     verdict,
 )
 from .sources import open_source
-from .state import SCHEMA_VERSION, Cached, History, StateStore
+from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
 from .websub import changed_feeds, deliver, note_changes
 from .workers import available_cpus
+from .writer import render_archive
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
@@ -357,6 +359,13 @@ class _Run:
             ]  # fmt: skip
             self.destination.tidy()
             reports, failures = self._rebuild(affected)
+            rebuilt_now = {t.slug for t in affected}
+            for t in topics:  # archive pages removed or changed since: put back as written
+                if t.rules.archive and t.slug not in rebuilt_now:
+                    restored, kept, failed = self._put_archive(t.slug)
+                    failures += failed
+                    if restored:
+                        reports.append(TopicReport(t.slug, tuple(restored), tuple(kept)))
             failures += self._withdraw_retired()
             site_written, site_files, site_failures = self._publish_site(topics)
             failures += site_failures
@@ -364,7 +373,8 @@ class _Run:
             # A racy file may still change unseen by stat: no shortcut for the next run.
             store.set_meta("listing", "" if racy or failures else digest)
             store.set_meta("fingerprint", fingerprint(config))
-            files = sum(len(topic_files(t)) for t in topics) + site_files
+            pages = sum(len(store.archive_pages(t.slug)) for t in topics if t.rules.archive)
+            files = sum(len(topic_files(t)) for t in topics) + site_files + pages
             store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
             # Noted with the run, so a run that dies before telling the hubs leaves them noted.
             note_changes(store, config.site, changed_feeds(config.site, self.changed_names))
@@ -533,10 +543,18 @@ class _Run:
             # future-dated records as they are (`future: publish`).
             shown_at = None if topic.rules.future == "publish" else self.now
             entries = self._with_history(topic.slug, as_of(selection.entries, shown_at))
+            prev_archive = None
+            pages_written: list[Path | str] = []
+            if topic.rules.archive:
+                entries, prev_archive = self._archive(topic, entries)
+                # The pages first: the feed never links a page that is not there yet.
+                pages_written, _, pages_failed = self._put_archive(topic.slug)
+                failures += pages_failed
             self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
             updated = feed_updated(entries, shown_at)
-            files = render_topic(self.config.site, topic, entries, __version__, updated)
+            files = render_topic(self.config.site, topic, entries, __version__, updated, prev_archive)
             written, unchanged, failed = self._publish_files(files)
+            written = [*pages_written, *written]
             failures += failed
             if not failed:
                 due = self._due(topic, selection, records, narrow=narrow)
@@ -570,6 +588,74 @@ class _Run:
                 except PublishError as exc:
                     failures.append(exc)
         return failures
+
+    # -- archives (RFC 5005)
+
+    def _archive(self, topic: Topic, entries: Sequence[Entry]) -> tuple[list[Entry], str | None]:
+        """Bring `topic`'s archive up to date with the entries it selected: seal the pages
+        that are full, and return what the subscription feed shows (the selected entries
+        not archived, then the unsealed log, newest first) and the URL of the newest page."""
+        slug, store = topic.slug, self.store
+        rows = store.archive_entries(slug)
+        sealed = {r.id for r in rows if r.page > 0}
+        stored = {r.id: r.entry for r in rows if r.entry is not None}
+        plan = plan_archive(
+            [e.id for e in entries],
+            [r.id for r in rows if r.page == -1],
+            [r.id for r in rows if r.page == 0],
+            sealed,
+            max(1, topic.rules.limit),
+        )
+        by_id = {e.id: e for e in entries}
+        updates = [ArchiveRow(i, -1, n, codec.encode_entry(by_id[i])) for n, i in enumerate(plan.shown)]
+        updates += [ArchiveRow(i, 0, n, stored[i]) for n, i in enumerate(plan.log)]
+        pages = store.archive_pages(slug)
+        number = (pages[-1] if pages else 0) + 1
+        for page in plan.pages:
+            number = self._adopt_pages(slug, number)
+            url = self._archive_url(slug, number)
+            page_entries = [codec.decode_entry(stored[i]) for i in reversed(page)]  # newest first, as a feed
+            previous = self._archive_url(slug, number - 1) if number > 1 else None
+            following = self._archive_url(slug, number + 1)
+            site = self.config.site
+            data = render_archive(site, topic, page_entries, __version__, url, previous, following)
+            store.add_archive_page(slug, number, data)
+            updates += [ArchiveRow(i, number, n, None) for n, i in enumerate(page)]
+            number += 1
+        number = self._adopt_pages(slug, number)
+        store.set_archive_entries(slug, updates)
+        shown = [by_id[i] for i in plan.shown]
+        shown += [codec.decode_entry(stored[i]) for i in reversed(plan.log)]
+        return shown, self._archive_url(slug, number - 1) if number > 1 else None
+
+    def _adopt_pages(self, slug: str, number: int) -> int:
+        """The first page number from `number` on that the output does not hold yet.
+        Pages found there that the state does not know (it was lost, or restored from
+        an old copy) are kept as they are, never written over: numbering goes on after them."""
+        while self.destination.stamp(archive_name(slug, number)) is not None and number not in set(
+            self.store.archive_pages(slug)
+        ):
+            self.store.add_archive_page(slug, number, None)
+            number += 1
+        return number
+
+    def _archive_url(self, slug: str, number: int) -> str:
+        return f"{self.config.site.base_url}{archive_name(slug, number)}"
+
+    def _put_archive(self, slug: str) -> tuple[list[Path | str], list[Path | str], list[PublishError]]:
+        """Put in place the archive pages of topic `slug` that are not as written (new,
+        or removed or changed since); pages this state did not make are left alone."""
+        if self.recorded is None:
+            self.recorded = self.store.outputs()
+        missing = {}
+        for number in self.store.archive_pages(slug):
+            name = archive_name(slug, number)
+            known = self.recorded.get(name)
+            if known is None or self.destination.stamp(name) != known:
+                data = self.store.archive_page(slug, number)
+                if data is not None:
+                    missing[name] = data
+        return self._publish_files(missing)
 
     def _with_history(self, feed: str, entries: Sequence[Entry]) -> list[Entry]:
         """Entries whose content changed since they were first published get the time

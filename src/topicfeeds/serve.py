@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import unquote, urlsplit
 
+from .archive import is_archive
+
 MEDIA_TYPES = {
     ".atom": "application/atom+xml",
     ".rss": "application/rss+xml",
@@ -107,7 +109,8 @@ def answer(
     ]
     if vary:
         common.append(("Vary", ", ".join(vary)))
-    if websub is not None and websub.hubs and path.suffix in FEED_SUFFIXES:
+    # An archive page never changes: no hub announces it.
+    if websub is not None and websub.hubs and path.suffix in FEED_SUFFIXES and not is_archive(path.name):
         self_url = websub.base_url + path.relative_to(root).as_posix()
         common += [("Link", f'<{hub}>; rel="hub"') for hub in websub.hubs]
         common.append(("Link", f'<{self_url}>; rel="self"'))

@@ -27,7 +27,7 @@ from .selector import LastFeed, SortKey
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 _WEBSUB_SCHEMA = """
 CREATE TABLE pings (            -- WebSub publish notices not yet delivered
@@ -37,6 +37,23 @@ CREATE TABLE pings (            -- WebSub publish notices not yet delivered
 CREATE TABLE hubs (
     url TEXT PRIMARY KEY,
     not_before INTEGER NOT NULL -- microseconds since the epoch: the hub asked to wait (Retry-After)
+);
+"""
+
+_ARCHIVE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS archive (  -- RFC 5005 archives: every entry an archived topic published
+    feed TEXT NOT NULL, id TEXT NOT NULL,
+    page INTEGER NOT NULL,      -- -1: selected in the subscription feed; 0: left it, in no page yet;
+                                -- n: sealed in page n
+    pos INTEGER NOT NULL,       -- its place in the feed (page -1), in the log (0) or in its page
+    entry TEXT,                 -- JSON of the entry as last shown; NULL once sealed (the page keeps it)
+    PRIMARY KEY (feed, id)
+);
+CREATE TABLE IF NOT EXISTS archive_pages (
+    feed TEXT NOT NULL, page INTEGER NOT NULL,
+    data BLOB,                  -- the page's bytes, as written once; NULL: found in the output,
+                                -- not made by this state
+    PRIMARY KEY (feed, page)
 );
 """
 
@@ -79,10 +96,11 @@ CREATE TABLE outputs (
 );
 """
     + _WEBSUB_SCHEMA
+    + _ARCHIVE_SCHEMA
 )
-# Schema 4 only added the WebSub tables: a state of schema 3 gains them and keeps the
-# rest (the entries' history above all) instead of being rebuilt.
-_UPGRADES = {"3": _WEBSUB_SCHEMA}
+# Schema 4 only added the WebSub tables, schema 5 the archive's: an older state gains
+# them and keeps the rest (the entries' history above all) instead of being rebuilt.
+_UPGRADES = {"3": _WEBSUB_SCHEMA + _ARCHIVE_SCHEMA, "4": _ARCHIVE_SCHEMA}
 
 
 def _key(name: str) -> str:
@@ -161,6 +179,16 @@ class History:
     hash: str
     first_seen: int  # microseconds since the epoch
     changed: int | None  # when its content last changed, if it ever did
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveRow:
+    """One entry of an archived topic, where it stands (see the archive table)."""
+
+    id: str
+    page: int  # -1: selected in the subscription feed; 0: left it, unsealed; n: in page n
+    pos: int
+    entry: str | None  # JSON (codec.encode_entry) as last shown; None once sealed
 
 
 class StateStore:
@@ -458,6 +486,38 @@ class StateStore:
     def set_output(self, file: str, size: int, mtime_ns: int) -> None:
         """Note an output file as it now is."""
         self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (file, size, mtime_ns))
+
+    # -- archives
+
+    def archive_entries(self, feed: str) -> list[ArchiveRow]:
+        """Every entry archived topic `feed` published, by place (see the archive table)."""
+        rows = self._db.execute(
+            "SELECT id, page, pos, entry FROM archive WHERE feed = ? ORDER BY page, pos", (feed,)
+        )
+        return [ArchiveRow(i, page, pos, entry) for i, page, pos, entry in rows]
+
+    def set_archive_entries(self, feed: str, rows: Iterable[ArchiveRow]) -> None:
+        """Store `rows` of feed `feed`, replacing those of the same ids (an id is never dropped)."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO archive VALUES (?, ?, ?, ?, ?)",
+            [(feed, r.id, r.page, r.pos, r.entry) for r in rows],
+        )
+
+    def archive_pages(self, feed: str) -> list[int]:
+        """The numbers of feed `feed`'s archive pages, oldest first."""
+        rows = self._db.execute("SELECT page FROM archive_pages WHERE feed = ? ORDER BY page", (feed,))
+        return [n for (n,) in rows]
+
+    def archive_page(self, feed: str, page: int) -> bytes | None:
+        """The bytes of archive page `page` of feed `feed`; None when this state did not make it."""
+        row = self._db.execute(
+            "SELECT data FROM archive_pages WHERE feed = ? AND page = ?", (feed, page)
+        ).fetchone()
+        return None if row is None or row[0] is None else bytes(row[0])
+
+    def add_archive_page(self, feed: str, page: int, data: bytes | None) -> None:
+        """Keep archive page `page` of feed `feed` as written (None: found, not made)."""
+        self._db.execute("INSERT OR REPLACE INTO archive_pages VALUES (?, ?, ?)", (feed, page, data))
 
     # -- WebSub
 

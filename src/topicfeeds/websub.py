@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from typing import Literal
 
 from . import __version__
+from .archive import is_archive
 from .codec import micros
 from .config import Hub, Site
 from .state import StateStore
@@ -49,9 +50,12 @@ class Delivery:
 
 def changed_feeds(site: Site, written: Iterable[str]) -> list[str]:
     """The URLs of the feeds among the files `written`, named as in the output (pages
-    and site files are not feeds: no reader subscribes to them)."""
+    and site files are not feeds: no reader subscribes to them; nor to an archive page,
+    which is new when written and never changes, and which the Atom feed it left links)."""
     return sorted(
-        f"{site.base_url}{name}" for name in written if "/" not in name and name.endswith(FEED_SUFFIXES)
+        f"{site.base_url}{name}"
+        for name in written
+        if "/" not in name and name.endswith(FEED_SUFFIXES) and not is_archive(name)
     )
 
 

@@ -37,6 +37,7 @@ __all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "render"]
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 
 # Beside the feeds, relative so that a preview server and production both find it.
 FEED_STYLESHEET = "feed.css"
@@ -65,10 +66,38 @@ def render(
 
 
 def render_atom(
-    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
+    site: Site,
+    topic: Topic,
+    entries: Sequence[Entry],
+    version: str,
+    updated: datetime | None = None,
+    prev_archive: str | None = None,
 ) -> bytes:
-    """The Atom feed of `topic`, dated `updated` (by default, by its newest entry)."""
-    return _atom(_last_generator(site, topic, entries, version, updated), site, topic)
+    """The Atom feed of `topic`, dated `updated` (by default, by its newest entry);
+    `prev_archive` is the URL of its newest archive page, when it has one."""
+    return _atom(_last_generator(site, topic, entries, version, updated), site, topic, prev_archive)
+
+
+def render_archive(
+    site: Site, topic: Topic, entries: Sequence[Entry], version: str, url: str,
+    prev_url: str | None, next_url: str,
+) -> bytes:  # fmt: skip
+    """An RFC 5005 archive page of `topic` at `url`, holding `entries`: `fh:archive`, a
+    `current` link to the subscription feed, `prev-archive` (`prev_url`, unless it is
+    the first page) and `next-archive` (`next_url`, where the next page will be)."""
+    fg = _generator(site, topic, entries, version, None)
+    fg.id(url)
+    fg.topicfeeds.archive = True
+    atom_url, _ = feed_urls(site, topic)
+    links = [
+        {"href": site.link, "rel": "alternate", "type": "text/html"},
+        {"href": url, "rel": "self", "type": "application/atom+xml"},
+        {"href": atom_url, "rel": "current", "type": "application/atom+xml"},
+        *([{"href": prev_url, "rel": "prev-archive", "type": "application/atom+xml"}] if prev_url else []),
+        {"href": next_url, "rel": "next-archive", "type": "application/atom+xml"},
+    ]
+    fg.link(links, replace=True)
+    return _with_stylesheet(fg.atom_str(pretty=True))
 
 
 def render_rss(
@@ -128,11 +157,14 @@ def _generator(
     return fg
 
 
-def _atom(fg: FeedGenerator, site: Site, topic: Topic) -> bytes:
+def _atom(fg: FeedGenerator, site: Site, topic: Topic, prev_archive: str | None = None) -> bytes:
     atom_url, _ = feed_urls(site, topic)
     home = {"href": site.link, "rel": "alternate", "type": "text/html"}
     hubs = [{"href": hub.url, "rel": "hub"} for hub in site.hubs]
-    fg.link([home, {"href": atom_url, "rel": "self", "type": "application/atom+xml"}, *hubs], replace=True)
+    atom_type = "application/atom+xml"
+    archive = [{"href": prev_archive, "rel": "prev-archive", "type": atom_type}] if prev_archive else []
+    links = [home, {"href": atom_url, "rel": "self", "type": "application/atom+xml"}, *hubs, *archive]
+    fg.link(links, replace=True)
     return _with_stylesheet(fg.atom_str(pretty=True))
 
 
@@ -223,14 +255,28 @@ def _html_link(related: Related) -> str:
 
 
 class _FeedExtension(BaseExtension):  # type: ignore[misc]
-    """Writes the WebSub hub links of an RSS channel, which feedgen does not."""
+    """Writes the WebSub hub links of an RSS channel, which feedgen does not, and the
+    `fh:archive` mark of an archive page."""
 
     def __init__(self) -> None:
         self.hubs: tuple[str, ...] = ()
+        self.archive = False
 
     def extend_ns(self) -> dict[str, str]:
         # RSS already declares the atom prefix (feedgen's own self link uses it).
-        return {"media": MEDIA_NS}
+        # The history prefix only where it is used: every other feed stays as it was.
+        return {"media": MEDIA_NS, **({"fh": HISTORY_NS} if self.archive else {})}
+
+    def extend_atom(self, feed: etree._Element) -> etree._Element:
+        if self.archive:
+            # Among the feed's own elements, before its entries.
+            mark = etree.Element(f"{{{HISTORY_NS}}}archive")
+            first = feed.find("entry")
+            if first is None:
+                feed.append(mark)
+            else:
+                first.addprevious(mark)
+        return feed
 
     def extend_rss(self, feed: etree._Element) -> etree._Element:
         channel = feed.find("channel")

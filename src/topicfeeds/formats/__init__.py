@@ -53,12 +53,21 @@ RENDERERS: dict[Format, Renderer] = {
 
 
 def render_topic(
-    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
+    site: Site,
+    topic: Topic,
+    entries: Sequence[Entry],
+    version: str,
+    updated: datetime | None = None,
+    prev_archive: str | None = None,
 ) -> dict[str, bytes]:
-    """Every file of `topic`, in the order of its formats."""
+    """Every file of `topic`, in the order of its formats; `prev_archive`, the URL of
+    its newest archive page, is linked from the Atom feed (RFC 5005 is Atom's)."""
     files: dict[str, bytes] = {}
     for fmt in topic.rules.formats:
-        files.update(RENDERERS[fmt](site, topic, entries, version, updated))
+        if fmt == "atom" and prev_archive is not None:
+            files.update(atom.render(site, topic, entries, version, updated, prev_archive))
+        else:
+            files.update(RENDERERS[fmt](site, topic, entries, version, updated))
     return files
 
 

@@ -11,7 +11,12 @@ from ..writer import render_atom
 
 
 def render(
-    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
+    site: Site,
+    topic: Topic,
+    entries: Sequence[Entry],
+    version: str,
+    updated: datetime | None = None,
+    prev_archive: str | None = None,
 ) -> dict[str, bytes]:
-    """The topic's Atom feed."""
-    return {f"{topic.slug}.atom": render_atom(site, topic, entries, version, updated)}
+    """The topic's Atom feed; `prev_archive` links its newest archive page (RFC 5005)."""
+    return {f"{topic.slug}.atom": render_atom(site, topic, entries, version, updated, prev_archive)}
