@@ -49,6 +49,8 @@ class FakeHub:
     fetched: dict[str, tuple[bytes, list[str]]] = field(default_factory=dict)  # url: (body, Link headers)
     answers: list[tuple[int, dict[str, str]]] = field(default_factory=list)  # next answers; then 204
     delay: float = 0.0
+    delays: list[float] = field(default_factory=list)  # the first requests' delays; then `delay`
+    arrived: int = 0  # requests received, answered or not
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def urls(self, since: int = 0) -> list[str]:
@@ -67,7 +69,10 @@ def start_hub(hub: FakeHub, port: int = 0) -> ThreadingHTTPServer:
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length", "0"))
             form = urllib.parse.parse_qs(self.rfile.read(length).decode("ascii"))
-            time.sleep(hub.delay)
+            with hub.lock:
+                hub.arrived += 1
+                delay = hub.delays.pop(0) if hub.delays else hub.delay
+            time.sleep(delay)
             with hub.lock:
                 hub.requests.append(Publish(time.monotonic(), form))
                 status, headers = hub.answers.pop(0) if hub.answers else (204, {})
@@ -257,6 +262,37 @@ def test_a_slow_hub_does_not_stall_the_build(tmp_path: Path) -> None:
     assert out["status"] == 0 and out["pings"] == {"sent": 0, "waiting": 6}
     server.shutdown()
     server.server_close()
+
+
+def test_a_sleeping_hub_never_holds_the_lock_from_the_next_build(site: Site) -> None:
+    """Pings go out after the run has let go of the lock: while a hub sleeps over the
+    first run's request, a second `build` (no --wait) takes the lock and finishes."""
+    hub = FakeHub(delays=[6.0])
+    configure(site.root, site.serve_port, f"[{{url: '{site.hub_url}', timeout: 10, per_request: 10}}]")
+    server = start_hub(hub, site.hub_port)
+    command = [sys.executable, "-m", "topicfeeds", "build", "--json", "-c", str(site.root / "config.yaml")]
+    first = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: hub.arrived == 1, timeout=30)  # the first run's request: the hub sleeps
+        (site.root / "seeds" / "3.txt").write_text(story(3, "More rockets", "Space"), encoding="utf-8")
+        second = site.build()
+        assert second["status"] == 0, second["stderr"]  # not 3: the lock was free
+        assert first.poll() is None  # the first run still waits for the hub
+        assert sorted(Path(p).name for p in second["written"]) == [
+            "index.html", "space.atom", "space.html", "space.json", "space.rss"
+        ]  # fmt: skip
+        out, _ = first.communicate(timeout=30)
+        assert json.loads(out)["pings"] == {"sent": 6, "waiting": 0}
+        # Each run sent what it noted; the second run's space feeds were noted again after
+        # the first read them, so the first run's answer never dropped them unsent.
+        assert set(hub.urls()) == {site.feed(n) for n in ALL}
+        assert site.build()["pings"] == {"sent": 0, "waiting": 0}
+    finally:
+        if first.poll() is None:
+            first.kill()
+            first.communicate()
+        server.shutdown()
+        server.server_close()
 
 
 def test_several_feeds_per_request_and_hub_topic_where_configured(tmp_path: Path) -> None:

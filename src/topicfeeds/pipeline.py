@@ -63,6 +63,8 @@ from .writer import render_archive
 # the same timestamp tick; they are hashed again on the next run.
 RACY_NS = 2_000_000_000
 PROGRESS_EVERY = 1000
+# Outside the lock, how long noting a delivered ping waits for a run writing the state.
+STORE_PATIENCE = 0.5
 
 Progress = Callable[[str, int, int], None]
 """Told (stage, done, total) as a run advances: stage is "records" or "feeds"."""
@@ -198,12 +200,18 @@ def build(
                 store, _ = StateStore.open(None if dry_run else state, fresh=True)
                 notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
                 report = _Run(config, store, now, jobs, progress, full, allow_removals, destination).run()
-            # After the run's files are in place and its state committed; a hub's
-            # Retry-After is measured on the clock, whatever `now` says. A dry run
-            # tells no hub.
-            delivery = None if dry_run else deliver(store, config.site, datetime.now(timezone.utc))
-        finally:
+        except BaseException:
             store.close()
+            raise
+    # The hubs are told after the lock is let go, so a slow hub holds up no other run;
+    # the run's pings were committed with it, so a run that dies before telling them
+    # only delays them. A hub's Retry-After is measured on the clock, whatever `now`
+    # says. A dry run tells no hub.
+    try:
+        store.patience(STORE_PATIENCE)
+        delivery = None if dry_run else deliver(store, config.site, datetime.now(timezone.utc))
+    finally:
+        store.close()
     planned = tuple(destination.planned) if isinstance(destination, DryRun) else None
     problems = () if delivery is None else delivery.problems
     hub_notes = tuple(Problem(display_path(config.path), None, "site.hubs", p) for p in problems)

@@ -32,6 +32,7 @@ SCHEMA_VERSION = 5
 _WEBSUB_SCHEMA = """
 CREATE TABLE pings (            -- WebSub publish notices not yet delivered
     hub TEXT NOT NULL, url TEXT NOT NULL,  -- the hub to tell, the feed URL that changed
+    noted INTEGER NOT NULL DEFAULT 0,      -- which noting: a ping sent for an earlier one is not this one
     PRIMARY KEY (hub, url)
 );
 CREATE TABLE hubs (
@@ -98,9 +99,13 @@ CREATE TABLE outputs (
     + _WEBSUB_SCHEMA
     + _ARCHIVE_SCHEMA
 )
-# Schema 4 only added the WebSub tables, schema 5 the archive's: an older state gains
-# them and keeps the rest (the entries' history above all) instead of being rebuilt.
-_UPGRADES = {"3": _WEBSUB_SCHEMA + _ARCHIVE_SCHEMA, "4": _ARCHIVE_SCHEMA}
+# Schema 4 only added the WebSub tables, schema 5 the archive's and when a ping was
+# noted: an older state gains them and keeps the rest (the entries' history above
+# all) instead of being rebuilt.
+_UPGRADES = {
+    "3": _WEBSUB_SCHEMA + _ARCHIVE_SCHEMA,
+    "4": _ARCHIVE_SCHEMA + "ALTER TABLE pings ADD COLUMN noted INTEGER NOT NULL DEFAULT 0;",
+}
 
 
 def _key(name: str) -> str:
@@ -273,6 +278,11 @@ class StateStore:
             self._pending_files.clear()
             self._pending_topics.clear()
             self._db.execute("ROLLBACK")
+
+    def patience(self, seconds: float) -> None:
+        """How long a change waits for another connection's transaction to end before
+        it fails with sqlite3.OperationalError."""
+        self._db.execute(f"PRAGMA busy_timeout = {round(seconds * 1000)}")
 
     def close(self) -> None:
         """Close the connection."""
@@ -522,22 +532,40 @@ class StateStore:
     # -- WebSub
 
     def add_pings(self, hub: str, urls: Iterable[str]) -> None:
-        """Note that `hub` is to be told that the feeds at `urls` changed."""
-        self._db.executemany("INSERT OR IGNORE INTO pings VALUES (?, ?)", ((hub, u) for u in urls))
+        """Note that `hub` is to be told that the feeds at `urls` changed. A ping already
+        waiting is noted anew, so one being sent meanwhile (pings go out after the run
+        has let go of the lock) does not count for this change."""
+        self._db.executemany(
+            "INSERT INTO pings VALUES (?, ?, (SELECT COALESCE(MAX(noted), 0) + 1 FROM pings)) "
+            "ON CONFLICT (hub, url) DO UPDATE SET noted = excluded.noted",
+            ((hub, u) for u in urls),
+        )
 
     def pings(self) -> dict[str, list[str]]:
         """The feed URLs each hub is still to be told about."""
-        found: dict[str, list[str]] = {}
-        for hub, url in self._db.execute("SELECT hub, url FROM pings ORDER BY hub, url"):
-            found.setdefault(hub, []).append(url)
+        return {hub: list(urls) for hub, urls in self.noted_pings().items()}
+
+    def noted_pings(self) -> dict[str, dict[str, int]]:
+        """The feed URLs each hub is still to be told about, with when each was noted."""
+        found: dict[str, dict[str, int]] = {}
+        for hub, url, noted in self._db.execute("SELECT hub, url, noted FROM pings ORDER BY hub, url"):
+            found.setdefault(hub, {})[url] = noted
         return found
 
-    def drop_pings(self, hub: str, urls: Iterable[str] | None = None) -> None:
-        """Forget pings of `hub`: delivered (`urls`), or all of them."""
+    def drop_pings(
+        self, hub: str, urls: Iterable[str] | None = None, noted: dict[str, int] | None = None
+    ) -> None:
+        """Forget pings of `hub`: delivered (`urls`), or all of them. With `noted`, only
+        those not noted again since (a later run changed the feed once more)."""
         if urls is None:
             self._db.execute("DELETE FROM pings WHERE hub = ?", (hub,))
-        else:
+        elif noted is None:
             self._db.executemany("DELETE FROM pings WHERE hub = ? AND url = ?", ((hub, u) for u in urls))
+        else:
+            self._db.executemany(
+                "DELETE FROM pings WHERE hub = ? AND url = ? AND noted = ?",
+                ((hub, u, noted[u]) for u in urls),
+            )
 
     def hub_not_before(self, hub: str) -> int:
         """Until when (microseconds) `hub` asked not to be sent anything; 0 if it did not."""

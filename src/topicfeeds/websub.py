@@ -10,16 +10,18 @@ failure: the feeds are in place whatever the hubs do.
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
+import sqlite3
 import urllib.parse
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Literal
 
 from . import __version__
 from .archive import is_archive
-from .codec import micros
+from .codec import from_micros, micros
 from .config import Hub, Site
 from .state import StateStore
 
@@ -119,28 +121,50 @@ def note_changes(store: StateStore, site: Site, urls: Sequence[str]) -> None:
 
 
 def deliver(store: StateStore, site: Site, now: datetime) -> Delivery:
-    """Tell every hub what is waiting for it, as far as it lets; commit as it goes."""
+    """Tell every hub what is waiting for it, as far as it lets; commit as it goes.
+
+    Called after the run has let go of the lock, so a slow hub holds up no other run.
+    Another run may note the same feeds meanwhile: only the pings noted before this
+    one was sent are forgotten; should the store be too busy to forget them, they are
+    sent again later (a hub told twice only fetches twice)."""
     configured = {hub.url: hub for hub in site.hubs}
     sent, waiting, problems = 0, 0, []
-    for hub_url, urls in store.pings().items():
+    for hub_url, noted in store.noted_pings().items():
         hub = configured.get(hub_url)
         if hub is None:  # no longer configured: nobody to tell
-            store.drop_pings(hub_url)
+            _quietly(lambda: store.drop_pings(hub_url, noted, noted))  # noqa: B023 - called at once
             continue
         if store.hub_not_before(hub_url) > micros(now):
-            waiting += len(urls)
+            waiting += len(noted)
             continue
-        left = list(urls)
+        left = list(noted)
         while left:
             batch = left[: hub.per_request]
             answer = ping(hub, batch, now)
             if answer.outcome != "sent":
                 if answer.outcome == "later":
-                    store.set_hub_not_before(hub_url, micros(now) + round((answer.retry_after or 0) * 1e6))
+                    until = micros(now) + round((answer.retry_after or 0) * 1e6)
+                    _quietly(lambda: store.set_hub_not_before(hub_url, until))  # noqa: B023
                 problems.append(f"{hub_url}: {answer.detail}; {len(left)} feeds wait for the next run")
                 break
-            store.drop_pings(hub_url, batch)
+            _quietly(lambda: store.drop_pings(hub_url, batch, noted))  # noqa: B023
             sent += len(batch)
             left = left[len(batch) :]
         waiting += len(left)
     return Delivery(sent, waiting, tuple(problems))
+
+
+def next_attempt(store: StateStore, site: Site, now: datetime) -> datetime | None:
+    """The soonest time after `now` at which a hub that answered 503 lets its waiting
+    pings go out (its `Retry-After`); None when no ping waits for such a time."""
+    configured = {hub.url for hub in site.hubs}
+    times = [store.hub_not_before(hub) for hub in store.noted_pings() if hub in configured]
+    later = [t for t in times if t > micros(now)]
+    return from_micros(min(later)) if later else None
+
+
+def _quietly(change: Callable[[], None]) -> None:
+    """Make a change in the store unless a run is writing to it right now: the pings
+    stay noted (and are sent again), which is better than waiting for that run."""
+    with contextlib.suppress(sqlite3.OperationalError):  # "database is locked": a run is writing
+        change()
