@@ -290,3 +290,32 @@ def test_a_polling_watch_sees_a_new_record_too(site: Path, tmp_path: Path) -> No
     assert "Seen by polling" in titles(site / "feeds", "energy.atom")
     what_build_writes(site, tmp_path / "build")
     assert watching.stop() == 0
+
+
+def test_pings_waiting_for_a_retry_after_go_out_when_it_ends(tmp_path: Path) -> None:
+    """A hub answering 503 with Retry-After: 1 hears again from the watch a second
+    later, not at the next change or periodic check (30 s here)."""
+    from .test_websub import FakeHub, free_port, start_hub
+
+    hub = FakeHub(answers=[(503, {"Retry-After": "1"})])
+    server = start_hub(hub)
+    root = tmp_path / "site"
+    root.mkdir()
+    hub_url = f"http://127.0.0.1:{server.server_address[1]}/"
+    # Feeds "served" on a loopback port nobody listens on: the hub's fetches stay here.
+    text = CONFIG.replace("https://news.example/feeds/", f"http://127.0.0.1:{free_port()}/")
+    make_config(
+        root, text.replace("  author: Test Newsroom", f"  author: Test Newsroom\n  hubs: ['{hub_url}']")
+    )
+    (root / "seeds" / "0000.txt").write_text(story(0), encoding="utf-8")
+    running = Watch(root)
+    try:
+        running.wait_for_lines(2, timeout=20)  # the start, then the run the Retry-After called for
+        # 503 to the first of three feeds (one a request), then all three a second later
+        assert len(hub.requests) == 4
+        assert 1.0 <= hub.requests[1].at - hub.requests[0].at < 3.0
+        assert " hubs: " in running.lines[1][1] and "hubs told of 3 feeds, 0 waiting" in running.lines[1][1]
+    finally:
+        assert running.stop() == 0
+        server.shutdown()
+        server.server_close()

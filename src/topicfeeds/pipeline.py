@@ -55,7 +55,7 @@ from .selector import (
 )
 from .sources import open_source
 from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
-from .websub import changed_feeds, deliver, note_changes
+from .websub import changed_feeds, deliver, next_attempt, note_changes
 from .workers import available_cpus
 from .writer import render_archive
 
@@ -96,6 +96,7 @@ class BuildReport:
     planned: tuple[tuple[Path | str, int], ...] | None = None  # a dry run's: (file, size) it would write
     pings_sent: int = 0  # changed feed URLs the WebSub hubs confirmed (once per hub)
     pings_waiting: int = 0  # changed feed URLs hubs are still to be told of, by a later run
+    pings_retry: datetime | None = None  # when a hub's Retry-After lets waiting pings go out
 
     @property
     def written_files(self) -> tuple[Path | str, ...]:
@@ -210,6 +211,7 @@ def build(
     try:
         store.patience(STORE_PATIENCE)
         delivery = None if dry_run else deliver(store, config.site, datetime.now(timezone.utc))
+        retry = None if delivery is None else next_attempt(store, config.site, datetime.now(timezone.utc))
     finally:
         store.close()
     planned = tuple(destination.planned) if isinstance(destination, DryRun) else None
@@ -222,6 +224,7 @@ def build(
         planned=planned,
         pings_sent=0 if delivery is None else delivery.sent,
         pings_waiting=0 if delivery is None else delivery.waiting,
+        pings_retry=retry,
     )
 
 

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -32,12 +32,16 @@ from .errors import LockedError, RemovalsRefused
 from .pipeline import BuildReport, build
 from .reader import name_matcher
 
-Reason = Literal["start", "change", "check"]
-"""Why a run happened: the watch started, record files changed, or the periodic check."""
+Reason = Literal["start", "change", "check", "hubs"]
+"""Why a run happened: the watch started, record files changed, the periodic check, or
+a hub's `Retry-After` ended and the pings waiting for it may go out."""
 
 # How long one attempt waits for the lock before the watch looks at its stop flag.
 LOCK_ATTEMPT_SECONDS = 0.5
 POLL_MS = 300  # how often a polling watcher looks
+# A hub's Retry-After is kept on the wall clock, the watch's waits on the monotonic
+# one: a run this much after it is sure to find the time has come.
+RETRY_MARGIN = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,8 @@ def watch(
     matches = name_matcher(tuple(config.patterns))
     folder = config.records_dir
 
+    retry_at: list[float] = []  # when (monotonic) a hub's Retry-After ends, if pings wait for one
+
     def run(reason: Reason) -> None:
         started = time.monotonic()
         while not stop.is_set():
@@ -93,6 +99,9 @@ def watch(
                 # runs `build --allow-removals`; the watch itself goes on.
                 on_run(WatchRun(reason, None, time.monotonic() - started, exc))
                 return
+            retry_at[:] = (
+                [] if report.pings_retry is None else [_monotonic(report.pings_retry) + RETRY_MARGIN]
+            )
             on_run(WatchRun(reason, report, _waited(started, report)))
             return
 
@@ -101,11 +110,13 @@ def watch(
         run("start")
         while not stop.is_set():
             idle.set()
+            # Until the periodic check, or sooner when pings wait for a hub's Retry-After.
+            wait = min([options.check_every, *(t - time.monotonic() for t in retry_at)])
             try:
                 found = watcher.watch(
                     round(options.longest * 1000),
                     max(1, round(options.settle * 1000)),
-                    max(1, round(options.check_every * 1000)),
+                    max(1, round(wait * 1000)),
                     stop,
                 )
             finally:
@@ -113,11 +124,17 @@ def watch(
             if isinstance(found, str):
                 if found != "timeout":  # "stop" or "signal"
                     return
-                run("check")
+                # The same build either way: it finds what changed, and tells the hubs.
+                run("hubs" if retry_at and time.monotonic() >= retry_at[0] else "check")
             elif stop.is_set():
                 return
             elif any(Path(path).parent == folder and matches(Path(path).name) for _, path in found):
                 run("change")  # other files (an atomic writer's temporary file) do not count
+
+
+def _monotonic(when: datetime) -> float:
+    """The monotonic clock's reading at wall-clock time `when`."""
+    return time.monotonic() + (when - datetime.now(timezone.utc)).total_seconds()
 
 
 def _waited(started: float, report: BuildReport) -> float:
