@@ -1,11 +1,15 @@
 """How long from a record file landing to the WebSub hub hearing of its topic's feed.
 
     python bench/latency.py --records 10000 --topics 50 [--samples 50] [--idle 30]
+                            [--corpus DIR] [--soak SECONDS --every SECONDS]
 
-Writes a corpus (bench/corpus.py), builds it, starts a loopback hub and `topicfeeds
+Writes a corpus (bench/corpus.py), or copies one made earlier (`--corpus`, a folder
+holding its config.yaml and seeds/), builds it, starts a loopback hub and `topicfeeds
 watch`, then renames records one by one into the records folder (as an atomic writer
 does) and times each until the hub receives a publish request naming its topic's
 Atom feed. Prints p50/p95/max, then the watch's CPU share and memory over an idle spell.
+With `--soak`, records then keep arriving, one every `--every` seconds, for that long,
+and the watch's memory is printed every minute and at the end.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -81,9 +86,20 @@ def expected_feed(record: Path, base_url: str) -> str | None:
     return f"{base_url}{str(front['topics'][0]).lower().replace(' ', '-')}.atom"
 
 
-def run(workdir: Path, records: int, topics: int, samples: int, idle: float) -> None:
+def run(
+    workdir: Path, records: int, topics: int, samples: int, idle: float,
+    corpus: Path | None = None, soak: float = 0.0, every: float = 3.0,
+) -> None:  # fmt: skip
     hub = Hub()
-    config = write_corpus(workdir, records, topics)
+    if corpus is None:
+        config = write_corpus(workdir, records, topics)
+    else:  # a corpus made earlier: copied, never changed where it is
+        shutil.copytree(corpus / RECORDS_DIR, workdir / RECORDS_DIR)
+        (workdir / "feeds").mkdir(exist_ok=True)
+        config = workdir / "config.yaml"
+        shutil.copy(corpus / "config.yaml", config)
+        records = len(list((workdir / RECORDS_DIR).iterdir()))
+        topics = len(yaml.safe_load(config.read_text(encoding="utf-8"))["topics"])
     text = config.read_text(encoding="utf-8")
     config.write_text(
         text.replace('  base_url: "https://bench.example/feeds/"\n',
@@ -100,7 +116,9 @@ def run(workdir: Path, records: int, topics: int, samples: int, idle: float) -> 
     last = sorted((workdir / RECORDS_DIR).glob("[0-9]*_*.txt"))[-1].name
     (staging / RECORDS_DIR / last).touch()  # so that new records are numbered after the corpus
     (staging / "config.yaml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
-    fresh = add_records(staging, samples, seed=99)
+    soaked = round(soak / every) if soak else 0
+    fresh = add_records(staging, samples + soaked, seed=99)
+    fresh, later = fresh[:samples], fresh[samples:]
 
     watch = subprocess.Popen([*TOPICFEEDS, "watch", "-q", "-c", str(config)], start_new_session=True)
     try:
@@ -142,10 +160,38 @@ def run(workdir: Path, records: int, topics: int, samples: int, idle: float) -> 
         share = (cpu_seconds(watch.pid) - cpu) / idle * 100
         after = rss_mb(watch.pid)
         print(f"watch idle for {idle:.0f} s: {share:.2f}% CPU; memory {memory:.0f} MB -> {after:.0f} MB")
+        if later:
+            _soak(watch.pid, workdir, later, every)
     finally:
         watch.terminate()
         watch.wait(timeout=60)
         hub.server.shutdown()
+
+
+def _soak(pid: int, workdir: Path, records: Sequence[Path], every: float) -> None:
+    """Rename `records` into the records folder one every `every` seconds; print the
+    watch's memory and CPU as they go."""
+    started = time.monotonic()
+    cpu, first = cpu_seconds(pid), rss_mb(pid)
+    print(f"soak: {len(records)} records, one every {every:g} s; memory at start {first:.0f} MB", flush=True)
+    samples = [first]
+    for n, path in enumerate(records, 1):
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = re.sub(r"^publishedDateTime: .*$", f"publishedDateTime: {now}", path.read_text("utf-8"),
+                      count=1, flags=re.M)  # fmt: skip
+        path.write_text(text, encoding="utf-8")
+        path.rename(workdir / RECORDS_DIR / path.name)
+        time.sleep(max(0.0, started + n * every - time.monotonic()))
+        if n % max(1, round(60 / every)) == 0:
+            samples.append(rss_mb(pid))
+            minutes = (time.monotonic() - started) / 60
+            print(f"soak: {minutes:4.1f} min, {n} records, memory {samples[-1]:.0f} MB", flush=True)
+    spent = time.monotonic() - started
+    share = (cpu_seconds(pid) - cpu) / spent * 100
+    print(
+        f"soak over {spent / 60:.1f} min: memory {first:.0f} MB at start, {rss_mb(pid):.0f} MB at end, "
+        f"{min(samples):.0f}-{max(samples):.0f} MB sampled each minute; {share:.1f}% CPU"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -156,13 +202,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=50)
     parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU measurement")
     parser.add_argument("--workdir", type=Path, help="keep the corpus here (default: a temporary folder)")
+    parser.add_argument("--corpus", type=Path, help="copy this corpus (config.yaml, seeds/)")
+    parser.add_argument("--soak", type=float, default=0.0, help="then seconds of records arriving")
+    parser.add_argument("--every", type=float, default=3.0, help="seconds between records while soaking")
     args = parser.parse_args(argv)
+    options = (args.records, args.topics, args.samples, args.idle, args.corpus, args.soak, args.every)
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
-        run(args.workdir, args.records, args.topics, args.samples, args.idle)
+        run(args.workdir, *options)
     else:
         with tempfile.TemporaryDirectory() as tmp:
-            run(Path(tmp), args.records, args.topics, args.samples, args.idle)
+            run(Path(tmp), *options)
     return 0
 
 

@@ -4,8 +4,9 @@ whenever record files are added, changed, renamed or removed.
 Events only say *when* to run, never *what* to do: every run is the same `build`
 (the same stat scan, the same lock), so a watch and a cron `build` never disagree.
 Events can be lost (an overflowing inotify queue, a network file system), so a run
-also happens after `check_every` seconds without one. A run that finds the lock
-held waits for it, then runs.
+also happens after `check_every` seconds without one, and when a WebSub hub's
+`Retry-After` ends while pings wait for it. A run that finds the lock held waits for
+it, then runs.
 
 The folder is watched through watchfiles (the Rust `notify` crate: inotify on
 Linux), falling back to polling where inotify cannot be used. Changes that come
