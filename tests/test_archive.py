@@ -313,3 +313,31 @@ def test_a_reader_walks_the_archive_from_the_preview_server(project: Path) -> No
         server.wait(timeout=10)
         if server.stderr is not None:
             server.stderr.close()
+
+
+def test_a_state_of_schema_4_gains_the_archive_and_keeps_its_history(tmp_path: Path) -> None:
+    import sqlite3
+
+    from topicfeeds.state import History, StateStore
+
+    path = tmp_path / "state.sqlite"
+    store, _ = StateStore.open(path)
+    store.set_history("energy", {"https://news.example/1": History("h", 1, None)})
+    store.add_pings("https://hub.example/", ["https://news.example/feeds/energy.atom"])
+    store.close()
+    with sqlite3.connect(path) as db:  # as schema 4 left it
+        db.execute("DROP TABLE archive")
+        db.execute("DROP TABLE archive_pages")
+        db.execute("ALTER TABLE pings DROP COLUMN noted")
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    db.close()
+    store, notes = StateStore.open(path)
+    try:
+        assert notes == []
+        assert store.history("energy") == {"https://news.example/1": History("h", 1, None)}
+        assert store.pings() == {"https://hub.example/": ["https://news.example/feeds/energy.atom"]}
+        assert store.archive_entries("energy") == [] and store.archive_pages("energy") == []
+        store.add_pings("https://hub.example/", ["https://news.example/feeds/energy.atom"])
+        assert store.noted_pings() == {"https://hub.example/": {"https://news.example/feeds/energy.atom": 1}}
+    finally:
+        store.close()

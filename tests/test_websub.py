@@ -414,3 +414,20 @@ def test_a_state_of_schema_3_gains_the_websub_tables_and_keeps_its_history(tmp_p
         assert store.pings() == {"https://hub.example/": ["https://news.example/feeds/energy.atom"]}
     finally:
         store.close()
+
+
+def test_a_ping_noted_again_while_it_was_sent_is_kept(tmp_path: Path) -> None:
+    """Pings go out outside the lock: a run may note a feed again while an earlier run
+    is telling the hub of it; that earlier answer must not forget the new noting."""
+    store, _ = StateStore.open(tmp_path / "state.sqlite")
+    hub, feed = "https://hub.example/", "https://news.example/feeds/energy.atom"
+    try:
+        store.add_pings(hub, [feed])
+        read = store.noted_pings()[hub]  # the earlier run reads, then sends
+        store.add_pings(hub, [feed])  # meanwhile, a later run changed the feed again
+        store.drop_pings(hub, [feed], read)  # the earlier run's answer
+        assert store.pings() == {hub: [feed]}
+        store.drop_pings(hub, [feed], store.noted_pings()[hub])
+        assert store.pings() == {}
+    finally:
+        store.close()
