@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import tempfile
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from .errors import PublishError
 
 _TEMP_PREFIX = ".topicfeeds-"
 _TEMP_SUFFIX = ".tmp"
+_HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 def publish(path: Path, data: bytes) -> bool:
@@ -21,9 +23,18 @@ def publish(path: Path, data: bytes) -> bool:
     """
     if holds(path, data):
         return False
-    fd, temp_name = _mkstemp(path)
+    # SIGTERM and SIGINT wait while the temporary file is made and named: their handler
+    # raises, and raised in between it would leave a file whose name nobody knows. They
+    # are let through inside the block below, which removes the file.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    try:
+        fd, temp_name = _mkstemp(path)
+    except BaseException:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        raise
     temp = Path(temp_name)
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
