@@ -363,3 +363,131 @@ def test_records_in_dated_subfolders_give_the_feeds_of_a_flat_folder(
     moved.rename(root / "seeds" / "2026" / "11" / "28" / moved.name)
     assert run(config, "-q") == 0
     assert feeds_of(root / "feeds") == feeds_of(flat)
+
+
+# -- removals, when asked for
+
+
+def no_automatic_topics(config: Path) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("auto: true", "auto: false", 1), encoding="utf-8")
+
+
+def without_space_topic(config: Path) -> None:
+    """Take the `space` topic (the last one) out of the configuration; no automatic
+    topic takes its place."""
+    text = config.read_text(encoding="utf-8")
+    head, tail = text.split("\n  space:\n", 1)
+    rest = tail.split("\ns3:\n", 1)
+    text = head + "\n" + ("\ns3:\n" + rest[1] if len(rest) == 2 else "")
+    config.write_text(text.replace("auto: true", "auto: false", 1), encoding="utf-8")
+
+
+SPACE_FILES = ["space.atom", "space.html", "space.json", "space.rss"]
+
+
+def test_a_removed_topic_s_objects_go_only_when_asked_listed_first_and_capped(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    no_automatic_topics(config)
+    assert run(config, "-q") == 0
+    client = s3.client()
+    # Objects this program did not write, under the prefix and beside it.
+    client.put_object(Bucket=BUCKET, Key=f"{PREFIX}space.png", Body=b"an image")
+    client.put_object(Bucket=BUCKET, Key=f"{PREFIX}archive/space.atom", Body=b"kept by hand")
+    client.put_object(Bucket=BUCKET, Key="space.atom", Body=b"another site's")
+    without_space_topic(config)
+    names = objects(s3).keys()
+
+    # By default nothing is deleted: subscribers never meet a 404.
+    s3.faults.clear()
+    capsys.readouterr()
+    assert run(config, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["removed"] == [] and summary["removals_refused"] is None
+    assert summary["kept"] == [f"s3://{BUCKET}/{PREFIX}{n}" for n in SPACE_FILES]
+    assert s3.faults.count("DELETE") == 0
+    before = objects(s3)
+    assert before.keys() == names
+
+    # A dry run lists what would go, and deletes nothing.
+    assert run(config, "--delete", "--dry-run") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:-1] == [f"would remove s3://{BUCKET}/{PREFIX}{n}" for n in SPACE_FILES]
+    assert out[-1] == (
+        "topicfeeds: dry run: 0 files would be written (0 bytes), 4 removed; nothing was changed"
+    )
+    assert s3.faults.count("DELETE") == 0
+
+    # Over the cap: nothing deleted, said so, status 5; the rest is published.
+    assert run(config, "--delete", "--max-deletes", "3") == 5
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: 4 files to remove, more than max_deletes (3); none was removed; "
+        "raise max_deletes (--max-deletes) if that is intended\n"
+    )
+    assert s3.faults.count("DELETE") == 0
+    assert objects(s3).keys() == before.keys()
+    assert run(config, "--delete", "--max-deletes", "3", "-q") == 5  # every run, until resolved
+
+    # Asked for: the removed topic's four objects go, each listed; nothing else is touched.
+    s3.faults.clear()
+    assert run(config, "--delete") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:-1] == [f"removed s3://{BUCKET}/{PREFIX}{n}" for n in SPACE_FILES]
+    assert out[-1].endswith("; 4 removed")
+    assert sorted(p for m, p in s3.faults.requests if m == "DELETE") == [
+        f"/{BUCKET}/{PREFIX}{n}" for n in SPACE_FILES
+    ]
+    after = objects(s3)
+    assert after.keys() == before.keys() - set(SPACE_FILES)
+    assert {k: v["body"] for k, v in after.items()} == {k: before[k]["body"] for k in after}
+    assert client.get_object(Bucket=BUCKET, Key="space.atom")["Body"].read() == b"another site's"
+    # Then nothing is left to do.
+    s3.faults.clear()
+    assert run(config, "--delete") == 0
+    assert "no changes" in capsys.readouterr().out
+    assert [m for m, _ in s3.faults.requests] == ["GET"]
+
+
+def test_a_format_turned_off_goes_when_deletions_are_on_but_not_an_object_someone_replaced(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + "delete: true\n", encoding="utf-8")
+    assert run(config, "-q") == 0
+    pages = sorted(n for n in objects(s3) if n.endswith((".html", "style.css")))
+    assert "index.html" in pages and "style.css" in pages
+    s3.client().put_object(Bucket=BUCKET, Key=f"{PREFIX}ai.html", Body=b"someone else's page")
+    config.write_text(text.replace("formats: [atom, rss, json, html]", "formats: [atom, rss, json]", 1)
+                      + "delete: true\n", encoding="utf-8")  # fmt: skip
+    capsys.readouterr()
+    assert run(config, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["removed"] == [f"s3://{BUCKET}/{PREFIX}{n}" for n in pages if n != "ai.html"]
+    left = objects(s3)
+    assert left["ai.html"]["body"] == b"someone else's page"  # not ours any more
+    assert not [n for n in left if n.endswith((".html", ".css")) and n not in ("ai.html", "feed.css")]
+
+
+def test_a_delete_that_is_refused_is_status_4_and_the_next_run_retries_it(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    no_automatic_topics(config)
+    assert run(config, "-q") == 0
+    without_space_topic(config)
+    s3.faults.forbidden = frozenset({"DELETE"})  # credentials without s3:DeleteObject
+    assert run(config, "-q", "--delete") == 4
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"error: s3://{BUCKET}/{PREFIX}{n}: cannot remove: AccessDenied (HTTP 403): Access Denied"
+        for n in SPACE_FILES
+    ]
+    assert set(SPACE_FILES) <= objects(s3).keys()
+    s3.faults.clear()
+    assert run(config, "-q", "--delete") == 0
+    assert not set(SPACE_FILES) & objects(s3).keys()
+    assert s3.faults.count("DELETE") == 4
