@@ -491,3 +491,37 @@ def test_a_delete_that_is_refused_is_status_4_and_the_next_run_retries_it(
     assert run(config, "-q", "--delete") == 0
     assert not set(SPACE_FILES) & objects(s3).keys()
     assert s3.faults.count("DELETE") == 4
+
+
+def test_the_listing_reads_every_key_and_stamp_as_the_client_library_would(s3: S3Server) -> None:
+    import concurrent.futures
+
+    from topicfeeds import s3 as storage
+    from topicfeeds.config import BucketUrl, S3Settings
+
+    client = s3.client()
+    client.create_bucket(Bucket="records")
+    odd = ["a b.txt", "a+b.txt", "R&D <draft>.txt", "café/ü.txt", "100%.txt", "2026/11/29/n.txt", "q?x=1.txt"]
+    names = odd + [f"many/{n:04d}.txt" for n in range(1001)]  # two listing pages
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: client.put_object(Bucket="records", Key=f"in/{n}", Body=n.encode()), names))
+    client.put_object(Bucket="records", Key="elsewhere/a b.txt", Body=b"not below the prefix")
+    settings = S3Settings(endpoint=s3.url, region="us-east-1", addressing="path")
+    got = list(storage.listed(storage.client(settings), BucketUrl("records", "in/")))
+    expected = [
+        storage.Listed(
+            item["Key"][3:],
+            item["Size"],
+            storage.etag_number(item["ETag"]),
+            int(item["LastModified"].timestamp() * 1_000_000) * 1000,
+        )
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket="records", Prefix="in/")
+        for item in page["Contents"]
+    ]
+    assert got == expected
+    assert sorted(item.name for item in got) == sorted(names)
+    assert all(item.etag >= 0 and item.size > 0 for item in got)
+    # Read by the program, not by the client library's parser.
+    page = storage.client(settings).list_objects_v2(Bucket="records", Prefix="in/a")
+    lean = page[storage._LEAN]  # type: ignore[literal-required]
+    assert "Contents" not in page and [i.name for i in lean] == ["in/a b.txt", "in/a+b.txt"]

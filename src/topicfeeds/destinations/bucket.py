@@ -62,10 +62,7 @@ class BucketDestination:
 
     def _listing(self) -> dict[str, OutputStamp]:
         if self._listed is None:
-            self._listed = {
-                name: (item["Size"], s3.etag_number(item["ETag"]))
-                for name, item in s3.listed(self.client, self.url)
-            }
+            self._listed = {item.name: (item.size, item.etag) for item in s3.listed(self.client, self.url)}
         return self._listed
 
     def holds(self, name: str, data: bytes) -> bool:

@@ -35,11 +35,10 @@ class BucketSource:
         """One LIST request per 1,000 objects."""
         matches = name_matcher(self.patterns)
         listing: dict[str, Stamp] = {}
-        for name, item in s3.listed(self.client, self.url):
+        for name, size, etag, when in s3.listed(self.client, self.url):
             if not name or name.endswith("/") or not matches(name.rsplit("/", 1)[-1]):
                 continue
-            when = int(item["LastModified"].timestamp() * 1_000_000) * 1000
-            listing[name] = Stamp(item["Size"], when, s3.etag_number(item["ETag"]), when)
+            listing[name] = Stamp(size, when, etag, when)
         self._stamps = listing
         return listing
 
