@@ -525,3 +525,44 @@ def test_the_listing_reads_every_key_and_stamp_as_the_client_library_would(s3: S
     page = storage.client(settings).list_objects_v2(Bucket="records", Prefix="in/a")
     lean = page[storage._LEAN]  # type: ignore[literal-required]
     assert "Contents" not in page and [i.name for i in lean] == ["in/a b.txt", "in/a+b.txt"]
+
+
+def test_explain_reads_a_record_from_the_records_bucket_as_from_a_folder(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = make_site(tmp_path / "local", "feeds")
+    (tmp_path / "local" / "feeds").mkdir()
+    s3.client().create_bucket(Bucket="records")
+    upload_seeds(s3, tmp_path / "local" / "seeds")
+    root = tmp_path / "remote"
+    config = make_site(root, "feeds", s3)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("records: seeds", "records: s3://records/in/", 1),
+        encoding="utf-8",
+    )
+    shutil.rmtree(root / "seeds")
+    name = sorted(p.name for p in (tmp_path / "local" / "seeds").iterdir())[0]
+    explain = ["explain", "--now", NOW, "-c"]
+
+    assert main([*explain, str(local), str(tmp_path / "local" / "seeds" / name)]) == 0
+    expected = capsys.readouterr().out.splitlines()
+    assert main([*explain, str(config), f"s3://records/in/{name}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == expected[0].replace(str(tmp_path / "local" / "seeds") + "/", "s3://records/in/")
+    assert out[1:] == expected[1:]
+    assert "selected: entry" in "\n".join(out)
+
+    # A draft on this machine is explained against the bucket's records.
+    draft = tmp_path / "draft.txt"
+    draft.write_bytes((tmp_path / "local" / "seeds" / name).read_bytes())
+    assert main([*explain, str(config), str(draft)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{draft}: ") and len(out) == len(expected)
+    assert "not used: the same article as s3://records/in/" in "\n".join(out)  # a second copy
+
+    assert main([*explain, str(config), "s3://records/elsewhere/x.txt"]) == 1
+    assert capsys.readouterr().err == (
+        "error: s3://records/elsewhere/x.txt: not an object under the records address s3://records/in/\n"
+    )
+    assert main([*explain, str(config), "s3://records/in/missing.txt"]) == 1
+    assert "s3://records/in/missing.txt: cannot read: NoSuchKey" in capsys.readouterr().err

@@ -77,7 +77,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _watch(config, args)
         now = _now(args.now)
         if args.command == "explain":
-            return _explain(config, Path(args.record), now, args.wait, sys.stdout)
+            return _explain(config, args.record, now, args.wait, sys.stdout)
         if args.jobs is not None and args.jobs < 1:
             raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
         return _build(config, now, args)
@@ -257,7 +257,9 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser(
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
     )
-    e.add_argument("record", metavar="RECORD", help="a record file")
+    e.add_argument(
+        "record", metavar="RECORD", help="a record file, or an s3:// address in the records bucket"
+    )
     w = sub.add_parser(
         "watch",
         help="build at once, then again within seconds whenever record files change",
@@ -434,7 +436,7 @@ def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
             bar.close()
 
 
-def _explain(config: Config, path: Path, now: datetime, wait: float, out: TextIO) -> int:
+def _explain(config: Config, path: str, now: datetime, wait: float, out: TextIO) -> int:
     try:
         explanation = explain(config, path, now, wait=wait)
     except RecordError as exc:

@@ -245,15 +245,26 @@ class Explanation:
     verdicts: tuple[tuple[str, str], ...]  # (topic slug, verdict) for every topic
 
 
-def explain(config: Config, path: Path, now: datetime | None = None, *, wait: float = 0.0) -> Explanation:
-    """Whether each topic selects the record in file `path`, and if not, why: the build's
-    own selection, over the records folder as it is now. The state store saves reparsing
-    what is unchanged; nothing is written, and the output folder is not needed.
-    Raises RecordError when the file cannot be read as a record."""
+def explain(
+    config: Config, path: Path | str, now: datetime | None = None, *, wait: float = 0.0
+) -> Explanation:
+    """Whether each topic selects the record in file `path` (or at an s3:// address in the
+    records bucket), and if not, why: the build's own selection, over the records as
+    they are now. The state store saves reparsing what is unchanged; nothing is
+    written, and the output folder is not needed. Raises RecordError when the file
+    cannot be read as a record."""
     check_records_folder(config)
     now = now or datetime.now(timezone.utc)
-    record, warnings = read_record(path, max_bytes=config.max_record_bytes)
-    inside = path.resolve().parent == config.records_dir
+    source = open_source(config)
+    name = source.named(str(path))
+    if name is None:
+        path = Path(path)
+        record, warnings = read_record(path, max_bytes=config.max_record_bytes)
+        inside = config.records_url is None and path.resolve().parent == config.records_dir
+        shown = display_path(path)
+    else:
+        record, warnings = source.read(name, config.max_record_bytes)
+        inside, shown = True, source.shown(name)
     lock = lock_path(config)
     state = config.state_path if config.state_path is not None and config.state_path.exists() else None
     with exclusive(lock, wait) if lock and state else contextlib.nullcontext():
@@ -261,8 +272,9 @@ def explain(config: Config, path: Path, now: datetime | None = None, *, wait: fl
         try:
             with store.scratch():  # whatever the run learns is rolled back
                 run = _Run(config, store, now, available_cpus(), None, allow_removals=True)
-                run.scan()
+                listing = run.scan()
                 run.prepare()
+                inside = inside and (name is None or name in listing)
                 extra = () if inside else (record,)  # explained as if it were in the folder
                 verdicts = tuple(
                     (t.slug, verdict(record, run.select(t, extra=extra), now, run.shown_key))
@@ -270,7 +282,7 @@ def explain(config: Config, path: Path, now: datetime | None = None, *, wait: fl
                 )
         finally:
             store.close()
-    return Explanation(record, display_path(path), tuple(warnings), verdicts)
+    return Explanation(record, shown, tuple(warnings), verdicts)
 
 
 class _Run:
