@@ -15,7 +15,7 @@ import pytest
 from topicfeeds import pipeline
 from topicfeeds.cli import main
 
-from .conftest import SEEDS
+from .conftest import SEEDS, write_record
 from .s3server import S3Server, running_s3
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -566,3 +566,20 @@ def test_explain_reads_a_record_from_the_records_bucket_as_from_a_folder(
     )
     assert main([*explain, str(config), "s3://records/in/missing.txt"]) == 1
     assert "s3://records/in/missing.txt: cannot read: NoSuchKey" in capsys.readouterr().err
+
+
+def test_a_retired_topic_s_objects_leave_the_bucket(s3: S3Server, tmp_path: Path) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    seeds = tmp_path / "remote" / "seeds"
+    write_record(seeds, "zz-story.txt", topics=["Energy", "Old Story"])
+    assert run(config, "-q") == 0
+    old = [f"old-story{suffix}" for suffix in (".atom", ".html", ".json", ".rss")]
+    assert set(old) <= objects(s3).keys()
+    write_record(seeds, "zz-story.txt", topics=["Energy"])
+    assert run(config, "-q") == 0
+    assert set(old) <= objects(s3).keys()  # kept: subscribers never meet a 404
+    config.write_text(config.read_text(encoding="utf-8") + "retire: [old-story]\n", encoding="utf-8")
+    s3.faults.clear()
+    assert run(config, "-q") == 0
+    assert not set(old) & objects(s3).keys()
+    assert sorted(p.rsplit("/", 1)[1] for m, p in s3.faults.requests if m == "DELETE") == old
