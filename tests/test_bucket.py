@@ -524,7 +524,7 @@ def test_the_listing_reads_every_key_and_stamp_as_the_client_library_would(s3: S
     # Read by the program, not by the client library's parser.
     page = storage.client(settings).list_objects_v2(Bucket="records", Prefix="in/a")
     lean = page[storage._LEAN]  # type: ignore[literal-required]
-    assert "Contents" not in page and [i.name for i in lean] == ["in/a b.txt", "in/a+b.txt"]
+    assert "Contents" not in page and [row[0] for row in lean] == ["in/a b.txt", "in/a+b.txt"]
 
 
 def test_explain_reads_a_record_from_the_records_bucket_as_from_a_folder(
@@ -583,3 +583,53 @@ def test_a_retired_topic_s_objects_leave_the_bucket(s3: S3Server, tmp_path: Path
     assert run(config, "-q") == 0
     assert not set(old) & objects(s3).keys()
     assert sorted(p.rsplit("/", 1)[1] for m, p in s3.faults.requests if m == "DELETE") == old
+
+
+AWS_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>records</Name><Prefix>in/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys>
+  <EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>
+  <Contents>
+    <Key>in/R%26D+%3Cdraft%3E.txt</Key>
+    <LastModified>2026-11-29T09:09:36.000Z</LastModified>
+    <ETag>&quot;e6a1da9ba8f710a7ca6aef463447786a&quot;</ETag>
+    <ChecksumAlgorithm>CRC32</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>
+    <Size>2933</Size><Owner><ID>x</ID></Owner><StorageClass>STANDARD</StorageClass>
+  </Contents>
+  <Contents>
+    <Key>in/caf%C3%A9.txt</Key><LastModified>2026-11-29T09:09:37.500Z</LastModified>
+    <ETag>"0123456789abcdef0123456789abcdef-2"</ETag><Size>7</Size>
+  </Contents>
+  <NextContinuationToken>token</NextContinuationToken>
+</ListBucketResult>"""
+AWS_ROWS = [
+    ("in/R&D <draft>.txt", 2933, 0xE6A1DA9BA8F710A, 1795943376000000000),
+    ("in/café.txt", 7, -1, 1795943377500000000),  # a multipart upload's ETag: never matches
+]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        AWS_PAGE,
+        # Another order of the fields: read with ElementTree instead.
+        AWS_PAGE.replace(b"<Size>7</Size>", b"").replace(b"<Key>in/caf", b"<Size>7</Size><Key>in/caf"),
+        # Keys not url-encoded: XML escapes instead.
+        AWS_PAGE.replace(b"<EncodingType>url</EncodingType>", b"")
+        .replace(b"in/R%26D+%3Cdraft%3E.txt", b"in/R&amp;D &lt;draft&gt;.txt")
+        .replace(b"in/caf%C3%A9.txt", "in/café.txt".encode()),
+    ],
+)
+def test_a_listing_page_is_read_as_the_client_library_would(body: bytes) -> None:
+    from topicfeeds import s3 as storage
+
+    response = {"status_code": 200, "body": body}
+    extra: dict[str, Any] = {}
+    storage._lean_listing(response, extra)
+    assert extra[storage._LEAN] == AWS_ROWS
+    assert b"<Contents>" not in response["body"]
+    assert b"<NextContinuationToken>token</NextContinuationToken>" in response["body"]
+    # An error answer is left to the client library.
+    error = {"status_code": 403, "body": b"<Error><Code>AccessDenied</Code></Error>"}
+    storage._lean_listing(error, extra := {})
+    assert extra == {} and error["body"].startswith(b"<Error>")
