@@ -4,12 +4,14 @@ moto's S3-compatible server on loopback (behind the tests' counting proxy).
     python bench/bucket.py [--records 10000] [--topics 50] [--repeat 3] [--corpus DIR]
 
 Cases: a cold build (no state, empty output bucket), a rerun with nothing changed, one
-record changed (the most recent one, so that its topics' feeds change); each with the
-requests it made by kind (LIST, GET, PUT, HEAD, DELETE). Every run is a fresh
-subprocess. Beside them, the floor the server sets: the records listing fetched page
-by page over plain HTTP (no client library, nothing parsed), and with the client
-library's own paginator and parser. `--corpus DIR` uses a corpus bench/corpus.py wrote
-earlier (its seeds/ and config.yaml; read, never changed) instead of writing one.
+record changed (the most recent one, so that its topics' feeds change); each with its
+time, the processor time it used (what the program costs, apart from waiting for the
+server), its peak memory and the requests it made by kind (LIST, GET, PUT, HEAD,
+DELETE). Every run is a fresh subprocess. Beside them, the floor the server sets: the
+records listing fetched page by page over plain HTTP (no client library, nothing
+parsed), and with the client library's own paginator and parser. `--corpus DIR` uses
+a corpus bench/corpus.py wrote earlier (its seeds/ and config.yaml; read, never
+changed) instead of writing one.
 Not run in CI: the figures depend on the machine. Needs the test extra
 (`pip install -e '.[test]'`) for moto.
 """
@@ -23,6 +25,7 @@ import os
 import re
 import shutil
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlencode
 
-from compare import Figures, measure
+from compare import Figures, RunFailed
 from corpus import RECORDS_DIR, REFERENCE, write_corpus
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -42,6 +45,30 @@ KINDS = ("LIST", "GET", "PUT", "HEAD", "DELETE")
 CASES = ("cold build", "rerun, nothing changed", "one record changed")
 _PUBLISHED = re.compile(rb"^publishedDateTime: *\"?([^\"\n]*)", re.M)
 _TOKEN = re.compile(rb"<NextContinuationToken>(.*?)</NextContinuationToken>")
+
+
+# Runs each command from a small process and reports its time, processor time and peak
+# memory: a process started straight from this one (which holds moto's objects) would be
+# charged this one's memory, since the kernel notes a process's peak when it starts.
+LAUNCHER = """
+import resource, subprocess, sys, time
+start = time.perf_counter()
+code = subprocess.call(sys.argv[1:], stdout=subprocess.DEVNULL)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime, usage.ru_maxrss)
+sys.exit(code)
+"""
+
+
+def measure(cmd: list[str], figures: Figures, cpu: list[float]) -> None:
+    """Run `cmd`; add its wall time, processor time and peak memory to the figures."""
+    done = subprocess.run([sys.executable, "-c", LAUNCHER, *cmd], capture_output=True, text=True)
+    if done.returncode not in (0, 1):
+        raise RunFailed(f"{' '.join(cmd)}: exit status {done.returncode}\n{done.stderr[-2000:]}")
+    seconds, processor, peak = done.stdout.split()
+    figures.seconds.append(float(seconds))
+    figures.rss_kib.append(int(peak))
+    cpu.append(float(processor))
 
 
 def upload(s3: S3Server, paths: list[Path]) -> None:
@@ -111,6 +138,7 @@ def benchmark(workdir: Path, records: int, topics: int, repeat: int, corpus: Pat
         config.write_text(text, encoding="utf-8")
         build = [sys.executable, "-m", "topicfeeds", "build", "-c", str(config), "-q", "--now", NOW]
         cases = {n: Figures(n) for n in CASES}
+        cpu: dict[str, list[float]] = {n: [] for n in CASES}
         requests: dict[str, Counter[str]] = {}
         for n in range(repeat):
             s3.reset()
@@ -127,14 +155,15 @@ def benchmark(workdir: Path, records: int, topics: int, repeat: int, corpus: Pat
                     client.put_object(Bucket="records", Key=f"in/{edited.name}", Body=body)
                     time.sleep(SETTLE_SECONDS)
                 s3.faults.clear()
-                measure(build, cases[case], ok=(0, 1))
+                measure(build, cases[case], cpu[case])
                 requests[case] = kinds(s3.faults.requests)
         plain, library = floor(s3, repeat)
     print(f"{len(paths)} records, {topics} topics, median of {repeat}:")
     for case, figures in cases.items():
         counts = ", ".join(f"{k} {requests[case][k]}" for k in KINDS)
-        print(f"  {case:<24} {statistics.median(figures.seconds):7.3f} s  "
-              f"{max(figures.rss_kib) / 1024:6.1f} MiB  requests: {counts}")  # fmt: skip
+        print(f"  {case:<24} {statistics.median(figures.seconds):7.3f} s, processor "
+              f"{statistics.median(cpu[case]):6.3f} s, {max(figures.rss_kib) / 1024:6.1f} MiB; "
+              f"requests: {counts}")  # fmt: skip
     print(
         f"  listing the records alone: {plain:.3f} s over plain HTTP, {library:.3f} s with the client library"
     )
