@@ -341,3 +341,14 @@ def test_a_state_of_schema_4_gains_the_archive_and_keeps_its_history(tmp_path: P
         assert store.noted_pings() == {"https://hub.example/": {"https://news.example/feeds/energy.atom": 1}}
     finally:
         store.close()
+
+
+def test_delete_never_removes_a_page_of_an_archived_topic(project: Path) -> None:
+    config = make_config(project, ARCHIVED.replace("records: seeds", "records: seeds\ndelete: true"))
+    for n in range(10):
+        _story(project / "seeds", n)
+        build(config, NOW)
+    pages = _archives(config)
+    assert len(pages) == 2
+    report = build(config, NOW, full=True)
+    assert report.removed == () and _archives(config) == pages

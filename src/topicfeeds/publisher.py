@@ -8,7 +8,7 @@ import signal
 import tempfile
 from pathlib import Path
 
-from .errors import PublishError
+from .errors import PublishError, RemoveError
 
 _TEMP_PREFIX = ".topicfeeds-"
 _TEMP_SUFFIX = ".tmp"
@@ -69,7 +69,7 @@ def withdraw(path: Path) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise PublishError(path, exc.strerror or str(exc)) from exc
+        raise RemoveError(path, exc.strerror or str(exc)) from exc
     _sync_folder(path.parent)
     return True
 
