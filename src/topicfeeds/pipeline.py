@@ -61,6 +61,10 @@ from .workers import available_cpus
 # the same timestamp tick; they are hashed again on the next run.
 RACY_NS = 2_000_000_000
 PROGRESS_EVERY = 1000
+# A full run commits the records it has stored every this many, so that a run killed
+# part-way leaves them for the next, and the write-ahead log never holds more than
+# a few megabytes (SQLite copies it into the state file at each commit past 1,000 pages).
+KEEP_EVERY = 2000
 
 Progress = Callable[[str, int, int], None]
 """Told (stage, done, total) as a run advances: stage is "records" or "feeds"."""
@@ -312,6 +316,9 @@ class _Run:
         if self.full:
             self.store.reset(records=self.forced)
             self.recorded = None  # the outputs table was emptied
+            # Until the run's end stores it again, the state matches no configuration:
+            # a run that resumes from the records this one kept is a full run too.
+            self.store.set_meta("fingerprint", "")
         return self._refresh()
 
     def topics(self, extra: Sequence[Record] = ()) -> list[Topic]:
@@ -420,6 +427,8 @@ class _Run:
                     self.warnings.append(Problem(self.shown_key(row.name), None, "topics", many))
             if done % PROGRESS_EVERY == 0 or done == len(stale):
                 self.progress("records", done, len(stale))
+            if self.full and done % KEEP_EVERY == 0:
+                store.keep_progress()
         store.flush()
         return touched
 

@@ -179,6 +179,7 @@ class StateStore:
         self._db = connection
         self._pending_files: list[tuple[object, ...]] = []
         self._pending_topics: list[tuple[str, str, str, int]] = []
+        self._keeping = False  # inside a transaction that is to be committed
 
     @classmethod
     def open(cls, path: Path | None, *, fresh: bool = False) -> tuple[StateStore, list[Problem]]:
@@ -236,6 +237,7 @@ class StateStore:
 
     def __enter__(self) -> StateStore:
         self._db.execute("BEGIN IMMEDIATE")
+        self._keeping = True
         return self
 
     def __exit__(
@@ -243,9 +245,19 @@ class StateStore:
     ) -> None:
         # Everything a run learnt lands at once, after its feeds are in place: a run
         # that dies leaves the previous state, and the next run redoes its work.
+        self._keeping = False
         if kind is None:
             self.flush()
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+    def keep_progress(self) -> None:
+        """Commit what the transaction holds so far and go on in a new one: for a run
+        whose partial work is safe to keep (see pipeline._Run.prepare). Inside
+        `scratch` only the held-back rows are written, and all is still rolled back."""
+        self.flush()
+        if self._keeping:
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
 
     @contextlib.contextmanager
     def scratch(self) -> Iterator[StateStore]:
