@@ -402,10 +402,15 @@ class _Run:
             self._note_old(name)
             store.forget(name)
         self.parsed = len(stale)
+        # A run that parses every record keeps them as it stores them: selection then
+        # reads nothing back, and decoding here overlaps the workers' parsing.
+        ingested: list[Record] | None = [] if self.full and len(stale) == len(listing) else None
         rows = self.source.rows(stale, self.config.max_record_bytes, self.jobs)
         for done, row in enumerate(rows, 1):
             stamp = row.stamp or listing[row.name]
             racy = _racy(stamp, self.scan_started)
+            if ingested is not None and row.light is not None:
+                ingested.append(codec.decode_record(row.light))
             old = cached.get(row.name)
             if old is not None and old.sha256 is not None and old.sha256 == row.sha256:
                 store.restamp(row.name, stamp, racy)  # touched, not changed
@@ -430,6 +435,9 @@ class _Run:
             if self.full and done % KEEP_EVERY == 0:
                 store.keep_progress()
         store.flush()
+        if ingested is not None:
+            ingested.sort(key=lambda r: r.key)  # the order the store would give them in
+            self.everything, self.index = ingested, index_by_topic(ingested)
         return touched
 
     def _guard_removals(self, gone: set[str]) -> None:
