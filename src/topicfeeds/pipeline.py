@@ -32,7 +32,7 @@ from .guard import removal_guard, subfolder_note
 from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
-from .reader import Stamp, display_path, read_record
+from .reader import read_record
 from .selector import (
     LastFeed,
     Selection,
@@ -53,6 +53,7 @@ from .selector import (
     verdict,
 )
 from .sources import open_source
+from .stamps import Stamp, display_path
 from .state import SCHEMA_VERSION, Cached, History, StateStore
 from .websub import changed_feeds, deliver, note_changes
 from .workers import available_cpus

@@ -22,8 +22,9 @@ from typing import Any, NamedTuple
 from . import codec
 from .errors import Problem
 from .model import Record
-from .reader import Stamp, Tracked, read_tracked
+from .reader import Tracked, read_tracked
 from .selector import LastFeed, SortKey
+from .stamps import Stamp
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 

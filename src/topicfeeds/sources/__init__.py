@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from ..config import Config
-from ..reader import Stamp
+from ..stamps import Stamp
 from ..state import Row
 
 

@@ -13,7 +13,8 @@ from pathlib import Path
 from .. import s3
 from ..config import BucketUrl, S3Settings
 from ..errors import RecordError
-from ..reader import Stamp, Tracked, name_matcher, parse_record
+from ..reader import Tracked, parse_record
+from ..stamps import Stamp, name_matcher
 from ..state import Row, row_of
 
 

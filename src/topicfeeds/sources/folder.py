@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..errors import OutputError
-from ..reader import Stamp, display_path, name_matcher, stamp_of
+from ..stamps import Stamp, display_path, name_matcher, stamp_of
 from ..state import Row, read_row
 from ..workers import iter_files
 
