@@ -54,7 +54,7 @@ from .selector import (
 )
 from .sources import open_source
 from .stamps import Stamp, display_path
-from .state import SCHEMA_VERSION, Cached, History, StateStore
+from .state import SCHEMA_VERSION, History, StateStore
 from .websub import changed_feeds, deliver, note_changes
 from .workers import available_cpus
 
@@ -387,12 +387,7 @@ class _Run:
         (casefolded) of every record added, changed or removed."""
         store, listing = self.store, self.listing
         # What the store knows of the files that changed, and of those that are gone.
-        cached: dict[str, Cached] = {}
-        known: set[str] = set()
-        for name, known_stamp, sha256, racy in store.stamps():
-            known.add(name)
-            if racy or listing.get(name) != known_stamp:
-                cached[name] = Cached(known_stamp, sha256, racy)
+        known, cached = store.changed(listing)
         stale = [name for name in listing if name not in known or name in cached]
         gone = known - listing.keys()
         if gone and not self.allow_removals:

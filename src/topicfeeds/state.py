@@ -297,12 +297,22 @@ class StateStore:
 
     # -- record files
 
-    def stamps(self) -> Iterator[tuple[str, Stamp | None, str | None, bool]]:
-        """(name, stamp, content hash, racy) of every known record file."""
-        for name, size, mtime, ino, ctime, sha, racy in self._db.execute(
-            "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
-        ):
-            yield _name(name), None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
+    def changed(self, listing: dict[str, Stamp]) -> tuple[set[str], dict[str, Cached]]:
+        """Every known record file's name, and what the store knows of those whose
+        stamp differs from `listing`'s (or is gone from it), or that are racy."""
+        known: set[str] = set()
+        cached: dict[str, Cached] = {}
+        rows = self._db.execute("SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files")
+        # One pass over every row on each run that changes anything: compared as plain
+        # tuples (a Stamp equals its tuple), with a Stamp made only for the few that differ.
+        get = listing.get
+        for key, size, mtime, ino, ctime, sha, racy in rows:
+            name = _name(key) if key[:1] == "/" else key
+            known.add(name)
+            if racy or get(name) != (size, mtime, ino, ctime):
+                stamp = None if size is None else Stamp(size, mtime, ino, ctime)
+                cached[name] = Cached(stamp, sha, bool(racy))
+        return known, cached
 
     def _where_in(self, query: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         """Rows of `query`, whose `{marks}` stands for a list of values, for all of
