@@ -89,9 +89,10 @@ CREATE TABLE outputs (
 )
 # Schema 4 only added the WebSub tables; schema 5 keeps a record's images and related
 # articles compressed, apart from the rest. An older state is brought up to date
-# without losing the entries' history: its parsed records are dropped and read again
-# (the fingerprint names the schema, so that run is a full one).
-_NEW_RECORDS = f"DROP TABLE file_topics; DROP TABLE files; {_RECORDS_SCHEMA}"
+# without losing the entries' history: its parsed records are dropped, and with its
+# fingerprint gone the next run is a full one, which reads them all again.
+_NEW_RECORDS = f"""DROP TABLE file_topics; DROP TABLE files; {_RECORDS_SCHEMA}
+DELETE FROM meta WHERE key IN ('fingerprint', 'listing');"""
 _UPGRADES = {"3": _WEBSUB_SCHEMA + _NEW_RECORDS, "4": _NEW_RECORDS}
 
 
