@@ -35,7 +35,7 @@ CREATE TABLE files (
     name TEXT PRIMARY KEY,      -- file name in the records folder, as _key stores it
     id TEXT,                    -- the record's entry id; NULL if rejected
     size INTEGER, mtime_ns INTEGER, ino INTEGER, ctime_ns INTEGER,
-    sha256 TEXT,                -- NULL when the file could not be read
+    sha256 BLOB,                -- the content's 32-byte digest; NULL when the file could not be read
     racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
     light TEXT,                 -- JSON: the record without images and related articles; NULL if rejected
     extra BLOB,                 -- zlib-compressed JSON: its images and related articles; NULL if rejected
@@ -312,7 +312,7 @@ class StateStore:
             known.add(name)
             if racy or get(name) != (size, mtime, ino, ctime):
                 stamp = None if size is None else Stamp(size, mtime, ino, ctime)
-                cached[name] = Cached(stamp, sha, bool(racy))
+                cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
         return known, cached
 
     def _where_in(self, query: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
@@ -364,7 +364,7 @@ class StateStore:
                 None if stamp is None else stamp.mtime_ns,
                 None if stamp is None else stamp.ino,
                 None if stamp is None else stamp.ctime_ns,
-                row.sha256,
+                None if row.sha256 is None else bytes.fromhex(row.sha256),
                 int(racy),
                 row.light,
                 row.extra,
