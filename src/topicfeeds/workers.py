@@ -74,9 +74,15 @@ def iter_files(paths: Sequence[Path], work: Callable[[Path], T], jobs: int = 1) 
         futures = {n: pool.submit(_work_through, work, chunks[n]) for n in range(min(ahead, len(chunks)))}
         for n, chunk in enumerate(chunks):
             if n + ahead < len(chunks):
-                futures[n + ahead] = pool.submit(_work_through, work, chunks[n + ahead])
+                # A pool broken by a dead worker takes nothing more: those chunks are
+                # parsed here, below.
+                with contextlib.suppress(concurrent.futures.process.BrokenProcessPool):
+                    futures[n + ahead] = pool.submit(_work_through, work, chunks[n + ahead])
+            future = futures.pop(n, None)
             try:
-                results = futures.pop(n).result()
+                if future is None:
+                    raise concurrent.futures.process.BrokenProcessPool
+                results = future.result()
             except concurrent.futures.process.BrokenProcessPool:
                 results = [work(p) for p in chunk]  # a worker died (killed, out of memory)
             yield from results
