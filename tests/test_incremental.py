@@ -174,6 +174,36 @@ def test_a_damaged_or_foreign_state_is_rebuilt_with_a_warning(site: Config, dama
     assert build(site, NOW).no_changes
 
 
+def test_a_state_of_schema_4_keeps_its_history_and_reads_every_record_again(site: Config) -> None:
+    build(site, NOW)
+    write_record(site.records_dir, "1.txt", title="Story 1, edited", webUrl="https://www.gridwatch.example/1",
+                 originalUrl=..., publishedDateTime="2026-11-21T08:00:00Z")  # fmt: skip
+    build(site, NOW + timedelta(hours=1))  # the entry's `updated` moves, and the state says when
+    before = feeds(site)
+    state = site.state_path
+    assert state is not None
+    with contextlib.closing(sqlite3.connect(state)) as db, db:  # as schema 4 left it
+        history = db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall()
+        db.execute("DROP TABLE file_topics")
+        db.execute("DROP TABLE files")
+        db.execute("CREATE TABLE files (name TEXT PRIMARY KEY, id TEXT, size INTEGER, mtime_ns INTEGER, "
+                   "ino INTEGER, ctime_ns INTEGER, sha256 TEXT, racy INTEGER NOT NULL, light TEXT, "
+                   "full TEXT, problems TEXT NOT NULL)")  # fmt: skip
+        db.execute("CREATE TABLE file_topics (topic TEXT, spelling TEXT, name TEXT, rank INTEGER)")
+        db.execute("DROP TABLE archive")
+        db.execute("DROP TABLE archive_pages")
+        db.execute("DROP TABLE pings")
+        db.execute("CREATE TABLE pings (hub TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (hub, url))")
+        db.execute("UPDATE meta SET value = '4' WHERE key = 'schema'")
+    report = build(site, NOW + timedelta(hours=2))
+    assert report.warnings == ()
+    assert report.parsed == 3
+    assert {k: v[0] for k, v in feeds(site).items()} == {k: v[0] for k, v in before.items()}
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        assert db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall() == history
+    assert build(site, NOW + timedelta(hours=2)).no_changes
+
+
 def test_a_feed_file_changed_by_someone_else_is_restored(site: Config) -> None:
     build(site, NOW)
     before = feeds(site)

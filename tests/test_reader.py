@@ -256,7 +256,7 @@ def test_parallel_reading_gives_what_serial_reading_gives(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(workers, "PARALLEL_MIN_FILES", 20)
-    monkeypatch.setattr(workers, "CHUNK_FILES", 4)  # chunks for this process and for two workers
+    monkeypatch.setattr(workers, "CHUNK_FILES", 4)  # chunks for three workers
     for n in range(45):
         write_record(tmp_path, f"{n:05}.txt", webUrl=f"https://n.example/{n}", originalUrl=..., quality=n)
     (tmp_path / "00003.txt").write_text("---\ntitle: [\n---\n", encoding="utf-8")

@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from . import __version__
+from .builder import parse_datetime
 from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
 from .pipeline import BuildReport, Progress, build, check_folders, explain
-from .reader import parse_datetime
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest

@@ -15,7 +15,8 @@ import yaml
 
 from .clean import clean_line, clean_url
 from .errors import ConfigError, Problem, dotted
-from .reader import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS, display_path
+from .reader import DEFAULT_MAX_BYTES
+from .stamps import DEFAULT_PATTERNS, display_path
 
 Sort = Literal["newest", "quality", "heat"]
 RelatedMode = Literal["see-also", "enclosure", "entries", "none"]

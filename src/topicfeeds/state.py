@@ -22,12 +22,36 @@ from typing import Any, NamedTuple
 from . import codec
 from .errors import Problem
 from .model import Record
-from .reader import Stamp, Tracked, read_tracked
+from .reader import Tracked, read_tracked
 from .selector import LastFeed, SortKey
+from .stamps import Stamp
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 
 SCHEMA_VERSION = 5
+
+_RECORDS_SCHEMA = """
+CREATE TABLE files (
+    name TEXT PRIMARY KEY,      -- file name in the records folder, as _key stores it
+    id TEXT,                    -- the record's entry id; NULL if rejected
+    size INTEGER, mtime_ns INTEGER, ino INTEGER, ctime_ns INTEGER,
+    sha256 BLOB,                -- the content's 32-byte digest; NULL when the file could not be read
+    racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
+    light TEXT,                 -- JSON: the record without images and related articles; NULL if rejected
+    extra BLOB,                 -- zlib-compressed JSON: its images and related articles; NULL if rejected
+    problems TEXT NOT NULL      -- the error that rejected the file, or the warnings about it
+);
+CREATE TABLE file_topics (
+    topic TEXT NOT NULL,        -- casefolded record topic
+    spelling TEXT NOT NULL,     -- as the record writes it
+    name TEXT NOT NULL REFERENCES files(name),
+    rank INTEGER NOT NULL       -- its place among the record's topics, from 0
+);
+CREATE INDEX files_rejected ON files(name) WHERE light IS NULL;  -- reported on every run
+CREATE INDEX files_by_id ON files(id);
+CREATE INDEX file_topics_by_topic ON file_topics(topic);
+CREATE INDEX file_topics_by_name ON file_topics(name);
+"""
 
 _WEBSUB_SCHEMA = """
 CREATE TABLE pings (            -- WebSub publish notices not yet delivered
@@ -61,26 +85,9 @@ CREATE TABLE IF NOT EXISTS archive_pages (
 _SCHEMA = (
     """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE files (
-    name TEXT PRIMARY KEY,      -- file name in the records folder, as _key stores it
-    id TEXT,                    -- the record's entry id; NULL if rejected
-    size INTEGER, mtime_ns INTEGER, ino INTEGER, ctime_ns INTEGER,
-    sha256 TEXT,                -- NULL when the file could not be read
-    racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
-    light TEXT,                 -- the record without images and related articles; NULL if rejected
-    full TEXT,                  -- the whole record; NULL if rejected
-    problems TEXT NOT NULL      -- the error that rejected the file, or the warnings about it
-);
-CREATE TABLE file_topics (
-    topic TEXT NOT NULL,        -- casefolded record topic
-    spelling TEXT NOT NULL,     -- as the record writes it
-    name TEXT NOT NULL REFERENCES files(name),
-    rank INTEGER NOT NULL       -- its place among the record's topics, from 0
-);
-CREATE INDEX files_rejected ON files(name) WHERE light IS NULL;  -- reported on every run
-CREATE INDEX files_by_id ON files(id);
-CREATE INDEX file_topics_by_topic ON file_topics(topic);
-CREATE INDEX file_topics_by_name ON file_topics(name);
+"""
+    + _RECORDS_SCHEMA
+    + """
 CREATE TABLE entries (
     feed TEXT NOT NULL, id TEXT NOT NULL,
     hash TEXT NOT NULL,         -- of what subscribers see of the entry
@@ -99,12 +106,16 @@ CREATE TABLE outputs (
     + _WEBSUB_SCHEMA
     + _ARCHIVE_SCHEMA
 )
-# Schema 4 only added the WebSub tables, schema 5 the archive's and when a ping was
-# noted: an older state gains them and keeps the rest (the entries' history above
-# all) instead of being rebuilt.
+# Schema 4 added the WebSub tables. Schema 5 adds the archive's, when a ping was noted,
+# and keeps a record's images and related articles compressed, apart from the rest. An
+# older state is brought up to date without losing the entries' history: its parsed
+# records are dropped, and with its fingerprint gone the next run is a full one, which
+# reads them all again.
+_NEW_RECORDS = f"""DROP TABLE file_topics; DROP TABLE files; {_RECORDS_SCHEMA}
+DELETE FROM meta WHERE key IN ('fingerprint', 'listing', 'chunks');"""
 _UPGRADES = {
-    "3": _WEBSUB_SCHEMA + _ARCHIVE_SCHEMA,
-    "4": _ARCHIVE_SCHEMA + "ALTER TABLE pings ADD COLUMN noted INTEGER NOT NULL DEFAULT 0;",
+    "3": _WEBSUB_SCHEMA + _ARCHIVE_SCHEMA + _NEW_RECORDS,
+    "4": _ARCHIVE_SCHEMA + "ALTER TABLE pings ADD COLUMN noted INTEGER NOT NULL DEFAULT 0;" + _NEW_RECORDS,
 }
 
 
@@ -146,7 +157,7 @@ class Row:
     stamp: Stamp | None
     sha256: str | None
     light: str | None  # JSON of the record without images and related articles; None if rejected
-    full: str | None  # JSON of the whole record
+    extra: bytes | None  # its images and related articles, compressed (see codec)
     topics: tuple[str, ...]
     problems: str  # JSON: the error if rejected, else the warnings
 
@@ -162,9 +173,9 @@ def row_of(tracked: Tracked) -> Row:
     encoded = codec.encode_problems(list(problems))
     if record is None:
         return Row(tracked.path.name, None, tracked.stamp, tracked.sha256, None, None, (), encoded)
-    light, full = codec.encode_light_and_full(record)
+    light, extra = codec.encode_light_and_extra(record)
     return Row(
-        tracked.path.name, record.id, tracked.stamp, tracked.sha256, light, full, record.topics, encoded
+        tracked.path.name, record.id, tracked.stamp, tracked.sha256, light, extra, record.topics, encoded
     )
 
 
@@ -203,6 +214,7 @@ class StateStore:
         self._db = connection
         self._pending_files: list[tuple[object, ...]] = []
         self._pending_topics: list[tuple[str, str, str, int]] = []
+        self._keeping = False  # inside a transaction that is to be committed
 
     @classmethod
     def open(cls, path: Path | None, *, fresh: bool = False) -> tuple[StateStore, list[Problem]]:
@@ -237,6 +249,9 @@ class StateStore:
     @classmethod
     def _connect(cls, path: Path) -> StateStore:
         connection = sqlite3.connect(path, isolation_level=None)
+        # Takes effect only on a new file. A record row is about 1.2 KB: three fit in a
+        # 4 KB page with a quarter of it unused, thirteen in a 16 KB page.
+        connection.execute("PRAGMA page_size=16384")
         # The write-ahead log lets a killed run leave the last committed state intact.
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
@@ -257,6 +272,7 @@ class StateStore:
 
     def __enter__(self) -> StateStore:
         self._db.execute("BEGIN IMMEDIATE")
+        self._keeping = True
         return self
 
     def __exit__(
@@ -264,9 +280,19 @@ class StateStore:
     ) -> None:
         # Everything a run learnt lands at once, after its feeds are in place: a run
         # that dies leaves the previous state, and the next run redoes its work.
+        self._keeping = False
         if kind is None:
             self.flush()
         self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+    def keep_progress(self) -> None:
+        """Commit what the transaction holds so far and go on in a new one: for a run
+        whose partial work is safe to keep (see pipeline._Run.prepare). Inside
+        `scratch` only the held-back rows are written, and all is still rolled back."""
+        self.flush()
+        if self._keeping:
+            self._db.execute("COMMIT")
+            self._db.execute("BEGIN IMMEDIATE")
 
     @contextlib.contextmanager
     def scratch(self) -> Iterator[StateStore]:
@@ -310,12 +336,22 @@ class StateStore:
 
     # -- record files
 
-    def stamps(self) -> Iterator[tuple[str, Stamp | None, str | None, bool]]:
-        """(name, stamp, content hash, racy) of every known record file."""
-        for name, size, mtime, ino, ctime, sha, racy in self._db.execute(
-            "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
-        ):
-            yield _name(name), None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
+    def changed(self, listing: dict[str, Stamp]) -> tuple[set[str], dict[str, Cached]]:
+        """Every known record file's name, and what the store knows of those whose
+        stamp differs from `listing`'s (or is gone from it), or that are racy."""
+        known: set[str] = set()
+        cached: dict[str, Cached] = {}
+        rows = self._db.execute("SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files")
+        # One pass over every row on each run that changes anything: compared as plain
+        # tuples (a Stamp equals its tuple), with a Stamp made only for the few that differ.
+        get = listing.get
+        for key, size, mtime, ino, ctime, sha, racy in rows:
+            name = _name(key) if key[:1] == "/" else key
+            known.add(name)
+            if racy or get(name) != (size, mtime, ino, ctime):
+                stamp = None if size is None else Stamp(size, mtime, ino, ctime)
+                cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
+        return known, cached
 
     def _where_in(self, query: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         """Rows of `query`, whose `{marks}` stands for a list of values, for all of
@@ -366,10 +402,10 @@ class StateStore:
                 None if stamp is None else stamp.mtime_ns,
                 None if stamp is None else stamp.ino,
                 None if stamp is None else stamp.ctime_ns,
-                row.sha256,
+                None if row.sha256 is None else bytes.fromhex(row.sha256),
                 int(racy),
                 row.light,
-                row.full,
+                row.extra,
                 row.problems,
             )
         )
@@ -444,9 +480,9 @@ class StateStore:
     def full_records(self, names: Iterable[str]) -> dict[str, Record]:
         """The whole records of files `names`."""
         rows = self._where_in(
-            "SELECT name, full FROM files WHERE name IN ({marks})", (_key(n) for n in names)
+            "SELECT name, light, extra FROM files WHERE name IN ({marks})", (_key(n) for n in names)
         )
-        return {_name(key): codec.decode_record(full) for key, full in rows}
+        return {_name(key): codec.with_extra(codec.decode_record(light), extra) for key, light, extra in rows}
 
     # -- published entries
 

@@ -31,7 +31,7 @@ from watchfiles._rust_notify import RustNotify
 from .config import Config
 from .errors import LockedError, RemovalsRefused
 from .pipeline import BuildReport, build
-from .reader import name_matcher
+from .stamps import name_matcher
 
 Reason = Literal["start", "change", "check", "hubs"]
 """Why a run happened: the watch started, record files changed, the periodic check, or

@@ -1,7 +1,7 @@
 """Parse in parallel without leaving anything behind.
 
 A cold build is bound by parsing, so chunks of the file list go to forked worker
-processes while this process works through its own share. Nothing a run starts may
+processes while this process stores what they send back. Nothing a run starts may
 outlive it or block the next run:
 
 - a worker dies with the process that started it, however that process dies (on
@@ -38,6 +38,8 @@ PARALLEL_MIN_FILES = 1000
 # stay a few megabytes, and that a cancelled run's workers finish within a fraction
 # of a second; large enough that handing chunks out costs nothing.
 CHUNK_FILES = 500
+# Chunks given out ahead of the one the caller waits for, per worker.
+AHEAD_PER_WORKER = 3
 
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_POLL_SECONDS = 0.2
@@ -53,27 +55,34 @@ def available_cpus() -> int:
 
 def iter_files(paths: Sequence[Path], work: Callable[[Path], T], jobs: int = 1) -> Iterator[T]:
     """`work` applied to every path, in order. With `jobs` > 1 and many files, chunks
-    of the list go round: this process works through every `jobs`-th chunk itself,
-    yielding as it goes, and forked workers take the others; the caller stores each
-    result while the rest are parsed. `work` and its results must pickle."""
+    of the list go to `jobs` forked workers, a few chunks ahead of the caller, which
+    only stores each result as it comes: the parsing, the costly part, is all done in
+    parallel, and the caller's own work overlaps it. `work` and its results must pickle."""
     if jobs < 2 or len(paths) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
         yield from (work(p) for p in paths)
         return
     chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
     context = multiprocessing.get_context("fork")  # workers inherit the loaded modules
     pool = concurrent.futures.ProcessPoolExecutor(
-        jobs - 1, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
+        jobs, mp_context=context, initializer=_worker_started, initargs=(os.getpid(),)
     )
     finished = False
     try:
-        # Submitted in order, so workers run ahead of this process by a chunk or two.
-        futures = {n: pool.submit(_work_through, work, c) for n, c in enumerate(chunks) if n % jobs}
+        # A window of chunks in flight, so that results waiting for the caller stay a
+        # few megabytes whatever the number of files.
+        ahead = AHEAD_PER_WORKER * jobs
+        futures = {n: pool.submit(_work_through, work, chunks[n]) for n in range(min(ahead, len(chunks)))}
         for n, chunk in enumerate(chunks):
-            if n not in futures:
-                yield from (work(p) for p in chunk)
-                continue
+            if n + ahead < len(chunks):
+                # A pool broken by a dead worker takes nothing more: those chunks are
+                # parsed here, below.
+                with contextlib.suppress(concurrent.futures.process.BrokenProcessPool):
+                    futures[n + ahead] = pool.submit(_work_through, work, chunks[n + ahead])
+            future = futures.pop(n, None)
             try:
-                results = futures.pop(n).result()
+                if future is None:
+                    raise concurrent.futures.process.BrokenProcessPool
+                results = future.result()
             except concurrent.futures.process.BrokenProcessPool:
                 results = [work(p) for p in chunk]  # a worker died (killed, out of memory)
             yield from results

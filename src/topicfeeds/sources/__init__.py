@@ -13,7 +13,7 @@ from typing import Protocol
 from ..config import Config
 from ..errors import Problem
 from ..model import Record
-from ..reader import Stamp
+from ..stamps import Stamp
 from ..state import Row
 
 

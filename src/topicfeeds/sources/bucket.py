@@ -14,7 +14,8 @@ from .. import s3
 from ..config import BucketUrl, S3Settings
 from ..errors import Problem, RecordError
 from ..model import Record
-from ..reader import Stamp, Tracked, name_matcher, parse_record
+from ..reader import Tracked, parse_record
+from ..stamps import Stamp, name_matcher
 from ..state import Row, row_of
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from ..errors import OutputError, Problem
 from ..model import Record
-from ..reader import Stamp, display_path, name_matcher, read_record, stamp_of
+from ..reader import read_record
+from ..stamps import Stamp, display_path, name_matcher, stamp_of
 from ..state import Row, read_row
 from ..workers import iter_files
 

@@ -1,0 +1,323 @@
+"""A record's loaded fields to a `Record`: cleaned, checked, with a warning (and its
+line) for every part dropped, or a `RecordError` for what a feed entry cannot lack."""
+
+from __future__ import annotations
+
+import email.utils
+import math
+from collections.abc import Sequence
+from datetime import date, datetime, timezone
+from typing import Any
+
+import dateutil.parser
+import yaml
+
+from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
+from .errors import Problem, RecordError, dotted
+from .model import Image, Provider, Record, Related
+
+
+def kind_of(value: object) -> str:
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, dict):
+        return "mapping"
+    return "scalar"
+
+
+class Builder:
+    """Turns the loaded mapping of one file into a Record, collecting warnings."""
+
+    def __init__(self, shown: str, node: yaml.Node | None) -> None:
+        self.shown = shown
+        self.node = node
+        self.warnings: list[Problem] = []
+
+    # -- locating and reporting
+
+    def line(self, path: Sequence[str | int]) -> int | None:
+        """The file line of the value at `path`, or of its nearest ancestor."""
+        node = self.node
+        found = None
+        for step in path:
+            if isinstance(node, yaml.MappingNode) and isinstance(step, str):
+                node = next((v for k, v in node.value if k.value == step), None)
+            elif isinstance(node, yaml.SequenceNode) and isinstance(step, int):
+                node = node.value[step] if step < len(node.value) else None
+            else:
+                node = None
+            if node is None:
+                break
+            found = node
+        return None if found is None else found.start_mark.line + 2
+
+    def fail(self, path: Sequence[str | int], message: str) -> RecordError:
+        return RecordError(self.shown, message, line=self.line(path), field=dotted(path))
+
+    def warn(self, path: Sequence[str | int], message: str) -> None:
+        self.warnings.append(Problem(self.shown, self.line(path), dotted(path), message))
+
+    # -- the record
+
+    def record(self, f: dict[Any, Any], key: str) -> tuple[Record, list[Problem]]:
+        title = self.text(f, ("title",), line=True)
+        if not title:
+            raise self.fail(("title",), "missing or empty; a feed entry needs a title")
+        web = self.url(f, ("webUrl",), required=False)
+        original = self.url(f, ("originalUrl",), required=False)
+        link = web or original
+        if link is None:
+            key = "webUrl" if "webUrl" in f or "originalUrl" not in f else "originalUrl"
+            value = f.get(key)
+            reason = "missing" if value is None else f"{_show(value)} is not an absolute http(s) URL"
+            raise self.fail((key,), f"{reason}; a feed entry needs a link")
+        published = self.date(f, ("publishedDateTime",))
+        if published is None:
+            raise self.fail(("publishedDateTime",), "missing; a feed entry needs a date")
+        updated = self.date(f, ("updatedDateTime",), required=False) or published
+        record = Record(
+            key=key,
+            id=canonical_url(original or link),
+            title=title,
+            link=link,
+            excerpt=self.text(f, ("excerpt",)),
+            published=published,
+            updated=max(updated, published),
+            type=self.text(f, ("type",), line=True) or None,
+            category=self.text(f, ("category",), line=True) or None,
+            quality=self.number(f, ("quality",)),
+            heat=self.number(f, ("heat",)),
+            is_published=self.flag(f, ("published",), default=True),
+            provider=self.provider(f.get("provider"), ("provider",)),
+            topics=self.topics(f.get("topics"), ("topics",)),
+            images=self.images(f.get("images"), ("images",)),
+            related=self.related(f.get("related"), ("related",)),
+        )
+        return record, self.warnings
+
+    # -- fields
+
+    def text(self, f: dict[Any, Any], path: tuple[str | int, ...], *, line: bool = False) -> str:
+        value = f.get(path[-1])
+        if value is None:
+            return ""
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            self.warn(path, f"expected text, got a {kind_of(value)}; ignored")
+            return ""
+        text = str(value)
+        return clean_line(text) if line else clean_text(text)
+
+    def url(self, f: dict[Any, Any], path: Sequence[str | int], *, required: bool = True) -> str | None:
+        value = f.get(path[-1])
+        if value is None:
+            return None
+        url = clean_url(value)
+        if url is None and not required:
+            self.warn(path, f"{_show(value)} is not an absolute http(s) URL; ignored")
+        return url
+
+    def date(
+        self, f: dict[Any, Any], path: tuple[str | int, ...], *, required: bool = True
+    ) -> datetime | None:
+        value = f.get(path[-1])
+        if value is None:
+            return None
+        parsed = parse_datetime(value)
+        if parsed is None:
+            if required:
+                raise self.fail(path, f"cannot read {_show(value)} as a date")
+            self.warn(path, f"cannot read {_show(value)} as a date; ignored")
+        return parsed
+
+    def number(self, f: dict[Any, Any], path: tuple[str | int, ...]) -> float | None:
+        value = f.get(path[-1])
+        if value is None:
+            return None
+        number = _to_number(value)
+        if number is None:
+            self.warn(path, f"{_show(value)} is not a number; ignored")
+        return number
+
+    def flag(self, f: dict[Any, Any], path: tuple[str | int, ...], *, default: bool) -> bool:
+        value = f.get(path[-1])
+        if value is None:
+            return default
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUTHY | _FALSY:
+            return value.strip().lower() in _TRUTHY
+        self.warn(path, f"{_show(value)} is not true or false; taken as {str(default).lower()}")
+        return default
+
+    def provider(self, value: Any, path: tuple[str | int, ...]) -> Provider | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, dict):
+            self.warn(path, f"expected a mapping with name and domain, got a {kind_of(value)}; ignored")
+            return None
+        name = self.text(value, (*path, "name"), line=True)
+        domain = value.get("domain")
+        url = None
+        if domain is not None:
+            domain_text = str(domain).strip().strip("/")
+            url = clean_url(domain_text if "://" in domain_text else f"https://{domain_text}/")
+            if url is None:
+                self.warn((*path, "domain"), f"{_show(domain)} is not a domain name; ignored")
+        if not name:
+            name = (domain and url and str(domain).strip()) or ""
+        return Provider(clean_line(name), url) if name else None
+
+    def topics(self, value: Any, path: tuple[str | int, ...]) -> tuple[str, ...]:
+        if value is None:
+            return ()
+        if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+            value = [value]
+        if not isinstance(value, list):
+            self.warn(path, f"expected a list of names, got a {kind_of(value)}; ignored")
+            return ()
+        topics: list[str] = []
+        seen: set[str] = set()
+        for i, item in enumerate(value):
+            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                self.warn((*path, i), f"expected a name, got a {kind_of(item)}; ignored")
+                continue
+            name = clean_line(str(item))
+            if name and name.casefold() not in seen:
+                seen.add(name.casefold())
+                topics.append(name)
+        return tuple(topics)
+
+    def images(self, value: Any, path: tuple[str | int, ...]) -> tuple[Image, ...]:
+        images: list[Image] = []
+        for i, item in enumerate(self.items(value, path)):
+            image = self.image(item, (*path, i))
+            if image is not None and all(image.url != seen.url for seen in images):
+                images.append(image)
+        return tuple(images)
+
+    def image(self, item: Any, path: tuple[str | int, ...]) -> Image | None:
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, dict):
+            self.warn(path, f"expected a mapping with url, width and height, got a {kind_of(item)}; dropped")
+            return None
+        url = clean_url(item.get("url"))
+        if url is None:
+            self.warn(
+                (*path, "url"), f"{_show(item.get('url'))} is not an absolute http(s) URL; image dropped"
+            )
+            return None
+        return Image(url, _to_size(item.get("width")), _to_size(item.get("height")), image_media_type(url))
+
+    def related(self, value: Any, path: tuple[str | int, ...]) -> tuple[Related, ...]:
+        related: list[Related] = []
+        for i, item in enumerate(self.items(value, path)):
+            at: tuple[str | int, ...] = (*path, i)
+            if not isinstance(item, dict):
+                self.warn(at, f"expected a mapping, got a {kind_of(item)}; dropped")
+                continue
+            title = self.text(item, (*at, "title"), line=True)
+            key = "webUrl" if "webUrl" in item or "url" not in item else "url"
+            url = clean_url(item.get(key))
+            if url is None:
+                self.warn(
+                    (*at, key),
+                    f"{_show(item.get(key))} is not an absolute http(s) URL; related article dropped",
+                )
+                continue
+            if not title:
+                self.warn((*at, "title"), "missing; related article dropped")
+                continue
+            image = None
+            for j, raw in enumerate(self.items(item.get("images"), (*at, "images"))):
+                image = self.image(raw, (*at, "images", j))
+                if image is not None:
+                    break
+            related_id = canonical_url(url)
+            if any(r.id == related_id for r in related):
+                continue
+            related.append(
+                Related(
+                    id=related_id,
+                    title=title,
+                    url=url,
+                    excerpt=self.text(item, (*at, "excerpt")),
+                    published=self.date(item, (*at, "publishedDateTime"), required=False),
+                    provider=self.provider(item.get("provider"), (*at, "provider")),
+                    quality=self.number(item, (*at, "quality")),
+                    image=image,
+                )
+            )
+        return tuple(related)
+
+    def items(self, value: Any, path: tuple[str | int, ...]) -> list[Any]:
+        if value is None:
+            return []
+        if isinstance(value, dict):
+            return [value]
+        if not isinstance(value, list):
+            self.warn(path, f"expected a list, got a {kind_of(value)}; ignored")
+            return []
+        return value
+
+
+_TRUTHY = {"true", "yes", "on", "1"}
+_FALSY = {"false", "no", "off", "0"}
+
+
+def parse_datetime(value: object) -> datetime | None:
+    """A timezone-aware UTC datetime from a YAML timestamp, ISO 8601 or RFC 2822
+    text; a value without a zone is taken as UTC. None when it is not a date."""
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, date):
+        parsed = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        text = value.strip()
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            try:
+                parsed = dateutil.parser.isoparse(text)
+            except (ValueError, OverflowError):
+                try:
+                    parsed = email.utils.parsedate_to_datetime(text)
+                except (TypeError, ValueError, IndexError, OverflowError):
+                    return None
+    else:
+        return None
+    try:
+        if parsed.tzinfo is None or parsed.utcoffset() is None:
+            return parsed.replace(tzinfo=timezone.utc)
+        return parsed.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+
+
+def _to_number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        if isinstance(value, (int, float)):
+            number = float(value)
+        elif isinstance(value, str):
+            number = float(value.strip())
+        else:
+            return None
+    except (ValueError, OverflowError):  # "high", or an integer no float can hold
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _to_size(value: object) -> int | None:
+    number = _to_number(value)
+    if number is None or number < 0 or number != int(number) or number > 1_000_000:
+        return None
+    return int(number)
+
+
+def _show(value: object) -> str:
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -1,0 +1,109 @@
+"""A cold build keeps its progress: killed with SIGKILL part-way, it leaves the records
+it stored, and the next run parses only the rest and publishes what an unbroken cold
+build publishes, byte for byte."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from topicfeeds.pipeline import KEEP_EVERY
+
+from .conftest import record_fields, record_text
+from .test_processes import NOW, TOPICS, project, snapshot, wait_until_gone
+
+# Enough for two kept batches and a third under way.
+RECORDS = 2 * KEEP_EVERY + 1000
+# A file younger than this when a run starts is hashed again by the next one
+# (pipeline.RACY_NS): the corpus ages first, so that "parsed" counts only what was
+# never stored.
+SETTLE_SECONDS = 2.1
+
+
+def write_corpus(seeds: Path) -> None:
+    for n in range(RECORDS):
+        fields = record_fields(
+            title=f"Story {n}",
+            webUrl=f"https://news.example/{n}",
+            originalUrl=...,
+            publishedDateTime=f"2026-11-{1 + n % 27:02}T{n % 24:02}:00:00Z",
+            topics=[TOPICS[n % len(TOPICS)], TOPICS[(n // 3) % len(TOPICS)]],
+        )
+        (seeds / f"{n:05}.txt").write_text(record_text(fields), encoding="utf-8")
+
+
+def command(config: Path) -> list[str]:
+    return [sys.executable, "-m", "topicfeeds", "build", "--json", "-j", "2", "-c", str(config), "--now", NOW]
+
+
+def stored(state: Path) -> int:
+    """How many record files the state holds, as a reader sees it: committed rows only."""
+    if not state.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{state}?mode=ro", uri=True, timeout=5)) as db:
+            return int(db.execute("SELECT COUNT(*) FROM files").fetchone()[0])
+    except sqlite3.DatabaseError:  # its tables not made yet
+        return 0
+
+
+def reached(state: Path, kept: int) -> bool:
+    """Whether the build has kept `kept` records (0: whether it has begun its state)."""
+    return stored(state) >= kept if kept else state.exists()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, bytes]]:
+    """A records folder and what an unbroken cold build publishes from it."""
+    root = tmp_path_factory.mktemp("reference")
+    config = project(root)
+    write_corpus(root / "seeds")
+    time.sleep(SETTLE_SECONDS)
+    result = subprocess.run(command(config), capture_output=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["read"] == RECORDS
+    return root / "seeds", snapshot(root / "feeds")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kept", [0, KEEP_EVERY, 2 * KEEP_EVERY])
+def test_a_killed_cold_build_resumes_where_it_stopped(
+    tmp_path: Path, corpus: tuple[Path, dict[str, bytes]], kept: int
+) -> None:
+    """Killed once it has kept `kept` records (0: before it kept any), the cold build
+    leaves them; the next run parses only the others, and the feeds are the same bytes."""
+    seeds, reference = corpus
+    config = project(tmp_path)
+    shutil.rmtree(tmp_path / "seeds")
+    shutil.copytree(seeds, tmp_path / "seeds")  # copies age like the originals: not racy
+    time.sleep(SETTLE_SECONDS)
+    state = tmp_path / ".topicfeeds-state.sqlite"
+    victim = subprocess.Popen(command(config), stdout=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while not reached(state, kept):
+        assert victim.poll() is None, "the build ended before the moment it was to be killed at"
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    assert not wait_until_gone(victim.pid)
+    left = stored(state)
+    assert kept <= left < RECORDS
+    assert not any((tmp_path / "feeds").iterdir())  # killed before it published anything
+
+    result = subprocess.run(command(config), capture_output=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["read"] == RECORDS - left
+    assert snapshot(tmp_path / "feeds") == reference
+    again = subprocess.run(command(config), capture_output=True, timeout=300, check=False)
+    assert json.loads(again.stdout)["read"] == 0
+    assert json.loads(again.stdout)["no_changes"] is True
