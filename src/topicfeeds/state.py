@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from . import codec
+from .chunks import Span
 from .errors import Problem
 from .model import Record
 from .reader import Stamp, Tracked, read_tracked
@@ -272,12 +273,21 @@ class StateStore:
 
     # -- record files
 
-    def stamps(self) -> Iterator[tuple[str, Stamp | None, str | None, bool]]:
-        """(name, stamp, content hash, racy) of every known record file."""
-        for name, size, mtime, ino, ctime, sha, racy in self._db.execute(
-            "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
-        ):
-            yield _name(name), None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
+    def stamps(
+        self, spans: Sequence[Span] | None = None
+    ) -> Iterator[tuple[str, Stamp | None, str | None, bool]]:
+        """(name, stamp, content hash, racy) of every known record file, or of those
+        whose names fall in `spans` (names that are UTF-8, as `chunks` uses them)."""
+        query = "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
+        parts: Iterable[tuple[str | None, str | None]] = [(None, None)]
+        if spans is not None:
+            parts = [(s.low, s.high) for s in spans]
+        for low, high in parts:
+            where = [c for c, v in (("name >= ?", low), ("name < ?", high)) if v is not None]
+            args = [v for v in (low, high) if v is not None]
+            rows = self._db.execute(query + (" WHERE " + " AND ".join(where) if where else ""), args)
+            for name, size, mtime, ino, ctime, sha, racy in rows:
+                yield _name(name), None if size is None else Stamp(size, mtime, ino, ctime), sha, bool(racy)
 
     def _where_in(self, query: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
         """Rows of `query`, whose `{marks}` stands for a list of values, for all of
@@ -370,6 +380,13 @@ class StateStore:
             "SELECT COUNT(*) FROM files INDEXED BY files_rejected WHERE light IS NULL"
         ).fetchone()
         return int(total), int(rejected)
+
+    def rejected_count(self) -> int:
+        """How many known files are rejected, through their index."""
+        (rejected,) = self._db.execute(
+            "SELECT COUNT(*) FROM files INDEXED BY files_rejected WHERE light IS NULL"
+        ).fetchone()
+        return int(rejected)
 
     def errors(self) -> list[Problem]:
         """Why each rejected file was rejected, by file name."""
