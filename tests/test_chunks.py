@@ -56,8 +56,11 @@ def test_unsettled_files_are_read_again() -> None:
 
 
 def test_no_chunks_read_everything_and_unreadable_chunks_are_none() -> None:
+    assert changed_spans(["a"], listing_of(["a"]), None) == [Span(None, None)]
     assert changed_spans(["a"], listing_of(["a"]), []) == [Span(None, None)]
-    assert chunks.decode("not json") == []
+    assert changed_spans([], {}, []) == []  # an empty folder, noted empty
+    assert chunks.decode("not json") is None
+    assert chunks.decode("") is None
     assert chunks.decode(chunks.encode([("a", "b")])) == [("a", "b")]
     assert not chunks.orderable(["ok", "bad\udcff"])
     assert chunks.orderable(["ok", "Zürich"])
@@ -77,7 +80,10 @@ def test_every_change_falls_in_a_span(
     old = listing_of(old_names)
     new = {n: (Stamp(7, 7, 7, 7) if n in edited else old.get(n, Stamp(8, 8, 8, 8))) for n in new_names}
     noted = chunks_of(old_names, old, set(), size)
-    spans = changed_spans(new_names, new, noted)
+    made: chunks.Digests = {}
+    spans = changed_spans(new_names, new, noted, made)
     read = set(in_spans(new_names, spans)) | set(in_spans(old_names, spans))
     changed = (set(old_names) ^ set(new_names)) | {n for n in new_names if old.get(n) != new[n]}
     assert changed <= read
+    # Digests made while comparing are those a fresh noting makes.
+    assert chunks_of(new_names, new, set(), size, made) == chunks_of(new_names, new, set(), size)

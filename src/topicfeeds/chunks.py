@@ -57,28 +57,46 @@ def orderable(names: Sequence[str]) -> bool:
     return True
 
 
+Digests = dict[tuple[int, int], str]
+"""Digests already made of slices of the sorted names, by (start, end)."""
+
+
 def chunks_of(
-    names: Sequence[str], listing: Mapping[str, Stamp], unsettled: Collection[str], size: int = CHUNK
+    names: Sequence[str],
+    listing: Mapping[str, Stamp],
+    unsettled: Collection[str],
+    size: int = CHUNK,
+    made: Digests | None = None,
 ) -> Chunks:
     """The chunks of the sorted `names`; a chunk holding a name of `unsettled` (a file
     whose stored stamp may not be its listed one) gets the digest "", so the next run
-    reads its stamps whatever the listing says."""
+    reads its stamps whatever the listing says. `made` saves hashing a slice again."""
     found: Chunks = []
     marked = sorted(unsettled)
+    made = made or {}
     for start in range(0, len(names), size):
-        part = names[start : start + size]
+        end = min(start + size, len(names))
+        part = names[start:end]
         at = bisect.bisect_left(marked, part[0])
-        dirty = at < len(marked) and marked[at] <= part[-1]
-        found.append((part[0], "" if dirty else digest(part, listing)))
+        if at < len(marked) and marked[at] <= part[-1]:
+            found.append((part[0], ""))
+        else:
+            found.append((part[0], made.get((start, end)) or digest(part, listing)))
     return found
 
 
-def changed_spans(names: Sequence[str], listing: Mapping[str, Stamp], last: Chunks) -> list[Span]:
+def changed_spans(
+    names: Sequence[str], listing: Mapping[str, Stamp], last: Chunks | None, made: Digests | None = None
+) -> list[Span]:
     """The name ranges in which the sorted `names` (and their stamps) differ from the
     chunks `last` noted: the listing is cut at the chunks' first names, and each part
-    compared with its chunk. Adjacent ranges are joined."""
-    if not last:
+    compared with its chunk. Adjacent ranges are joined. The digests made are put in
+    `made`, for `chunks_of`."""
+    if last is None:  # nothing noted: every stamp is read
         return [Span(None, None)]
+    if not last:  # an empty folder was noted
+        return [Span(None, None)] if names else []
+    made = {} if made is None else made
     spans: list[Span] = []
     bounds = [first for first, _ in last]
     cuts = [0, *(bisect.bisect_left(names, first) for first in bounds[1:]), len(names)]
@@ -89,8 +107,10 @@ def changed_spans(names: Sequence[str], listing: Mapping[str, Stamp], last: Chun
     cuts[0] = head
     for n, (first, noted) in enumerate(last):
         part = names[cuts[n] : cuts[n + 1]]
-        if noted and part and part[0] == first and digest(part, listing) == noted:
-            continue
+        if noted and part and part[0] == first:
+            made[cuts[n], cuts[n + 1]] = found = digest(part, listing)
+            if found == noted:
+                continue
         high = bounds[n + 1] if n + 1 < len(bounds) else None
         if spans and spans[-1].high == first:
             spans[-1] = Span(spans[-1].low, high)
@@ -114,10 +134,11 @@ def encode(chunks: Chunks) -> str:
     return json.dumps(chunks, ensure_ascii=False, separators=(",", ":"))
 
 
-def decode(text: str | None) -> Chunks:
-    """The chunks a run stored; empty (every stamp is read) when none can be read."""
+def decode(text: str | None) -> Chunks | None:
+    """The chunks a run stored; None (every stamp is read) when there are none, or
+    they cannot be read."""
     try:
-        raw = json.loads(text) if text else []
-        return [(str(first), str(noted)) for first, noted in raw]
+        raw = json.loads(text) if text else None
+        return None if raw is None else [(str(first), str(noted)) for first, noted in raw]
     except (ValueError, TypeError):
-        return []
+        return None

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
+from typing import Literal
 
 from . import __version__, chunks, codec
 from .codec import from_micros, micros
@@ -286,7 +287,8 @@ class _Run:
         self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest published)
         self.listing: dict[str, Stamp] = {}
         self.names: list[str] = []  # the listing's names, sorted
-        self.orderable = False  # whether the names sort as the store sorts them (chunks.orderable)
+        self.spans: list[chunks.Span] | Literal[False] | None = False  # see _spans; False: not yet found
+        self.digests: chunks.Digests = {}  # of the listing's chunks, made while finding the spans
         self.unsettled: set[str] = set()  # files whose stored stamp may not be their listed one
         self.scan_started = 0
         self.due: dict[str, int | None] = {}  # each topic's valid_until as the last run left it
@@ -336,11 +338,15 @@ class _Run:
             if note:
                 self.warnings.append(Problem(self.source.where, None, None, note))
             due = store.topic_valid_until().values()
-            digest = chunks.digest(self.names, listing)
+            # With names that sort as the store sorts them, the chunks tell whether
+            # anything changed (see chunks.py); else a digest of the whole listing.
+            spans = self._spans()
+            settled = "chunks" if spans is not None else chunks.digest(self.names, listing)
             if (
                 not self.forced
                 and store.meta("fingerprint") == fingerprint(config)
-                and store.meta("listing") == digest
+                and store.meta("listing") == settled
+                and not spans
                 and not any(until is not None and until <= micros(self.now) for until in due)
                 and self._outputs_intact()
             ):
@@ -363,9 +369,12 @@ class _Run:
             # A racy file may still change unseen by stat: no shortcut for the next run.
             # Every racy file was read in this run (its stamp is new, or it was racy
             # before), so the files read tell, without a look at every stamp.
-            store.set_meta("listing", "" if self.unsettled or failures else digest)
-            noted = chunks.chunks_of(self.names, self.listing, self.unsettled) if self.orderable else []
-            store.set_meta("chunks", chunks.encode(noted))
+            store.set_meta("listing", "" if self.unsettled or failures else settled)
+            if spans is None:
+                store.set_meta("chunks", "")
+            else:
+                noted = chunks.chunks_of(self.names, self.listing, self.unsettled, made=self.digests)
+                store.set_meta("chunks", chunks.encode(noted))
             store.set_meta("fingerprint", fingerprint(config))
             files = sum(len(topic_files(t)) for t in topics) + site_files
             store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
@@ -384,7 +393,7 @@ class _Run:
         # What the store knows of the files that changed, and of those that are gone.
         cached: dict[str, Cached] = {}
         known: set[str] = set()
-        spans = self._changed_spans()
+        spans = None if self.forced else self._spans()
         for name, known_stamp, sha256, racy in store.stamps(spans):
             known.add(name)
             if racy or listing.get(name) != known_stamp:
@@ -430,13 +439,15 @@ class _Run:
         store.flush()
         return touched
 
-    def _changed_spans(self) -> list[chunks.Span] | None:
-        """The name ranges whose stored stamps this run must read (see chunks.py);
-        None: every one."""
-        self.orderable = chunks.orderable(self.names)
-        if self.forced or not self.orderable:
-            return None
-        return chunks.changed_spans(self.names, self.listing, chunks.decode(self.store.meta("chunks")))
+    def _spans(self) -> list[chunks.Span] | None:
+        """The name ranges whose stored stamps may differ from the listing (see
+        chunks.py), found once a run; None when names do not sort as the store's do."""
+        if self.spans is False:
+            last = chunks.decode(self.store.meta("chunks"))
+            ordered = chunks.orderable(self.names)
+            found = chunks.changed_spans(self.names, self.listing, last, self.digests) if ordered else None
+            self.spans = found
+        return self.spans
 
     def _guard_removals(self, gone: set[str]) -> None:
         """Refuse a run that would drop most of the records the feeds hold. Files still
