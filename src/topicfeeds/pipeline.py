@@ -492,6 +492,8 @@ class _Run:
         can match: each record is decoded once, and none is held beyond the shortlists,
         so memory does not grow with the records folder."""
         lists = {t.slug: Shortlist(t, self.now) for t in topics}
+        if not topics:
+            return lists
         every = [lists[t.slug] for t in topics if MATCH_ALL in t.match]
         by_name: dict[str, list[Shortlist]] = {}
         for topic in topics:
