@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 SLOW_DOWN = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+ACCESS_DENIED = b"<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>"
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 
 
@@ -34,6 +35,7 @@ class Faults:
 
     unavailable: int = 0  # answer this many next requests with 503 SlowDown
     stop_after_puts: int | None = None  # let this many PUTs through, then stop answering
+    forbidden: frozenset[str] = frozenset()  # methods answered 403 AccessDenied (a narrow policy)
     requests: list[tuple[str, str]] = field(default_factory=list)  # (method, path) passed on
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -50,6 +52,7 @@ class Faults:
             self.requests.clear()
             self.unavailable = 0
             self.stop_after_puts = None
+            self.forbidden = frozenset()
 
 
 class Proxy:
@@ -73,7 +76,10 @@ class Proxy:
                         self.close_connection = True  # gone: no answer at all
                         self.connection.shutdown(socket.SHUT_RDWR)
                         return
-                    if faults.unavailable > 0:
+                    denied = self.command in faults.forbidden
+                    if denied:
+                        unavailable = False
+                    elif faults.unavailable > 0:
                         faults.unavailable -= 1
                         unavailable = True
                     else:
@@ -81,9 +87,9 @@ class Proxy:
                         faults.requests.append((self.command, self.path))
                         if self.command == "PUT" and faults.stop_after_puts is not None:
                             faults.stop_after_puts -= 1
-                if unavailable:
-                    text = SLOW_DOWN
-                    self.send_response(503)
+                if denied or unavailable:
+                    text = ACCESS_DENIED if denied else SLOW_DOWN
+                    self.send_response(403 if denied else 503)
                     self.send_header("Content-Type", "application/xml")
                     self.send_header("Content-Length", str(len(text)))
                     self.end_headers()

@@ -15,7 +15,7 @@ import pytest
 from topicfeeds import pipeline
 from topicfeeds.cli import main
 
-from .conftest import SEEDS
+from .conftest import SEEDS, write_record
 from .s3server import S3Server, running_s3
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -363,3 +363,273 @@ def test_records_in_dated_subfolders_give_the_feeds_of_a_flat_folder(
     moved.rename(root / "seeds" / "2026" / "11" / "28" / moved.name)
     assert run(config, "-q") == 0
     assert feeds_of(root / "feeds") == feeds_of(flat)
+
+
+# -- removals, when asked for
+
+
+def no_automatic_topics(config: Path) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("auto: true", "auto: false", 1), encoding="utf-8")
+
+
+def without_space_topic(config: Path) -> None:
+    """Take the `space` topic (the last one) out of the configuration; no automatic
+    topic takes its place."""
+    text = config.read_text(encoding="utf-8")
+    head, tail = text.split("\n  space:\n", 1)
+    rest = tail.split("\ns3:\n", 1)
+    text = head + "\n" + ("\ns3:\n" + rest[1] if len(rest) == 2 else "")
+    config.write_text(text.replace("auto: true", "auto: false", 1), encoding="utf-8")
+
+
+SPACE_FILES = ["space.atom", "space.html", "space.json", "space.rss"]
+
+
+def test_a_removed_topic_s_objects_go_only_when_asked_listed_first_and_capped(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    no_automatic_topics(config)
+    assert run(config, "-q") == 0
+    client = s3.client()
+    # Objects this program did not write, under the prefix and beside it.
+    client.put_object(Bucket=BUCKET, Key=f"{PREFIX}space.png", Body=b"an image")
+    client.put_object(Bucket=BUCKET, Key=f"{PREFIX}archive/space.atom", Body=b"kept by hand")
+    client.put_object(Bucket=BUCKET, Key="space.atom", Body=b"another site's")
+    without_space_topic(config)
+    names = objects(s3).keys()
+
+    # By default nothing is deleted: subscribers never meet a 404.
+    s3.faults.clear()
+    capsys.readouterr()
+    assert run(config, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["removed"] == [] and summary["removals_refused"] is None
+    assert summary["kept"] == [f"s3://{BUCKET}/{PREFIX}{n}" for n in SPACE_FILES]
+    assert s3.faults.count("DELETE") == 0
+    before = objects(s3)
+    assert before.keys() == names
+
+    # A dry run lists what would go, and deletes nothing.
+    assert run(config, "--delete", "--dry-run") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:-1] == [f"would remove s3://{BUCKET}/{PREFIX}{n}" for n in SPACE_FILES]
+    assert out[-1] == (
+        "topicfeeds: dry run: 0 files would be written (0 bytes), 4 removed; nothing was changed"
+    )
+    assert s3.faults.count("DELETE") == 0
+
+    # Over the cap: nothing deleted, said so, status 5; the rest is published.
+    assert run(config, "--delete", "--max-deletes", "3") == 5
+    captured = capsys.readouterr()
+    assert captured.err == (
+        "error: 4 files to remove, more than max_deletes (3); none was removed; "
+        "raise max_deletes (--max-deletes) if that is intended\n"
+    )
+    assert s3.faults.count("DELETE") == 0
+    assert objects(s3).keys() == before.keys()
+    assert run(config, "--delete", "--max-deletes", "3", "-q") == 5  # every run, until resolved
+
+    # Asked for: the removed topic's four objects go, each listed; nothing else is touched.
+    s3.faults.clear()
+    assert run(config, "--delete") == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[:-1] == [f"removed s3://{BUCKET}/{PREFIX}{n}" for n in SPACE_FILES]
+    assert out[-1].endswith("; 4 removed")
+    assert sorted(p for m, p in s3.faults.requests if m == "DELETE") == [
+        f"/{BUCKET}/{PREFIX}{n}" for n in SPACE_FILES
+    ]
+    after = objects(s3)
+    assert after.keys() == before.keys() - set(SPACE_FILES)
+    assert {k: v["body"] for k, v in after.items()} == {k: before[k]["body"] for k in after}
+    assert client.get_object(Bucket=BUCKET, Key="space.atom")["Body"].read() == b"another site's"
+    # Then nothing is left to do.
+    s3.faults.clear()
+    assert run(config, "--delete") == 0
+    assert "no changes" in capsys.readouterr().out
+    assert [m for m, _ in s3.faults.requests] == ["GET"]
+
+
+def test_a_format_turned_off_goes_when_deletions_are_on_but_not_an_object_someone_replaced(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text + "delete: true\n", encoding="utf-8")
+    assert run(config, "-q") == 0
+    pages = sorted(n for n in objects(s3) if n.endswith((".html", "style.css")))
+    assert "index.html" in pages and "style.css" in pages
+    s3.client().put_object(Bucket=BUCKET, Key=f"{PREFIX}ai.html", Body=b"someone else's page")
+    config.write_text(text.replace("formats: [atom, rss, json, html]", "formats: [atom, rss, json]", 1)
+                      + "delete: true\n", encoding="utf-8")  # fmt: skip
+    capsys.readouterr()
+    assert run(config, "--json") == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["removed"] == [f"s3://{BUCKET}/{PREFIX}{n}" for n in pages if n != "ai.html"]
+    left = objects(s3)
+    assert left["ai.html"]["body"] == b"someone else's page"  # not ours any more
+    assert not [n for n in left if n.endswith((".html", ".css")) and n not in ("ai.html", "feed.css")]
+
+
+def test_a_delete_that_is_refused_is_status_4_and_the_next_run_retries_it(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    no_automatic_topics(config)
+    assert run(config, "-q") == 0
+    without_space_topic(config)
+    s3.faults.forbidden = frozenset({"DELETE"})  # credentials without s3:DeleteObject
+    assert run(config, "-q", "--delete") == 4
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        f"error: s3://{BUCKET}/{PREFIX}{n}: cannot remove: AccessDenied (HTTP 403): Access Denied"
+        for n in SPACE_FILES
+    ]
+    assert set(SPACE_FILES) <= objects(s3).keys()
+    s3.faults.clear()
+    assert run(config, "-q", "--delete") == 0
+    assert not set(SPACE_FILES) & objects(s3).keys()
+    assert s3.faults.count("DELETE") == 4
+
+
+def test_the_listing_reads_every_key_and_stamp_as_the_client_library_would(s3: S3Server) -> None:
+    import concurrent.futures
+
+    from topicfeeds import s3 as storage
+    from topicfeeds.config import BucketUrl, S3Settings
+
+    client = s3.client()
+    client.create_bucket(Bucket="records")
+    odd = ["a b.txt", "a+b.txt", "R&D <draft>.txt", "café/ü.txt", "100%.txt", "2026/11/29/n.txt", "q?x=1.txt"]
+    names = odd + [f"many/{n:04d}.txt" for n in range(1001)]  # two listing pages
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda n: client.put_object(Bucket="records", Key=f"in/{n}", Body=n.encode()), names))
+    client.put_object(Bucket="records", Key="elsewhere/a b.txt", Body=b"not below the prefix")
+    settings = S3Settings(endpoint=s3.url, region="us-east-1", addressing="path")
+    got = list(storage.listed(storage.client(settings), BucketUrl("records", "in/")))
+    expected = [
+        storage.Listed(
+            item["Key"][3:],
+            item["Size"],
+            storage.etag_number(item["ETag"]),
+            int(item["LastModified"].timestamp() * 1_000_000) * 1000,
+        )
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket="records", Prefix="in/")
+        for item in page["Contents"]
+    ]
+    assert got == expected
+    assert sorted(item.name for item in got) == sorted(names)
+    assert all(item.etag >= 0 and item.size > 0 for item in got)
+    # Read by the program, not by the client library's parser.
+    page = storage.client(settings).list_objects_v2(Bucket="records", Prefix="in/a")
+    lean = page[storage._LEAN]  # type: ignore[literal-required]
+    assert "Contents" not in page and [row[0] for row in lean] == ["in/a b.txt", "in/a+b.txt"]
+
+
+def test_explain_reads_a_record_from_the_records_bucket_as_from_a_folder(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = make_site(tmp_path / "local", "feeds")
+    (tmp_path / "local" / "feeds").mkdir()
+    s3.client().create_bucket(Bucket="records")
+    upload_seeds(s3, tmp_path / "local" / "seeds")
+    root = tmp_path / "remote"
+    config = make_site(root, "feeds", s3)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("records: seeds", "records: s3://records/in/", 1),
+        encoding="utf-8",
+    )
+    shutil.rmtree(root / "seeds")
+    name = sorted(p.name for p in (tmp_path / "local" / "seeds").iterdir())[0]
+    explain = ["explain", "--now", NOW, "-c"]
+
+    assert main([*explain, str(local), str(tmp_path / "local" / "seeds" / name)]) == 0
+    expected = capsys.readouterr().out.splitlines()
+    assert main([*explain, str(config), f"s3://records/in/{name}"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == expected[0].replace(str(tmp_path / "local" / "seeds") + "/", "s3://records/in/")
+    assert out[1:] == expected[1:]
+    assert "selected: entry" in "\n".join(out)
+
+    # A draft on this machine is explained against the bucket's records.
+    draft = tmp_path / "draft.txt"
+    draft.write_bytes((tmp_path / "local" / "seeds" / name).read_bytes())
+    assert main([*explain, str(config), str(draft)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith(f"{draft}: ") and len(out) == len(expected)
+    assert "not used: the same article as s3://records/in/" in "\n".join(out)  # a second copy
+
+    assert main([*explain, str(config), "s3://records/elsewhere/x.txt"]) == 1
+    assert capsys.readouterr().err == (
+        "error: s3://records/elsewhere/x.txt: not an object under the records address s3://records/in/\n"
+    )
+    assert main([*explain, str(config), "s3://records/in/missing.txt"]) == 1
+    assert "s3://records/in/missing.txt: cannot read: NoSuchKey" in capsys.readouterr().err
+
+
+def test_a_retired_topic_s_objects_leave_the_bucket(s3: S3Server, tmp_path: Path) -> None:
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    seeds = tmp_path / "remote" / "seeds"
+    write_record(seeds, "zz-story.txt", topics=["Energy", "Old Story"])
+    assert run(config, "-q") == 0
+    old = [f"old-story{suffix}" for suffix in (".atom", ".html", ".json", ".rss")]
+    assert set(old) <= objects(s3).keys()
+    write_record(seeds, "zz-story.txt", topics=["Energy"])
+    assert run(config, "-q") == 0
+    assert set(old) <= objects(s3).keys()  # kept: subscribers never meet a 404
+    config.write_text(config.read_text(encoding="utf-8") + "retire: [old-story]\n", encoding="utf-8")
+    s3.faults.clear()
+    assert run(config, "-q") == 0
+    assert not set(old) & objects(s3).keys()
+    assert sorted(p.rsplit("/", 1)[1] for m, p in s3.faults.requests if m == "DELETE") == old
+
+
+AWS_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">
+  <Name>records</Name><Prefix>in/</Prefix><KeyCount>2</KeyCount><MaxKeys>1000</MaxKeys>
+  <EncodingType>url</EncodingType><IsTruncated>true</IsTruncated>
+  <Contents>
+    <Key>in/R%26D+%3Cdraft%3E.txt</Key>
+    <LastModified>2026-11-29T09:09:36.000Z</LastModified>
+    <ETag>&quot;e6a1da9ba8f710a7ca6aef463447786a&quot;</ETag>
+    <ChecksumAlgorithm>CRC32</ChecksumAlgorithm><ChecksumType>FULL_OBJECT</ChecksumType>
+    <Size>2933</Size><Owner><ID>x</ID></Owner><StorageClass>STANDARD</StorageClass>
+  </Contents>
+  <Contents>
+    <Key>in/caf%C3%A9.txt</Key><LastModified>2026-11-29T09:09:37.500Z</LastModified>
+    <ETag>"0123456789abcdef0123456789abcdef-2"</ETag><Size>7</Size>
+  </Contents>
+  <NextContinuationToken>token</NextContinuationToken>
+</ListBucketResult>"""
+AWS_ROWS = [
+    ("in/R&D <draft>.txt", 2933, 0xE6A1DA9BA8F710A, 1795943376000000000),
+    ("in/café.txt", 7, -1, 1795943377500000000),  # a multipart upload's ETag: never matches
+]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        AWS_PAGE,
+        # Another order of the fields: read with ElementTree instead.
+        AWS_PAGE.replace(b"<Size>7</Size>", b"").replace(b"<Key>in/caf", b"<Size>7</Size><Key>in/caf"),
+        # Keys not url-encoded: XML escapes instead.
+        AWS_PAGE.replace(b"<EncodingType>url</EncodingType>", b"")
+        .replace(b"in/R%26D+%3Cdraft%3E.txt", b"in/R&amp;D &lt;draft&gt;.txt")
+        .replace(b"in/caf%C3%A9.txt", "in/café.txt".encode()),
+    ],
+)
+def test_a_listing_page_is_read_as_the_client_library_would(body: bytes) -> None:
+    from topicfeeds import s3 as storage
+
+    response = {"status_code": 200, "body": body}
+    extra: dict[str, Any] = {}
+    storage._lean_listing(response, extra)
+    assert extra[storage._LEAN] == AWS_ROWS
+    assert b"<Contents>" not in response["body"]
+    assert b"<NextContinuationToken>token</NextContinuationToken>" in response["body"]
+    # An error answer is left to the client library.
+    error = {"status_code": 403, "body": b"<Error><Code>AccessDenied</Code></Error>"}
+    storage._lean_listing(error, extra := {})
+    assert extra == {} and error["body"].startswith(b"<Error>")

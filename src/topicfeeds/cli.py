@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import json
 import os
 import signal
@@ -27,7 +28,7 @@ EXIT_REJECTED = 1  # some records were rejected; feeds were written from the res
 EXIT_CONFIG = 2  # configuration or usage error, unusable folders: nothing was written
 EXIT_LOCKED = 3  # another run holds the lock; this one did nothing
 EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
-EXIT_REMOVALS = 5  # most records are gone from the folder; nothing was changed
+EXIT_REMOVALS = 5  # most records are gone (nothing was changed), or more files to remove than max_deletes
 EXIT_PIPE = 141  # standard output was closed (128 + SIGPIPE, as a shell reports it)
 
 DEFAULT_BIND = "127.0.0.1"  # `serve` shows the preview to this machine only
@@ -76,7 +77,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _watch(config, args)
         now = _now(args.now)
         if args.command == "explain":
-            return _explain(config, Path(args.record), now, args.wait, sys.stdout)
+            return _explain(config, args.record, now, args.wait, sys.stdout)
         if args.jobs is not None and args.jobs < 1:
             raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
         return _build(config, now, args)
@@ -186,7 +187,14 @@ def _print_problems(report: BuildReport) -> int:
         print(f"error: {problem}", file=sys.stderr)
     for failure in report.failures:
         print(f"error: {failure}", file=sys.stderr)
-    return EXIT_WRITE if report.failures else EXIT_REJECTED if report.errors else EXIT_OK
+    if report.removals_refused is not None:
+        print(f"error: {report.removals_refused}; raise max_deletes (--max-deletes) if that is intended",
+              file=sys.stderr)  # fmt: skip
+    if report.failures:
+        return EXIT_WRITE
+    if report.removals_refused is not None:
+        return EXIT_REMOVALS
+    return EXIT_REJECTED if report.errors else EXIT_OK
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -195,8 +203,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Publish news records as per-topic feeds and pages, and preview them.",
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
         "2 configuration or usage error (nothing written); 3 another run is active; "
-        "4 a feed file could not be written; 5 most records are gone from the records folder "
-        "(nothing changed; see --allow-removals); 130, 143 interrupted or terminated; "
+        "4 a feed file could not be written or removed; 5 most records are gone from the records folder "
+        "(nothing changed; see --allow-removals), or more files to remove than --max-deletes (none "
+        "removed); 130, 143 interrupted or terminated; "
         "141 standard output was closed (a pipe).",
     )
     parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
@@ -234,10 +243,23 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let this run drop most of the records the feeds hold (refused by default: exit status 5)",
     )
+    b.add_argument(
+        "--delete",
+        action="store_true",
+        help="remove the files this program published and no longer makes (as the setting delete: true)",
+    )
+    b.add_argument(
+        "--max-deletes",
+        type=int,
+        metavar="N",
+        help="remove nothing when more than N files are to go (exit status 5; default: max_deletes, 256)",
+    )
     e = sub.add_parser(
         "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
     )
-    e.add_argument("record", metavar="RECORD", help="a record file")
+    e.add_argument(
+        "record", metavar="RECORD", help="a record file, or an s3:// address in the records bucket"
+    )
     w = sub.add_parser(
         "watch",
         help="build at once, then again within seconds whenever record files change",
@@ -299,6 +321,12 @@ def _now(text: str | None) -> datetime:
 
 
 def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
+    if args.max_deletes is not None and args.max_deletes < 0:
+        raise TopicfeedsError(f"--max-deletes: expected at least 0, got {args.max_deletes}")
+    if args.delete:
+        config = dataclasses.replace(config, delete=True)
+    if args.max_deletes is not None:
+        config = dataclasses.replace(config, max_deletes=args.max_deletes)
     show_progress = not (args.quiet or args.json) and sys.stderr.isatty()
     with _progress_bars(show_progress) as progress:
         report = build(
@@ -309,6 +337,10 @@ def _build(config: Config, now: datetime, args: argparse.Namespace) -> int:
     if report.planned is not None and not args.json:
         for where, size in report.planned:
             print(f"would write {printable(str(where))} ({size} bytes)")
+    if not (args.json or args.quiet):
+        verb = "would remove" if report.planned is not None else "removed"
+        for where in report.removed:
+            print(f"{verb} {printable(str(where))}")
     if args.json:
         print(json.dumps(summary_json(report, status), indent=2))
     elif not args.quiet:
@@ -321,9 +353,10 @@ def summary(report: BuildReport) -> str:
     rejected = f"{len(report.errors)} rejected"
     if report.planned is not None:
         size = sum(n for _, n in report.planned)
+        removed = f", {len(report.removed)} removed" if report.removed else ""
         return (
             f"topicfeeds: dry run: {_count(len(report.planned), 'file')} would be written "
-            f"({size} bytes); nothing was changed"
+            f"({size} bytes){removed}; nothing was changed"
         )
     if report.no_changes:
         return f"topicfeeds: no changes; {report.feeds} files, {report.records} records, {rejected}" + _pings(
@@ -335,6 +368,8 @@ def summary(report: BuildReport) -> str:
     )
     if report.warnings:
         line += f", {_count(len(report.warnings), 'warning')}"
+    if report.removed:
+        line += f"; {len(report.removed)} removed"
     if report.failures:
         line += f"; {_count(len(report.failures), 'file')} could not be written"
     return line + _pings(report)
@@ -365,6 +400,9 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
         "rejected": [str(p) for p in report.errors],
         "warnings": [str(p) for p in report.warnings],
         "failures": [str(f) for f in report.failures],
+        "removed": [str(p) for p in report.removed],  # in a dry run: would be removed
+        "kept": [str(p) for p in report.kept],  # published, no longer made, left in place
+        "removals_refused": report.removals_refused,
         "pings": {"sent": report.pings_sent, "waiting": report.pings_waiting},
         "seconds": round(report.seconds, 3),
         **(
@@ -398,7 +436,7 @@ def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
             bar.close()
 
 
-def _explain(config: Config, path: Path, now: datetime, wait: float, out: TextIO) -> int:
+def _explain(config: Config, path: str, now: datetime, wait: float, out: TextIO) -> int:
     try:
         explanation = explain(config, path, now, wait=wait)
     except RecordError as exc:

@@ -36,6 +36,7 @@ DEFAULT_AUTO_MAX_TOPICS = 2000
 # changes nothing until told to (a records folder that did not mount, say).
 DEFAULT_GUARD_REMOVALS = 0.5
 DEFAULT_GUARD_MIN_REMOVALS = 10
+DEFAULT_MAX_DELETES = 256  # as `hugo deploy --maxDeletes`
 DEFAULT_LIMIT = 50
 MATCH_ALL = "*"
 # Beside config.yaml, never in the served folder.
@@ -127,6 +128,8 @@ class Config:
     output_url: BucketUrl | None = None  # set: the output goes to this bucket, not output_dir
     records_url: BucketUrl | None = None  # set: records come from this bucket, not records_dir
     s3: S3Settings = field(default_factory=lambda: S3Settings())
+    delete: bool = False  # remove the files this program published and no longer makes
+    max_deletes: int = DEFAULT_MAX_DELETES  # more removals than this in one run: none at all
 
 
 # -- object storage
@@ -259,6 +262,8 @@ _TOP_KEYS = (
     "retire",
     "guard_removals",
     "guard_min_removals",
+    "delete",
+    "max_deletes",
     "s3",
     "defaults",
     "topics",
@@ -476,6 +481,11 @@ class _Checker:
         if share is not None and share > 1:
             self.problem(("guard_removals",), f"expected a share between 0 and 1, got {share:g}")
         minimum = self.number(top, "guard_min_removals", (), minimum=0, integer=True)
+        delete = top.get("delete", False)
+        if not isinstance(delete, bool):
+            self.problem(("delete",), f"expected true or false, got {delete!r}")
+            delete = False
+        max_deletes = self.number(top, "max_deletes", (), minimum=0, integer=True)
         if not topics and not auto:
             self.problem(("topics",), "no topics configured and auto is off: nothing to publish")
         s3 = self.s3(top.get("s3"), ("s3",))
@@ -515,6 +525,8 @@ class _Checker:
             output_url=output_url,
             records_url=records_url,
             s3=s3,
+            delete=delete,
+            max_deletes=_int(max_deletes, DEFAULT_MAX_DELETES),
         )
 
     def bucket_url(self, text: str | None, path: Path_) -> BucketUrl | None:

@@ -84,6 +84,14 @@ class PublishError(TopicfeedsError):
         super().__init__(f"{path}: cannot write: {reason}")
 
 
+class RemoveError(PublishError):
+    """A published file could not be removed; it stays, and the next run tries again."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = path
+        TopicfeedsError.__init__(self, f"{path}: cannot remove: {reason}")
+
+
 class OutputError(TopicfeedsError):
     """The output or records folder cannot be used; nothing was written."""
 

@@ -26,12 +26,12 @@ from .destinations import Destination, open_destination
 from .destinations.dry import DryRun
 from .errors import OutputError, Problem, PublishError, RemovalsRefused, printable
 from .formats import listing_of, render_site, render_topic, site_file_names, topic_files
-from .formats.common import SUFFIXES
 from .guard import removal_guard, subfolder_note
 from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
 from .model import Entry, Record, entry_hash
 from .reader import Stamp, display_path, read_record
+from .removals import RemovalPlan, plan_removals
 from .selector import (
     LastFeed,
     Selection,
@@ -91,6 +91,9 @@ class BuildReport:
     planned: tuple[tuple[Path | str, int], ...] | None = None  # a dry run's: (file, size) it would write
     pings_sent: int = 0  # changed feed URLs the WebSub hubs confirmed (once per hub)
     pings_waiting: int = 0  # changed feed URLs hubs are still to be told of, by a later run
+    removed: tuple[Path | str, ...] = ()  # published files no longer made, removed (dry run: would be)
+    kept: tuple[Path | str, ...] = ()  # published files no longer made, left in place
+    removals_refused: str | None = None  # why none was removed although removals were asked for
 
     @property
     def written_files(self) -> tuple[Path | str, ...]:
@@ -110,7 +113,14 @@ class BuildReport:
     @property
     def no_changes(self) -> bool:
         """Whether the run found nothing to do."""
-        return self.parsed == 0 and not self.topics and not self.site_written and not self.failures
+        return (
+            self.parsed == 0
+            and not self.topics
+            and not self.site_written
+            and not self.failures
+            and not self.removed
+            and self.removals_refused is None
+        )
 
 
 def check_records_folder(config: Config) -> None:
@@ -234,15 +244,26 @@ class Explanation:
     verdicts: tuple[tuple[str, str], ...]  # (topic slug, verdict) for every topic
 
 
-def explain(config: Config, path: Path, now: datetime | None = None, *, wait: float = 0.0) -> Explanation:
-    """Whether each topic selects the record in file `path`, and if not, why: the build's
-    own selection, over the records folder as it is now. The state store saves reparsing
-    what is unchanged; nothing is written, and the output folder is not needed.
-    Raises RecordError when the file cannot be read as a record."""
+def explain(
+    config: Config, path: Path | str, now: datetime | None = None, *, wait: float = 0.0
+) -> Explanation:
+    """Whether each topic selects the record in file `path` (or at an s3:// address in the
+    records bucket), and if not, why: the build's own selection, over the records as
+    they are now. The state store saves reparsing what is unchanged; nothing is
+    written, and the output folder is not needed. Raises RecordError when the file
+    cannot be read as a record."""
     check_records_folder(config)
     now = now or datetime.now(timezone.utc)
-    record, warnings = read_record(path, max_bytes=config.max_record_bytes)
-    inside = path.resolve().parent == config.records_dir
+    source = open_source(config)
+    name = source.named(str(path))
+    if name is None:
+        path = Path(path)
+        record, warnings = read_record(path, max_bytes=config.max_record_bytes)
+        inside = config.records_url is None and path.resolve().parent == config.records_dir
+        shown = display_path(path)
+    else:
+        record, warnings = source.read(name, config.max_record_bytes)
+        inside, shown = True, source.shown(name)
     lock = lock_path(config)
     state = config.state_path if config.state_path is not None and config.state_path.exists() else None
     with exclusive(lock, wait) if lock and state else contextlib.nullcontext():
@@ -250,8 +271,9 @@ def explain(config: Config, path: Path, now: datetime | None = None, *, wait: fl
         try:
             with store.scratch():  # whatever the run learns is rolled back
                 run = _Run(config, store, now, available_cpus(), None, allow_removals=True)
-                run.scan()
+                listing = run.scan()
                 run.prepare()
+                inside = inside and (name is None or name in listing)
                 extra = () if inside else (record,)  # explained as if it were in the folder
                 verdicts = tuple(
                     (t.slug, verdict(record, run.select(t, extra=extra), now, run.shown_key))
@@ -259,7 +281,7 @@ def explain(config: Config, path: Path, now: datetime | None = None, *, wait: fl
                 )
         finally:
             store.close()
-    return Explanation(record, display_path(path), tuple(warnings), verdicts)
+    return Explanation(record, shown, tuple(warnings), verdicts)
 
 
 class _Run:
@@ -313,7 +335,6 @@ class _Run:
         }
         if self.full:
             self.store.reset(records=self.forced)
-            self.recorded = None  # the outputs table was emptied
         return self._refresh()
 
     def topics(self, extra: Sequence[Record] = ()) -> list[Topic]:
@@ -349,6 +370,7 @@ class _Run:
                 and not spans
                 and not any(until is not None and until <= micros(self.now) for until in due)
                 and self._outputs_intact()
+                and not self._removals_waiting()
             ):
                 return self._report(len(listing), 0, (), int(store.meta("feeds") or 0))
             touched = self.prepare()
@@ -363,13 +385,14 @@ class _Run:
             ]  # fmt: skip
             self.destination.tidy()
             reports, failures = self._rebuild(affected)
-            failures += self._withdraw_retired()
             site_written, site_files, site_failures = self._publish_site(topics)
             failures += site_failures
+            removed, removal_failures, plan = self._remove_unmade(topics)
+            failures += removal_failures
             # A racy file may still change unseen by stat: no shortcut for the next run.
             # Every racy file was read in this run (its stamp is new, or it was racy
             # before), so the files read tell, without a look at every stamp.
-            store.set_meta("listing", "" if self.unsettled or failures else settled)
+            store.set_meta("listing", "" if self.unsettled or failures or plan.refused else settled)
             if spans is None:
                 store.set_meta("chunks", "")
             else:
@@ -382,7 +405,9 @@ class _Run:
             note_changes(store, config.site, changed_feeds(config.site, self.changed_names))
             parsed = self.parsed
         report = self._report(len(self.listing), parsed, reports, files, failures)
-        return replace(report, site_written=tuple(site_written))
+        kept = tuple(self.destination.location(name) for name in plan.kept)
+        return replace(report, site_written=tuple(site_written), removed=tuple(removed), kept=kept,
+                       removals_refused=plan.refused)  # fmt: skip
 
     # -- records
 
@@ -605,16 +630,42 @@ class _Run:
         before = self.due.get(topic.slug) if narrow else None
         return min((t for t in (due, before) if t is not None), default=None)
 
-    def _withdraw_retired(self) -> list[PublishError]:
-        """Remove the feeds of retired topics, should they be there."""
-        failures = []
-        for slug in self.config.retire:
-            for suffix in SUFFIXES.values():
-                try:
-                    self.destination.withdraw(f"{slug}{suffix}")
-                except PublishError as exc:
-                    failures.append(exc)
-        return failures
+    def _remove_unmade(
+        self, topics: Sequence[Topic]
+    ) -> tuple[list[Path | str], list[PublishError], RemovalPlan]:
+        """Remove the files this program published and no longer makes, as far as asked
+        (see removals.py); return those removed, those that could not be, and the plan."""
+        store, destination, config = self.store, self.destination, self.config
+        listings = [listing_of(t, 0, None) for t in topics]
+        made = {name for t in topics for name in topic_files(t)} | set(site_file_names(listings))
+        published = store.outputs()
+        unmade = published.keys() - made
+        present = {name: destination.stamp(name) for name in unmade}
+        plan = plan_removals(published, present, made, config.retire,
+                             delete=config.delete, max_deletes=config.max_deletes)  # fmt: skip
+        place = str(config.output_url or config.output_dir)
+        if store.meta("output_place") != place:
+            # Published elsewhere, before the output moved: not this place's to remove.
+            plan = RemovalPlan((), (), tuple(sorted(unmade)))
+            store.set_meta("output_place", place)
+        removed: list[Path | str] = []
+        failures: list[PublishError] = []
+        for name in plan.remove:
+            try:
+                destination.withdraw(name)
+            except PublishError as exc:
+                failures.append(exc)  # still published: the next run tries again
+                continue
+            removed.append(destination.location(name))
+            store.forget_output(name)
+        for name in plan.forget:
+            store.forget_output(name)
+        store.set_meta("held", str(len(plan.kept) + len(failures)))
+        return removed, failures, plan
+
+    def _removals_waiting(self) -> bool:
+        """Whether files an earlier run left in place are now asked to go."""
+        return self.config.delete and self.store.meta("held") not in (None, "", "0")
 
     def _with_history(self, feed: str, entries: Sequence[Entry]) -> list[Entry]:
         """Entries whose content changed since they were first published get the time

@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import PublishError
+from .errors import PublishError, RemoveError
 
 _TEMP_PREFIX = ".topicfeeds-"
 _TEMP_SUFFIX = ".tmp"
@@ -58,7 +58,7 @@ def withdraw(path: Path) -> bool:
     except FileNotFoundError:
         return False
     except OSError as exc:
-        raise PublishError(path, exc.strerror or str(exc)) from exc
+        raise RemoveError(path, exc.strerror or str(exc)) from exc
     _sync_folder(path.parent)
     return True
 

@@ -264,9 +264,9 @@ class StateStore:
 
     def reset(self, *, records: bool = False) -> None:
         """Forget everything derived from the configuration, and with `records` the
-        parsed records too (kept: the history of published entries)."""
+        parsed records too (kept: the history of published entries, and the files
+        published, which a later run may be asked to remove)."""
         self._db.execute("DELETE FROM topics")
-        self._db.execute("DELETE FROM outputs")
         if records:
             self._db.execute("DELETE FROM file_topics")
             self._db.execute("DELETE FROM files")
@@ -475,6 +475,10 @@ class StateStore:
     def set_output(self, file: str, size: int, mtime_ns: int) -> None:
         """Note an output file as it now is."""
         self._db.execute("INSERT OR REPLACE INTO outputs VALUES (?, ?, ?)", (file, size, mtime_ns))
+
+    def forget_output(self, file: str) -> None:
+        """Note that output file `file` is no longer this program's: removed, or gone."""
+        self._db.execute("DELETE FROM outputs WHERE file = ?", (file,))
 
     # -- WebSub
 

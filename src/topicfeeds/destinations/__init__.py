@@ -34,8 +34,8 @@ class Destination(Protocol):
         """File `name`'s stamp as it is now; None when it is missing."""
 
     def withdraw(self, name: str) -> bool:
-        """Remove file `name` on purpose, where the destination allows; return whether
-        something was removed."""
+        """Remove file `name` on purpose; return whether there was one. Raises
+        RemoveError naming the file; the caller decides what may be removed."""
 
     def tidy(self) -> None:
         """Remove what an interrupted run may have left behind."""

@@ -4,7 +4,8 @@ One listing a run tells what is there (size and ETag per object); an object is
 uploaded only when it is missing or its ETag is not the MD5 of the new bytes, so a
 run with nothing changed makes no PUT, and an object someone else replaced is put
 back. A PUT is whole or absent; each carries Content-MD5, which the server checks
-against what it received. Nothing is ever deleted: subscribers never meet a 404.
+against what it received. An object is deleted only when a run is asked to remove
+a file this program published (see removals.py): subscribers never meet a 404 otherwise.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import posixpath
 
 from .. import s3
 from ..config import DEFAULT_CACHE_CONTROL, BucketUrl, FileKind, S3Settings
-from ..errors import PublishError
+from ..errors import PublishError, RemoveError
 from ..formats.common import MEDIA_TYPES, SUFFIXES
 from . import OutputStamp
 
@@ -61,10 +62,7 @@ class BucketDestination:
 
     def _listing(self) -> dict[str, OutputStamp]:
         if self._listed is None:
-            self._listed = {
-                name: (item["Size"], s3.etag_number(item["ETag"]))
-                for name, item in s3.listed(self.client, self.url)
-            }
+            self._listed = {item.name: (item.size, item.etag) for item in s3.listed(self.client, self.url)}
         return self._listed
 
     def holds(self, name: str, data: bytes) -> bool:
@@ -102,8 +100,17 @@ class BucketDestination:
         return self._listing().get(name)
 
     def withdraw(self, name: str) -> bool:
-        """Nothing is deleted from a bucket: a retired topic's files stay as they were."""
-        return False
+        """Delete the object: one DELETE request."""
+        if self._unreachable is not None:
+            raise RemoveError(self.location(name), self._unreachable)
+        try:
+            self.client.delete_object(Bucket=self.url.bucket, Key=self.url.prefix + name)
+        except s3.CLIENT_ERRORS as exc:
+            why = s3.reason(exc)
+            if isinstance(exc, s3.UNREACHABLE):
+                self._unreachable = why
+            raise RemoveError(self.location(name), why) from exc
+        return self._listing().pop(name, None) is not None
 
     def tidy(self) -> None:
         """A PUT leaves nothing half-written behind."""

@@ -13,6 +13,7 @@ class DryRun:
     def __init__(self, inner: Destination) -> None:
         self.inner = inner
         self.planned: list[tuple[Path | str, int]] = []  # (file, size) that would be written
+        self.removals: list[Path | str] = []  # files that would be removed
 
     def check(self) -> None:
         """As the real destination would."""
@@ -34,8 +35,11 @@ class DryRun:
         return self.inner.stamp(name)
 
     def withdraw(self, name: str) -> bool:
-        """Nothing is removed."""
-        return False
+        """Note the file; nothing is removed."""
+        if self.inner.stamp(name) is None:
+            return False
+        self.removals.append(self.inner.location(name))
+        return True
 
     def tidy(self) -> None:
         """Nothing is removed."""

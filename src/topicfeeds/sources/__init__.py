@@ -11,6 +11,8 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from ..config import Config
+from ..errors import Problem
+from ..model import Record
 from ..reader import Stamp
 from ..state import Row
 
@@ -28,6 +30,13 @@ class RecordSource(Protocol):
 
     def rows(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[Row]:
         """Read and parse the files `names`, in any order, as rows for the store."""
+
+    def named(self, text: str) -> str | None:
+        """The name of the record that `text` (a command's argument) addresses in this
+        place's own form, such as an s3:// address; None for a local file's path."""
+
+    def read(self, name: str, max_bytes: int) -> tuple[Record, list[Problem]]:
+        """Record `name` and the warnings about it (RecordError when it cannot be used)."""
 
     def shown(self, name: str) -> str:
         """Record file `name` as the user would write it."""

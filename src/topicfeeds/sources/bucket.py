@@ -12,7 +12,8 @@ from pathlib import Path
 
 from .. import s3
 from ..config import BucketUrl, S3Settings
-from ..errors import RecordError
+from ..errors import Problem, RecordError
+from ..model import Record
 from ..reader import Stamp, Tracked, name_matcher, parse_record
 from ..state import Row, row_of
 
@@ -35,11 +36,10 @@ class BucketSource:
         """One LIST request per 1,000 objects."""
         matches = name_matcher(self.patterns)
         listing: dict[str, Stamp] = {}
-        for name, item in s3.listed(self.client, self.url):
+        for name, size, etag, when in s3.listed(self.client, self.url):
             if not name or name.endswith("/") or not matches(name.rsplit("/", 1)[-1]):
                 continue
-            when = int(item["LastModified"].timestamp() * 1_000_000) * 1000
-            listing[name] = Stamp(item["Size"], when, s3.etag_number(item["ETag"]), when)
+            listing[name] = Stamp(size, when, etag, when)
         self._stamps = listing
         return listing
 
@@ -56,8 +56,7 @@ class BucketSource:
             if stamp is not None and stamp.size > max_bytes:
                 raise RecordError(name, f"larger than the {max_bytes}-byte limit for a record")
             try:
-                got = self.client.get_object(Bucket=self.url.bucket, Key=self.url.prefix + name)
-                data = got["Body"].read(max_bytes + 1)
+                data = self._get(name, max_bytes)
             except s3.CLIENT_ERRORS as exc:
                 # No stamp, as for a file that could not be opened: the next run tries again.
                 problem = RecordError(name, f"cannot read: {s3.reason(exc)}").problem
@@ -72,6 +71,32 @@ class BucketSource:
         except RecordError as exc:
             return replace(row_of(Tracked(Path(name), stamp, digest, (None, (exc.problem,)))), name=name)
         return replace(row_of(Tracked(Path(name), stamp, digest, (record, tuple(warnings)))), name=name)
+
+    def _get(self, name: str, max_bytes: int) -> bytes:
+        """The object's bytes, up to one past `max_bytes`: one GET request."""
+        got = self.client.get_object(Bucket=self.url.bucket, Key=self.url.prefix + name)
+        data: bytes = got["Body"].read(max_bytes + 1)
+        return data
+
+    def named(self, text: str) -> str | None:
+        """The name below the prefix of an object's s3:// address; RecordError for an
+        address elsewhere."""
+        if not text.startswith("s3://"):
+            return None
+        if not text.startswith(self.where) or text == self.where:
+            raise RecordError(text, f"not an object under the records address {self.where}")
+        return text[len(self.where) :]
+
+    def read(self, name: str, max_bytes: int) -> tuple[Record, list[Problem]]:
+        """Fetch and parse one record object."""
+        shown = self.shown(name)
+        try:
+            data = self._get(name, max_bytes)
+        except s3.CLIENT_ERRORS as exc:
+            raise RecordError(shown, f"cannot read: {s3.reason(exc)}") from exc
+        if len(data) > max_bytes:
+            raise RecordError(shown, f"larger than the {max_bytes}-byte limit for a record")
+        return parse_record(data, shown, key=name)
 
     def shown(self, name: str) -> str:
         """The object's address."""

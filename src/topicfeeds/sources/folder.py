@@ -13,8 +13,9 @@ import stat
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from ..errors import OutputError
-from ..reader import Stamp, display_path, name_matcher, stamp_of
+from ..errors import OutputError, Problem
+from ..model import Record
+from ..reader import Stamp, display_path, name_matcher, read_record, stamp_of
 from ..state import Row, read_row
 from ..workers import iter_files
 
@@ -89,6 +90,14 @@ class FolderSource:
                 paths, functools.partial(_read_below, folder=self.folder, max_bytes=max_bytes), jobs
             )
         return iter_files(paths, functools.partial(read_row, max_bytes=max_bytes), jobs)
+
+    def named(self, text: str) -> str | None:
+        """A record file is named by its path, which the caller reads itself."""
+        return None
+
+    def read(self, name: str, max_bytes: int) -> tuple[Record, list[Problem]]:
+        """The record file `name` in the folder."""
+        return read_record(self.folder / name, max_bytes=max_bytes)
 
     def shown(self, name: str) -> str:
         """The file's path, relative to the working directory when below it."""
