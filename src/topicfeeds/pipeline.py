@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import marshal
 import os
 import sqlite3
 import time
-from array import array
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from itertools import chain
 from pathlib import Path
+from typing import Literal
 
-from . import __version__, codec
+from . import __version__, chunks, codec
 from .archive import archive_name, plan_archive
 from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Topic
@@ -37,17 +36,17 @@ from .removals import RemovalPlan, plan_removals
 from .selector import (
     LastFeed,
     Selection,
+    Shortlist,
     as_of,
-    candidates,
     content_key,
     due_at,
     feed_updated,
-    index_by_topic,
     last_feed,
     next_change,
     plan_topics,
     record_topic_names,
     select,
+    shortlisted,
     too_many_topics,
     update_candidates,
     update_holds,
@@ -319,8 +318,6 @@ class _Run:
         self.progress = progress or (lambda stage, done, total: None)
         self.warnings: list[Problem] = []
         self.light: dict[str, Record] = {}  # see _decoded
-        self.everything: list[Record] = []
-        self.index: dict[str, list[Record]] | None = None
         self.forced = full
         self.full = full  # every topic chooses from all its records again
         self.expired: set[str] = set()  # topics whose max_age_days window moved
@@ -329,6 +326,10 @@ class _Run:
         self.recorded: dict[str, tuple[int, int]] | None = None  # the outputs table, read once
         self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest published)
         self.listing: dict[str, Stamp] = {}
+        self.names: list[str] = []  # the listing's names, sorted
+        self.spans: list[chunks.Span] | Literal[False] | None = False  # see _spans; False: not yet found
+        self.digests: chunks.Digests = {}  # of the listing's chunks, made while finding the spans
+        self.unsettled: set[str] = set()  # files whose stored stamp may not be their listed one
         self.scan_started = 0
         self.due: dict[str, int | None] = {}  # each topic's valid_until as the last run left it
         self.changed_names: list[str] = []  # output files whose bytes this run changed
@@ -338,6 +339,7 @@ class _Run:
         """List the records folder: every record file's stamp, by name."""
         self.scan_started = time.time_ns()
         self.listing = self.source.scan()
+        self.names = sorted(self.listing)
         return self.listing
 
     def prepare(self) -> set[str]:
@@ -354,6 +356,11 @@ class _Run:
             # Until the run's end stores it again, the state matches no configuration:
             # a run that resumes from the records this one kept is a full run too.
             self.store.set_meta("fingerprint", "")
+            # Its batches change stored stamps the chunks noted by the last whole run
+            # describe (after --full, none are left at all): this run and one resuming
+            # it read every stored stamp.
+            self.store.set_meta("chunks", "")
+            self.spans = None
         return self._refresh()
 
     def topics(self, extra: Sequence[Record] = ()) -> list[Topic]:
@@ -378,11 +385,15 @@ class _Run:
             if note:
                 self.warnings.append(Problem(self.source.where, None, None, note))
             due = store.topic_valid_until().values()
-            digest = _listing_digest(listing)
+            # With names that sort as the store sorts them, the chunks tell whether
+            # anything changed (see chunks.py); else a digest of the whole listing.
+            spans = self._spans()
+            settled = "chunks" if spans is not None else chunks.digest(self.names, listing)
             if (
                 not self.forced
                 and store.meta("fingerprint") == fingerprint(config)
-                and store.meta("listing") == digest
+                and store.meta("listing") == settled
+                and not spans
                 and not any(until is not None and until <= micros(self.now) for until in due)
                 and self._outputs_intact()
                 and not self._removals_waiting()
@@ -411,9 +422,15 @@ class _Run:
             failures += site_failures
             removed, removal_failures, plan = self._remove_unmade(topics)
             failures += removal_failures
-            racy = any(_racy(stamp, self.scan_started) for stamp in self.listing.values())
             # A racy file may still change unseen by stat: no shortcut for the next run.
-            store.set_meta("listing", "" if racy or failures or plan.refused else digest)
+            # Every racy file was read in this run (its stamp is new, or it was racy
+            # before), so the files read tell, without a look at every stamp.
+            store.set_meta("listing", "" if self.unsettled or failures or plan.refused else settled)
+            if spans is None:
+                store.set_meta("chunks", "")
+            else:
+                noted = chunks.chunks_of(self.names, self.listing, self.unsettled, made=self.digests)
+                store.set_meta("chunks", chunks.encode(noted))
             store.set_meta("fingerprint", fingerprint(config))
             pages = sum(len(store.archive_pages(t.slug)) for t in topics if t.rules.archive)
             files = sum(len(topic_files(t)) for t in topics) + site_files + pages
@@ -433,8 +450,10 @@ class _Run:
         (casefolded) of every record added, changed or removed."""
         store, listing = self.store, self.listing
         # What the store knows of the files that changed, and of those that are gone.
-        known, cached = store.changed(listing)
-        stale = [name for name in listing if name not in known or name in cached]
+        spans = None if self.forced else self._spans()
+        known, cached = store.changed(listing, spans)
+        listed = listing if spans is None else chunks.in_spans(self.names, spans)
+        stale = [name for name in listed if name not in known or name in cached]
         gone = known - listing.keys()
         if gone and not self.allow_removals:
             self._guard_removals(gone)
@@ -444,19 +463,13 @@ class _Run:
             self._note_old(name)
             store.forget(name)
         self.parsed = len(stale)
-        # A run that parses every record in workers keeps them as it stores them:
-        # selection then reads nothing back, and decoding here overlaps the workers'
-        # parsing. Alone (-j 1) it reads them back after parsing, which peaks lower
-        # (300 MB against 260 MB at 100,000 records): nothing would overlap anyway.
-        whole = self.full and self.jobs > 1 and len(stale) == len(listing)
-        ingested: list[Record] | None = [] if whole else None
         rows = self.source.rows(stale, self.config.max_record_bytes, self.jobs)
         for done, row in enumerate(rows, 1):
             stamp = row.stamp or listing[row.name]
             racy = _racy(stamp, self.scan_started)
-            if ingested is not None and row.light is not None:
-                ingested.append(codec.decode_record(row.light))
             old = cached.get(row.name)
+            if racy or row.stamp != listing[row.name]:
+                self.unsettled.add(row.name)  # its stored stamp proves nothing next time
             if old is not None and old.sha256 is not None and old.sha256 == row.sha256:
                 store.restamp(row.name, stamp, racy)  # touched, not changed
                 continue
@@ -480,10 +493,17 @@ class _Run:
             if self.full and done % KEEP_EVERY == 0:
                 store.keep_progress()
         store.flush()
-        if ingested is not None:
-            ingested.sort(key=lambda r: r.key)  # the order the store would give them in
-            self.everything, self.index = ingested, index_by_topic(ingested)
         return touched
+
+    def _spans(self) -> list[chunks.Span] | None:
+        """The name ranges whose stored stamps may differ from the listing (see
+        chunks.py), found once a run; None when names do not sort as the store's do."""
+        if self.spans is False:
+            last = chunks.decode(self.store.meta("chunks"))
+            ordered = chunks.orderable(self.names)
+            found = chunks.changed_spans(self.names, self.listing, last, self.digests) if ordered else None
+            self.spans = found
+        return self.spans
 
     def _guard_removals(self, gone: set[str]) -> None:
         """Refuse a run that would drop most of the records the feeds hold. Files still
@@ -516,8 +536,6 @@ class _Run:
 
     def _light_records(self, topic: Topic) -> Sequence[Record]:
         """The records `topic` may select, without their images and related articles."""
-        if self.index is not None:
-            return candidates(self.everything, self.index, topic)
         match = None if MATCH_ALL in topic.match else topic.match
         return [self._decoded(name, light) for name, light in self.store.light_records(match)]
 
@@ -525,13 +543,38 @@ class _Run:
         """Every stored copy of the articles `ids`, light."""
         return [self._decoded(n, light) for n, light in self.store.light_of(self.store.names_with_ids(ids))]
 
-    def _load_everything(self) -> None:
-        """Decode every record once, in one pass over the store, and index them by
-        topic: cheaper than a query per topic when most topics are rebuilt."""
-        # Not through _decoded: every topic takes these from the index, and a second
-        # table of 100,000 records would only cost memory.
-        self.everything = [codec.decode_record(light) for _, light in self.store.light_records(None)]
-        self.index = index_by_topic(self.everything)
+    def _shortlists(self, topics: Sequence[Topic]) -> dict[str, Shortlist]:
+        """A shortlist for each of `topics`, filled in one pass over the records they
+        can match: each record is decoded once, and none is held beyond the shortlists,
+        so memory does not grow with the records folder."""
+        lists = {t.slug: Shortlist(t, self.now) for t in topics}
+        if not topics:
+            return lists
+        every = [lists[t.slug] for t in topics if MATCH_ALL in t.match]
+        by_name: dict[str, list[Shortlist]] = {}
+        for topic in topics:
+            if MATCH_ALL not in topic.match:
+                for name in topic.match:
+                    by_name.setdefault(name, []).append(lists[topic.slug])
+        # Past ten topics, one pass over every record costs less than their own.
+        match = None if every or len(topics) > 10 else sorted(by_name)
+        for _, light in self.store.light_records(match):
+            record = codec.decode_record(light)
+            offered: set[str] = set()
+            for shortlist in chain(every, *(by_name.get(n.casefold(), ()) for n in record.topics)):
+                if shortlist.topic.slug not in offered:  # a topic matching two of its topics
+                    offered.add(shortlist.topic.slug)
+                    shortlist.offer(record)
+        return lists
+
+    def _choose_all(self, topic: Topic, shortlist: Shortlist) -> tuple[Selection, Sequence[Record]]:
+        """`topic`'s selection from all its records, and the records its due time is
+        found from: from its shortlist, or should that not decide, from every record."""
+        chosen = shortlisted(shortlist, self._records_of, content=self._content_key, whole=self._whole)
+        if chosen is not None:
+            return chosen
+        records = self._light_records(topic)
+        return self.select(topic, records), records
 
     def _content_key(self, record: Record) -> str:
         # Light records lack what tells tied copies apart: ties read the whole record.
@@ -572,12 +615,9 @@ class _Run:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
         plans = {topic.slug: self._plan(topic) for topic in topics}
-        # Topics that choose from all their records: past ten, one pass decoding every
-        # record costs less than a query each. Those whose shortcut fails count too.
-        choosing_again = sum(ids is None for _, ids in plans.values())
+        # Topics that choose from all their records do so from shortlists, filled together.
+        shortlists = self._shortlists([t for t in topics if plans[t.slug][1] is None])
         for done, topic in enumerate(topics, 1):
-            if choosing_again > 10 and self.index is None:
-                self._load_everything()
             last, ids = plans[topic.slug]
             selection = None
             narrow = last is not None and ids is not None
@@ -587,10 +627,9 @@ class _Run:
                 selection = self.select(topic, records)
                 if not update_holds(last, selection):
                     selection, narrow = None, False  # a place opened that only the others can fill
-                    choosing_again += 1
             if selection is None:
-                records = self._light_records(topic)
-                selection = self.select(topic, records)
+                shortlist = shortlists.pop(topic.slug, None) or self._shortlists([topic])[topic.slug]
+                selection, records = self._choose_all(topic, shortlist)
             # Times still to come are shown when they come, unless the topic publishes
             # future-dated records as they are (`future: publish`).
             shown_at = None if topic.rules.future == "publish" else self.now
@@ -814,11 +853,12 @@ class _Run:
 
     def _report(self, files: int, parsed: int, topics: Sequence[TopicReport], feeds: int,
                 failures: Sequence[PublishError] = ()) -> BuildReport:  # fmt: skip
-        total, rejected = self.store.counts()
+        # The store holds a row for each listed file, and no other: counting the rejected
+        # ones through their index costs nothing, counting every row a second at a million.
         return BuildReport(
             files=files,
             parsed=parsed,
-            records=total - rejected,
+            records=files - self.store.rejected_count(),
             errors=tuple(self._shown(p) for p in self.store.errors()),
             warnings=tuple(self.warnings),
             topics=tuple(topics),
@@ -836,18 +876,6 @@ def _ceiling_warning(config: Config, wanted: int, left_out: Sequence[str]) -> Pr
         f"{wanted} record topics want an automatic feed, more than {config.auto_max_topics}; "
         f"left out: {shown}",
     )
-
-
-def _listing_digest(listing: dict[str, Stamp]) -> str:
-    names = sorted(listing)
-    digest = hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape"))
-    stamps = chain.from_iterable(listing[name] for name in names)
-    try:
-        # Packed in C: building a string per file costs twice as long over 100,000 files.
-        digest.update(array("q", stamps).tobytes())
-    except OverflowError:  # an inode number or time beyond 64-bit signed integers
-        digest.update(marshal.dumps([tuple(listing[name]) for name in names]))
-    return digest.hexdigest()
 
 
 def _racy(stamp: Stamp, scan_started: int) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -268,6 +269,113 @@ def select(
             needed = sorted(kept, key=order_key(topic.rules.sort))[: topic.rules.limit]
         needed = whole(needed)
     return Selection(topic, arrange(needed, topic), tuple(kept), tuple(duplicates))
+
+
+# -- choosing from a stream of records without holding them all
+
+
+def shortlist_room(topic: Topic) -> int:
+    """How many admitted records a `Shortlist` keeps for `topic`: its limit and a
+    margin for the copies of one article that take a place each."""
+    return topic.rules.limit + topic.rules.limit // 4 + 8
+
+
+class Shortlist:
+    """What `select` needs of one topic's records, gathered from a stream of them
+    (`offer` each record the topic can match) while holding only a bounded number:
+    the admitted records that rank best, the best rank of any admitted record let go
+    (`cut`), and the held record released first.
+
+    Any article none of whose copies is kept ranks at or below `cut`, whichever copy
+    wins. So choosing from the kept records and every copy of their articles gives
+    `select`'s answer over all records when `holds` says so (see there). A topic with
+    max_age_days (whose next change depends on every admitted record) or related
+    articles as entries (which compete with the records for places) keeps every
+    admitted record."""
+
+    __slots__ = ("_key", "_seq", "cut", "everything", "held", "kept", "now", "room", "topic")
+
+    def __init__(self, topic: Topic, now: datetime, room: int | None = None) -> None:
+        self.topic = topic
+        self.now = now
+        self.room = shortlist_room(topic) if room is None else room
+        rules = topic.rules
+        self.everything = rules.max_age_days is not None or rules.related == "entries"
+        self._key = order_key(rules.sort)
+        self._seq = 0
+        self.kept: list[tuple[SortKey, int, Record]] = []  # best first
+        self.cut: SortKey | None = None
+        self.held: Record | None = None  # see next_release
+
+    def offer(self, record: Record) -> None:
+        """Consider one record the topic may select."""
+        topic, now = self.topic, self.now
+        if exclusion(record, topic, now) is not None:
+            if record.published > now:
+                self._hold(record)
+            return
+        key = self._key(record)
+        kept = self.kept
+        if not self.everything and len(kept) >= self.room:
+            if not kept or key >= kept[-1][0]:
+                self._let_go(key)
+                return
+            self._let_go(kept.pop()[0])
+        self._seq += 1
+        bisect.insort(kept, (key, self._seq, record))
+
+    def _let_go(self, key: SortKey) -> None:
+        if self.cut is None or key < self.cut:
+            self.cut = key
+
+    def _hold(self, record: Record) -> None:
+        first = None if self.held is None else held_until(self.held, self.topic)
+        if next_release((record,), self.topic, self.now) is not None:
+            until = held_until(record, self.topic)
+            if first is None or (until is not None and until < first):
+                self.held = record
+
+    @property
+    def records(self) -> list[Record]:
+        """The admitted records kept, best ranked first."""
+        return [record for _, _, record in self.kept]
+
+    @property
+    def ids(self) -> set[str]:
+        """The articles of the records kept."""
+        return {record.id for _, _, record in self.kept}
+
+    def holds(self, selection: Selection) -> bool:
+        """Whether `selection`, chosen from the kept records and every copy of their
+        articles, is what choosing from every record offered would give: yes when no
+        admitted record was let go, or when the feed is full of entries that all rank
+        above `cut` (an article with no copy kept ranks at or below it)."""
+        if self.cut is None:
+            return True
+        if not selection.full:
+            return False
+        if not selection.entries:  # limit 0
+            return True
+        return self._key(selection.entries[-1]) < self.cut
+
+
+def shortlisted(
+    shortlist: Shortlist,
+    copies: Callable[[set[str]], Sequence[Record]],
+    *,
+    content: Callable[[Record], str] = content_key,
+    whole: Whole | None = None,
+) -> tuple[Selection, list[Record]] | None:
+    """`select` over `shortlist`'s records and every copy of their articles (`copies`
+    gives every record of a set of ids), with the records `due_at` needs to see; None
+    when that may not be what choosing from every record offered gives."""
+    topic = shortlist.topic
+    records = list(copies(shortlist.ids))
+    selection = select(records, topic, shortlist.now, content=content, whole=whole)
+    if not shortlist.holds(selection):
+        return None
+    held = [] if shortlist.held is None else [shortlist.held]
+    return selection, [*records, *held]
 
 
 # -- bringing a feed up to date from the last one

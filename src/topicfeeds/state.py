@@ -20,6 +20,7 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from . import codec
+from .chunks import Span
 from .errors import Problem
 from .model import Record
 from .reader import Tracked, read_tracked
@@ -336,21 +337,31 @@ class StateStore:
 
     # -- record files
 
-    def changed(self, listing: dict[str, Stamp]) -> tuple[set[str], dict[str, Cached]]:
-        """Every known record file's name, and what the store knows of those whose
+    def changed(
+        self, listing: dict[str, Stamp], spans: Sequence[Span] | None = None
+    ) -> tuple[set[str], dict[str, Cached]]:
+        """Every known record file's name (or those whose names fall in `spans`: names
+        that are UTF-8, as `chunks` uses them), and what the store knows of those whose
         stamp differs from `listing`'s (or is gone from it), or that are racy."""
         known: set[str] = set()
         cached: dict[str, Cached] = {}
-        rows = self._db.execute("SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files")
-        # One pass over every row on each run that changes anything: compared as plain
-        # tuples (a Stamp equals its tuple), with a Stamp made only for the few that differ.
+        query = "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
+        parts: Iterable[tuple[str | None, str | None]] = [(None, None)]
+        if spans is not None:
+            parts = [(s.low, s.high) for s in spans]
         get = listing.get
-        for key, size, mtime, ino, ctime, sha, racy in rows:
-            name = _name(key) if key[:1] == "/" else key
-            known.add(name)
-            if racy or get(name) != (size, mtime, ino, ctime):
-                stamp = None if size is None else Stamp(size, mtime, ino, ctime)
-                cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
+        for low, high in parts:
+            where = [c for c, v in (("name >= ?", low), ("name < ?", high)) if v is not None]
+            args = [v for v in (low, high) if v is not None]
+            rows = self._db.execute(query + (" WHERE " + " AND ".join(where) if where else ""), args)
+            # Compared as plain tuples (a Stamp equals its tuple), with a Stamp made
+            # only for the few that differ.
+            for key, size, mtime, ino, ctime, sha, racy in rows:
+                name = _name(key) if key[:1] == "/" else key
+                known.add(name)
+                if racy or get(name) != (size, mtime, ino, ctime):
+                    stamp = None if size is None else Stamp(size, mtime, ino, ctime)
+                    cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
         return known, cached
 
     def _where_in(self, query: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
@@ -444,6 +455,13 @@ class StateStore:
             "SELECT COUNT(*) FROM files INDEXED BY files_rejected WHERE light IS NULL"
         ).fetchone()
         return int(total), int(rejected)
+
+    def rejected_count(self) -> int:
+        """How many known files are rejected, through their index."""
+        (rejected,) = self._db.execute(
+            "SELECT COUNT(*) FROM files INDEXED BY files_rejected WHERE light IS NULL"
+        ).fetchone()
+        return int(rejected)
 
     def errors(self) -> list[Problem]:
         """Why each rejected file was rejected, by file name."""

@@ -41,6 +41,7 @@ CHUNK_FILES = 500
 # Chunks given out ahead of the one the caller waits for, per worker.
 AHEAD_PER_WORKER = 3
 
+_ENDING = {signal.SIGTERM, signal.SIGINT}
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_POLL_SECONDS = 0.2
 
@@ -71,7 +72,17 @@ def iter_files(paths: Sequence[Path], work: Callable[[Path], T], jobs: int = 1) 
         # A window of chunks in flight, so that results waiting for the caller stay a
         # few megabytes whatever the number of files.
         ahead = AHEAD_PER_WORKER * jobs
-        futures = {n: pool.submit(_work_through, work, chunks[n]) for n in range(min(ahead, len(chunks)))}
+        futures = {}
+        # Workers are forked by the first submissions. Until a worker has put its own
+        # signal handling in place (see _worker_started), SIGTERM and SIGINT wait, so
+        # that the run's handler never runs in one; in this process they arrive after.
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING)
+        try:
+            for n in range(min(ahead, len(chunks))):
+                with contextlib.suppress(concurrent.futures.process.BrokenProcessPool):
+                    futures[n] = pool.submit(_work_through, work, chunks[n])
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
         for n, chunk in enumerate(chunks):
             if n + ahead < len(chunks):
                 # A pool broken by a dead worker takes nothing more: those chunks are
@@ -102,6 +113,7 @@ def _worker_started(parent: int) -> None:
     # and carry on. A worker simply ends.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING)  # held by iter_files while forking
     if not _die_with_parent():
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if os.getppid() != parent:  # the run died before the line above took effect
