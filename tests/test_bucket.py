@@ -242,6 +242,16 @@ def upload_seeds(s3: S3Server, folder: Path, prefix: str = "in/") -> None:
         client.put_object(Bucket="records", Key=prefix + path.name, Body=path.read_bytes())
 
 
+def records_in_bucket(root: Path, s3: S3Server) -> Path:
+    """A site at `root` whose records are the bucket's `records/in/`."""
+    config = make_site(root, "feeds", s3)
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("records: seeds", "records: s3://records/in/", 1),
+        encoding="utf-8",
+    )
+    return config
+
+
 def feeds_of(folder: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file()}
 
@@ -253,11 +263,7 @@ def test_records_from_a_bucket_give_the_feeds_a_folder_gives_as_objects_come_and
     s3.client().create_bucket(Bucket="records")
     upload_seeds(s3, tmp_path / "local" / "seeds")
     root = tmp_path / "remote"
-    config = make_site(root, "feeds", s3)
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("records: seeds", "records: s3://records/in/", 1),
-        encoding="utf-8",
-    )
+    config = records_in_bucket(root, s3)
     (root / "feeds").mkdir()
     shutil.rmtree(root / "seeds")
     assert run(config, "-q") == 0
@@ -535,11 +541,7 @@ def test_explain_reads_a_record_from_the_records_bucket_as_from_a_folder(
     s3.client().create_bucket(Bucket="records")
     upload_seeds(s3, tmp_path / "local" / "seeds")
     root = tmp_path / "remote"
-    config = make_site(root, "feeds", s3)
-    config.write_text(
-        config.read_text(encoding="utf-8").replace("records: seeds", "records: s3://records/in/", 1),
-        encoding="utf-8",
-    )
+    config = records_in_bucket(root, s3)
     shutil.rmtree(root / "seeds")
     name = sorted(p.name for p in (tmp_path / "local" / "seeds").iterdir())[0]
     explain = ["explain", "--now", NOW, "-c"]

@@ -181,7 +181,7 @@ def decode_entry(text: str) -> Entry:
         quality=quality,
         heat=heat,
         topics=tuple(topics),
-        images=tuple(Image(i[0], i[1], i[2], i[3]) for i in images),
+        images=_to_images(images),
         related=_to_related(related),
         via=via,
         via_title=via_title,

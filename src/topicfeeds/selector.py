@@ -500,29 +500,6 @@ def feed_updated(entries: Iterable[Entry], now: datetime | None) -> datetime:
     return max((e.updated for e in entries if now is None or e.updated <= now), default=EMPTY_FEED_TIME)
 
 
-def index_by_topic(records: Iterable[Record]) -> dict[str, list[Record]]:
-    """Records by casefolded topic name, each list in input order."""
-    index: dict[str, list[Record]] = {}
-    for record in records:
-        for name in record.topics:
-            index.setdefault(name.casefold(), []).append(record)
-    return index
-
-
-def candidates(records: Sequence[Record], index: dict[str, list[Record]], topic: Topic) -> Sequence[Record]:
-    """The records `topic` can match, found through the index instead of testing
-    every record against every topic."""
-    if MATCH_ALL in topic.match:
-        return records
-    if len(topic.match) == 1:
-        return index.get(topic.match[0], [])
-    found: dict[int, Record] = {}
-    for name in topic.match:
-        for record in index.get(name, []):
-            found.setdefault(id(record), record)
-    return list(found.values())
-
-
 def topics_for(config: Config, records: Iterable[Record]) -> tuple[Topic, ...]:
     """The configured topics, then with `auto` one per record topic that no configured
     topic matches, each with the defaults; slugs stay unique."""
