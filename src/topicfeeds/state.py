@@ -25,7 +25,7 @@ from .errors import Problem
 from .model import Record
 from .reader import Tracked, read_tracked
 from .selector import LastFeed, SortKey
-from .stamps import Stamp
+from .stamps import Listing, Stamp
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 
@@ -338,7 +338,7 @@ class StateStore:
     # -- record files
 
     def changed(
-        self, listing: dict[str, Stamp], spans: Sequence[Span] | None = None
+        self, listing: Listing, spans: Sequence[Span] | None = None
     ) -> tuple[set[str], dict[str, Cached]]:
         """Every known record file's name (or those whose names fall in `spans`: names
         that are UTF-8, as `chunks` uses them), and what the store knows of those whose

@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import Iterator, MutableSequence, Sequence
 from pathlib import Path
 
 from ..errors import OutputError, Problem
 from ..model import Record
 from ..reader import read_record
-from ..stamps import Stamp, display_path, name_matcher, stamp_of
+from ..stamps import Listing, Stamp, display_path, name_matcher, packed, stamp_of, suffixes_of
 from ..state import Row, read_row
 from ..workers import iter_files
 
@@ -35,12 +36,30 @@ class FolderSource:
         if not self.folder.is_dir():
             raise OutputError(f"{self.folder}: records folder does not exist")
 
-    def scan(self) -> dict[str, Stamp]:
+    def scan(self) -> Listing:
         """Every record file's stamp, by name: one directory listing and one stat a file."""
         if self.nested:
-            return self._scan_nested()
-        listing = {}
+            return Listing.of(self._scan_nested())
+        try:
+            return self._scan(array("q"))
+        except OverflowError:  # a stamp beyond 64-bit signed integers: list them again
+            return self._scan([])
+
+    def _scan(self, kind: MutableSequence[int]) -> Listing:
+        """The folder's listing, each stamp part gathered in a sequence like `kind`:
+        packed as they come, with no object made for a file but its name."""
+        names: list[str] = []
+        sizes, mtimes, inos, ctimes = kind, kind[:], kind[:], kind[:]
+        add, add_size, add_mtime, add_ino, add_ctime = (
+            names.append,
+            sizes.append,
+            mtimes.append,
+            inos.append,
+            ctimes.append,
+        )
+        endings = suffixes_of(self.patterns)
         matches = name_matcher(self.patterns)
+        regular = stat.S_ISREG
         try:
             entries = os.scandir(self.folder)
         except OSError as exc:
@@ -50,15 +69,23 @@ class FolderSource:
         with entries:
             for entry in entries:
                 name = entry.name
-                if not matches(name):
+                # Plain endings are checked in C; an expression only for other patterns.
+                if endings is not None:
+                    if not name.endswith(endings) or name.startswith("."):
+                        continue
+                elif not matches(name):
                     continue
                 try:
                     st = entry.stat()
                 except FileNotFoundError:  # removed since it was listed
                     continue
-                if stat.S_ISREG(st.st_mode):
-                    listing[name] = stamp_of(st)
-        return listing
+                if regular(st.st_mode):
+                    add_size(st.st_size)
+                    add_mtime(st.st_mtime_ns)
+                    add_ino(st.st_ino)
+                    add_ctime(st.st_ctime_ns)
+                    add(name)
+        return packed(names, sizes, mtimes, inos, ctimes)
 
     def _scan_nested(self) -> dict[str, Stamp]:
         """Every record file below the folder, by its path relative to it; hidden
