@@ -525,11 +525,11 @@ class _Run:
     def _shown(self, problem: Problem) -> Problem:
         return replace(problem, path=self.shown_key(problem.path))
 
-    def _decoded(self, name: str, light: str) -> Record:
+    def _decoded(self, name: str, light: codec.Light) -> Record:
         """The light record of file `name`, decoded once a run and shared by the topics."""
         record = self.light.get(name)
         if record is None:
-            record = self.light[name] = codec.decode_record(light)
+            record = self.light[name] = codec.decode_light(light)
         return record
 
     def _light_records(self, topic: Topic) -> Sequence[Record]:
@@ -557,7 +557,7 @@ class _Run:
         # Past ten topics, one pass over every record costs less than their own.
         match = None if every or len(topics) > 10 else sorted(by_name)
         for _, light in self.store.light_records(match):
-            record = codec.decode_record(light)
+            record = codec.decode_light(light)
             offered: set[str] = set()
             for shortlist in chain(every, *(by_name.get(n.casefold(), ()) for n in record.topics)):
                 if shortlist.topic.slug not in offered:  # a topic matching two of its topics
