@@ -11,11 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topicfeeds.sources.folder import FolderSource
-from topicfeeds.stamps import Listing, Stamp, name_matcher, packed, stamp_of, suffixes_of
+from topicfeeds.stamps import PACKED, Listing, Stamp, name_matcher, stamp_of, suffixes_of
 
 
 def test_packed_names_are_sorted_with_their_stamps() -> None:
-    listing = packed(["b", "c", "a"], [2, 3, 1], [20, 30, 10], [200, 300, 100], [2000, 3000, 1000])
+    stamps = {"b": Stamp(2, 20, 200, 2000), "c": Stamp(3, 30, 300, 3000), "a": Stamp(1, 10, 100, 1000)}
+    assert (
+        Listing.of_packed({n: PACKED.pack(*s) for n, s in stamps.items()}).stamps == Listing.of(stamps).stamps
+    )
+    listing = Listing.of(stamps)
     assert listing.names == ["a", "b", "c"]
     assert listing["b"] == Stamp(2, 20, 200, 2000)
     assert listing.get("c") == (3, 30, 300, 3000)
@@ -42,6 +46,7 @@ def test_stamps_beyond_64_bits_are_kept_whole() -> None:
     huge = 2**64 + 5
     listing = Listing.of({"a": Stamp(1, 2, huge, 4), "b": Stamp(1, 2, 3, 4)})
     assert listing["a"].ino == huge
+    assert Listing.of({"a": Stamp(1, -2, 2**64 - 1, 4)})["a"] == (1, -2, 2**64 - 1, 4)  # packed
     assert listing.digest() != Listing.of({"a": Stamp(1, 2, 5, 4), "b": Stamp(1, 2, 3, 4)}).digest()
 
 

@@ -10,16 +10,19 @@ from __future__ import annotations
 import functools
 import os
 import stat
-from array import array
-from collections.abc import Iterator, MutableSequence, Sequence
+import struct
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import OutputError, Problem
 from ..model import Record
 from ..reader import read_record
-from ..stamps import Listing, Stamp, display_path, name_matcher, packed, stamp_of, suffixes_of
+from ..stamps import PACKED, Listing, Stamp, display_path, name_matcher, stamp_of, suffixes_of
 from ..state import Row, read_row
 from ..workers import iter_files
+
+T = TypeVar("T")
 
 
 class FolderSource:
@@ -41,22 +44,15 @@ class FolderSource:
         if self.nested:
             return Listing.of(self._scan_nested())
         try:
-            return self._scan(array("q"))
-        except OverflowError:  # a stamp beyond 64-bit signed integers: list them again
-            return self._scan([])
+            return Listing.of_packed(self._scan(PACKED.pack))
+        except struct.error:  # a stamp beyond 64 bits: listed again, as tuples
+            return Listing.of(self._scan(Stamp))
 
-    def _scan(self, kind: MutableSequence[int]) -> Listing:
-        """The folder's listing, each stamp part gathered in a sequence like `kind`:
-        packed as they come, with no object made for a file but its name."""
-        names: list[str] = []
-        sizes, mtimes, inos, ctimes = kind, kind[:], kind[:], kind[:]
-        add, add_size, add_mtime, add_ino, add_ctime = (
-            names.append,
-            sizes.append,
-            mtimes.append,
-            inos.append,
-            ctimes.append,
-        )
+    def _scan(self, stamped: Callable[..., T]) -> dict[str, T]:
+        """Each record file's stamp as `stamped` makes it of a stat result's size,
+        mtime, inode and ctime, by name. No object is made for a file but its name and
+        its stamp: a million files pass through here on every run."""
+        stamps: dict[str, T] = {}
         endings = suffixes_of(self.patterns)
         matches = name_matcher(self.patterns)
         regular = stat.S_ISREG
@@ -80,12 +76,8 @@ class FolderSource:
                 except FileNotFoundError:  # removed since it was listed
                     continue
                 if regular(st.st_mode):
-                    add_size(st.st_size)
-                    add_mtime(st.st_mtime_ns)
-                    add_ino(st.st_ino)
-                    add_ctime(st.st_ctime_ns)
-                    add(name)
-        return packed(names, sizes, mtimes, inos, ctimes)
+                    stamps[name] = stamped(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
+        return stamps
 
     def _scan_nested(self) -> dict[str, Stamp]:
         """Every record file below the folder, by its path relative to it; hidden
