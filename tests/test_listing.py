@@ -16,9 +16,8 @@ from topicfeeds.stamps import PACKED, Listing, Stamp, name_matcher, stamp_of, su
 
 def test_packed_names_are_sorted_with_their_stamps() -> None:
     stamps = {"b": Stamp(2, 20, 200, 2000), "c": Stamp(3, 30, 300, 3000), "a": Stamp(1, 10, 100, 1000)}
-    assert (
-        Listing.of_packed({n: PACKED.pack(*s) for n, s in stamps.items()}).stamps == Listing.of(stamps).stamps
-    )
+    packed = bytearray(b"".join(PACKED.pack(*stamp) for stamp in stamps.values()))
+    assert Listing.of_packed(list(stamps), packed).stamps == Listing.of(stamps).stamps
     listing = Listing.of(stamps)
     assert listing.names == ["a", "b", "c"]
     assert listing["b"] == Stamp(2, 20, 200, 2000)

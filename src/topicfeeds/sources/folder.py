@@ -11,9 +11,8 @@ import functools
 import os
 import stat
 import struct
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from ..errors import OutputError, Problem
 from ..model import Record
@@ -21,8 +20,6 @@ from ..reader import read_record
 from ..stamps import PACKED, Listing, Stamp, display_path, name_matcher, stamp_of, suffixes_of
 from ..state import Row, read_row
 from ..workers import iter_files
-
-T = TypeVar("T")
 
 
 class FolderSource:
@@ -43,16 +40,20 @@ class FolderSource:
         """Every record file's stamp, by name: one directory listing and one stat a file."""
         if self.nested:
             return Listing.of(self._scan_nested())
+        names: list[str] = []
+        packed = bytearray()
+        add_name, add_packed, pack = names.append, packed.extend, PACKED.pack
         try:
-            return Listing.of_packed(self._scan(PACKED.pack))
+            # No object is kept for a file but its name: a million pass through here.
+            for name, st in self._files():
+                add_packed(pack(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                add_name(name)
         except struct.error:  # a stamp beyond 64 bits: listed again, as tuples
-            return Listing.of(self._scan(Stamp))
+            return Listing.of({name: stamp_of(st) for name, st in self._files()})
+        return Listing.of_packed(names, packed)
 
-    def _scan(self, stamped: Callable[..., T]) -> dict[str, T]:
-        """Each record file's stamp as `stamped` makes it of a stat result's size,
-        mtime, inode and ctime, by name. No object is made for a file but its name and
-        its stamp: a million files pass through here on every run."""
-        stamps: dict[str, T] = {}
+    def _files(self) -> Iterator[tuple[str, os.stat_result]]:
+        """Each record file's name and stat result."""
         endings = suffixes_of(self.patterns)
         matches = name_matcher(self.patterns)
         regular = stat.S_ISREG
@@ -76,8 +77,7 @@ class FolderSource:
                 except FileNotFoundError:  # removed since it was listed
                     continue
                 if regular(st.st_mode):
-                    stamps[name] = stamped(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
-        return stamps
+                    yield name, st
 
     def _scan_nested(self) -> dict[str, Stamp]:
         """Every record file below the folder, by its path relative to it; hidden
