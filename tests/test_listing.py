@@ -63,15 +63,17 @@ def test_plain_endings_only() -> None:
     assert suffixes_of(("**/*.txt",)) is None
     assert suffixes_of(("a*.txt",)) is None
     assert suffixes_of(("*.[tm]d",)) is None
+    assert suffixes_of(()) is None
 
 
-patterns_strategy = st.lists(st.sampled_from(["*.txt", "*.md", "*", "*x", "*.MD", "*.t?t", "a*"]), min_size=1)
+patterns_strategy = st.lists(st.sampled_from(["*.txt", "*.md", "*", "*x", "*.MD", "*.t?t", "a*", "*\\x"]))
 
 
 @settings(max_examples=300, deadline=None)
-@given(patterns_strategy, st.text(".txmdTa?*\n", min_size=1, max_size=8))
+@given(patterns_strategy, st.text(".txmdTa?*\\\n", min_size=1, max_size=8))
 def test_the_name_check_decides_as_fnmatch(patterns: list[str], name: str) -> None:
-    expected = not name.startswith(".") and any(fnmatch.fnmatchcase(name, p) for p in patterns)
+    matched = any(fnmatch.fnmatchcase(name, p) for p in patterns) if patterns else True  # as "" would
+    expected = not name.startswith(".") and matched
     assert name_matcher(tuple(patterns))(name) == expected
 
 

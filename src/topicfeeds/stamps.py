@@ -128,6 +128,8 @@ def suffixes_of(patterns: Sequence[str]) -> tuple[str, ...] | None:
     """The endings a record file's name must have when every pattern is `*` and a
     plain ending (`*.txt`): `str.endswith` then decides as the patterns would, at a
     fraction of an expression's cost. None when some pattern is more than that."""
+    if not patterns:  # the expression of no pattern matches every name
+        return None
     found = []
     for pattern in patterns:
         rest = pattern[1:]
