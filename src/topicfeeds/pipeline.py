@@ -53,7 +53,7 @@ from .selector import (
     verdict,
 )
 from .sources import open_source
-from .stamps import Stamp, display_path
+from .stamps import Listing, Stamp, display_path
 from .state import SCHEMA_VERSION, ArchiveRow, History, StateStore
 from .websub import changed_feeds, deliver, next_attempt, note_changes
 from .workers import available_cpus
@@ -325,8 +325,7 @@ class _Run:
         self.parsed = 0
         self.recorded: dict[str, tuple[int, int]] | None = None  # the outputs table, read once
         self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest published)
-        self.listing: dict[str, Stamp] = {}
-        self.names: list[str] = []  # the listing's names, sorted
+        self.listing = Listing.of({})
         self.spans: list[chunks.Span] | Literal[False] | None = False  # see _spans; False: not yet found
         self.digests: chunks.Digests = {}  # of the listing's chunks, made while finding the spans
         self.unsettled: set[str] = set()  # files whose stored stamp may not be their listed one
@@ -335,11 +334,10 @@ class _Run:
         self.changed_names: list[str] = []  # output files whose bytes this run changed
         self.allow_removals = allow_removals
 
-    def scan(self) -> dict[str, Stamp]:
+    def scan(self) -> Listing:
         """List the records folder: every record file's stamp, by name."""
         self.scan_started = time.time_ns()
         self.listing = self.source.scan()
-        self.names = sorted(self.listing)
         return self.listing
 
     def prepare(self) -> set[str]:
@@ -388,7 +386,7 @@ class _Run:
             # With names that sort as the store sorts them, the chunks tell whether
             # anything changed (see chunks.py); else a digest of the whole listing.
             spans = self._spans()
-            settled = "chunks" if spans is not None else chunks.digest(self.names, listing)
+            settled = "chunks" if spans is not None else listing.digest()
             if (
                 not self.forced
                 and store.meta("fingerprint") == fingerprint(config)
@@ -429,7 +427,7 @@ class _Run:
             if spans is None:
                 store.set_meta("chunks", "")
             else:
-                noted = chunks.chunks_of(self.names, self.listing, self.unsettled, made=self.digests)
+                noted = chunks.chunks_of(self.listing, self.unsettled, made=self.digests)
                 store.set_meta("chunks", chunks.encode(noted))
             store.set_meta("fingerprint", fingerprint(config))
             pages = sum(len(store.archive_pages(t.slug)) for t in topics if t.rules.archive)
@@ -452,9 +450,9 @@ class _Run:
         # What the store knows of the files that changed, and of those that are gone.
         spans = None if self.forced else self._spans()
         known, cached = store.changed(listing, spans)
-        listed = listing if spans is None else chunks.in_spans(self.names, spans)
+        listed = listing.names if spans is None else chunks.in_spans(listing.names, spans)
         stale = [name for name in listed if name not in known or name in cached]
-        gone = known - listing.keys()
+        gone = {name for name in known if name not in listing}
         if gone and not self.allow_removals:
             self._guard_removals(gone)
         touched: set[str] = set()
@@ -500,8 +498,8 @@ class _Run:
         chunks.py), found once a run; None when names do not sort as the store's do."""
         if self.spans is False:
             last = chunks.decode(self.store.meta("chunks"))
-            ordered = chunks.orderable(self.names)
-            found = chunks.changed_spans(self.names, self.listing, last, self.digests) if ordered else None
+            ordered = chunks.orderable(self.listing.names)
+            found = chunks.changed_spans(self.listing, last, self.digests) if ordered else None
             self.spans = found
         return self.spans
 
@@ -527,11 +525,11 @@ class _Run:
     def _shown(self, problem: Problem) -> Problem:
         return replace(problem, path=self.shown_key(problem.path))
 
-    def _decoded(self, name: str, light: str) -> Record:
+    def _decoded(self, name: str, light: codec.Light) -> Record:
         """The light record of file `name`, decoded once a run and shared by the topics."""
         record = self.light.get(name)
         if record is None:
-            record = self.light[name] = codec.decode_record(light)
+            record = self.light[name] = codec.decode_light(light)
         return record
 
     def _light_records(self, topic: Topic) -> Sequence[Record]:
@@ -559,7 +557,7 @@ class _Run:
         # Past ten topics, one pass over every record costs less than their own.
         match = None if every or len(topics) > 10 else sorted(by_name)
         for _, light in self.store.light_records(match):
-            record = codec.decode_record(light)
+            record = codec.decode_light(light)
             offered: set[str] = set()
             for shortlist in chain(every, *(by_name.get(n.casefold(), ()) for n in record.topics)):
                 if shortlist.topic.slug not in offered:  # a topic matching two of its topics
