@@ -26,7 +26,7 @@ from .config import MATCH_ALL, Config, Topic
 from .destinations import Destination, open_destination
 from .destinations.dry import DryRun
 from .errors import OutputError, Problem, PublishError, RemovalsRefused, printable
-from .formats import listing_of, render_site, render_topic, site_file_names, topic_files
+from .formats import listing_of, render_site, render_topic, site_file_names, topic_digest, topic_files
 from .guard import removal_guard, subfolder_note
 from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
@@ -34,10 +34,13 @@ from .model import Entry, Record, entry_hash
 from .reader import read_record
 from .removals import RemovalPlan, plan_removals
 from .selector import (
+    ChangesByTopic,
     LastFeed,
     Selection,
     Shortlist,
     as_of,
+    changes_by_topic,
+    changes_for,
     content_key,
     due_at,
     feed_updated,
@@ -318,6 +321,8 @@ class _Run:
         self.progress = progress or (lambda stage, done, total: None)
         self.warnings: list[Problem] = []
         self.light: dict[str, Record] = {}  # see _decoded
+        self.copies: dict[str, list[Record]] = {}  # article id: its stored copies (see _records_of)
+        self.changes: ChangesByTopic | None = None  # see _changes_for
         self.forced = full
         self.full = full  # every topic chooses from all its records again
         self.expired: set[str] = set()  # topics whose max_age_days window moved
@@ -538,8 +543,23 @@ class _Run:
         return [self._decoded(name, light) for name, light in self.store.light_records(match)]
 
     def _records_of(self, ids: Iterable[str]) -> list[Record]:
-        """Every stored copy of the articles `ids`, light."""
-        return [self._decoded(n, light) for n, light in self.store.light_of(self.store.names_with_ids(ids))]
+        """Every stored copy of the articles `ids`, light. Asked of the store once a run
+        for each article (topics share most of theirs: the changed ones), and in one
+        query for all the articles not asked for yet."""
+        copies = self.copies
+        wanted = sorted(set(ids))
+        missing = [i for i in wanted if i not in copies]
+        for article in missing:
+            copies[article] = []
+        for article, name, light in self.store.copies_of(missing):
+            copies[article].append(self._decoded(name, light))
+        return [record for article in wanted for record in copies[article]]
+
+    def _changes_for(self, topic: Topic) -> frozenset[str]:
+        """The changed articles with a record `topic` can match (see selector.changes_for)."""
+        if self.changes is None:
+            self.changes = changes_by_topic(self._records_of(self.changed_ids))
+        return changes_for(topic, self.changed_ids, self.changes)
 
     def _shortlists(self, topics: Sequence[Topic]) -> dict[str, Shortlist]:
         """A shortlist for each of `topics`, filled in one pass over the records they
@@ -607,12 +627,17 @@ class _Run:
         if self.full or topic.slug in self.expired:
             return None, None
         last = self.store.last_feed(topic.slug)
-        return last, update_candidates(last, self.changed_ids, topic)
+        if last is None:
+            return None, None
+        return last, update_candidates(last, self._changes_for(topic), topic)
 
     def _rebuild(self, topics: Sequence[Topic]) -> tuple[list[TopicReport], list[PublishError]]:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
         plans = {topic.slug: self._plan(topic) for topic in topics}
+        # Every article a topic updates its feed from, asked of the store at once.
+        self._records_of(chain.from_iterable(ids for _, ids in plans.values() if ids is not None))
+        rendered = self.store.rendered()
         # Topics that choose from all their records do so from shortlists, filled together.
         shortlists = self._shortlists([t for t in topics if plans[t.slug][1] is None])
         for done, topic in enumerate(topics, 1):
@@ -641,17 +666,29 @@ class _Run:
                 failures += pages_failed
             self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
             updated = feed_updated(entries, shown_at)
-            files = render_topic(self.config.site, topic, entries, __version__, updated, prev_archive)
-            written, unchanged, failed = self._publish_files(files)
+            site = self.config.site
+            digest = topic_digest(site, topic, entries, __version__, updated, prev_archive)
+            if rendered.get(topic.slug) == digest and self._outputs_intact(topic_files(topic)):
+                # Made of the same as the files in place: the same bytes, not made again.
+                written: list[Path | str] = []
+                failed: list[PublishError] = []
+                unchanged = [self.destination.location(name) for name in topic_files(topic)]
+            else:
+                files = render_topic(site, topic, entries, __version__, updated, prev_archive)
+                written, unchanged, failed = self._publish_files(files)
             written = [*pages_written, *written]
             failures += failed
             if not failed:
                 due = self._due(topic, selection, records, narrow=narrow)
                 self.store.set_topic(topic.slug, due, last_feed(selection).floor)
+                rendered[topic.slug] = digest
             else:
                 self.store.forget_topic(topic.slug)  # so the next run writes it again
+                rendered.pop(topic.slug, None)
             reports.append(TopicReport(topic.slug, tuple(written), tuple(unchanged)))
             self.progress("feeds", done, len(topics))
+        if topics:
+            self.store.set_rendered(rendered)
         return reports, failures
 
     def _due(

@@ -344,6 +344,7 @@ class StateStore:
         parsed records too (kept: the history of published entries, and the files
         published, which a later run may be asked to remove)."""
         self._db.execute("DELETE FROM topics")
+        self._db.execute("DELETE FROM meta WHERE key = 'rendered'")
         if records:
             self._db.execute("DELETE FROM file_topics")
             self._db.execute("DELETE FROM files")
@@ -390,6 +391,13 @@ class StateStore:
         wanted = set(ids)
         rows = self._where_in("SELECT name, id FROM files WHERE id_hash IN ({marks})", map(_id_hash, wanted))
         return {_name(n) for n, i in rows if i in wanted}
+
+    def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+        """(entry id, file name, light record JSON) of every good record of the
+        articles `ids` (all copies of each), through the index on ids."""
+        query = "SELECT id, name, light FROM files WHERE id IN ({marks}) AND light IS NOT NULL"
+        for article, key, light in self._where_in(query, ids):
+            yield article, _name(key), light
 
     def ids_of(self, names: Iterable[str]) -> set[str]:
         """The entry ids of the good records among files `names`."""
@@ -559,6 +567,16 @@ class StateStore:
         ids = frozenset(i for (i,) in self._db.execute("SELECT id FROM entries WHERE feed = ?", (slug,)))
         floor = None if row[0] is None else json.loads(row[0])
         return LastFeed(ids, None if floor is None else (float(floor[0]), float(floor[1]), str(floor[2])))
+
+    def rendered(self) -> dict[str, str]:
+        """For each topic whose files are as its last build wrote them, the digest of
+        what they were made of (formats.topic_digest)."""
+        text = self.meta("rendered")
+        return {} if not text else {str(k): str(v) for k, v in json.loads(text).items()}
+
+    def set_rendered(self, digests: dict[str, str]) -> None:
+        """Note the digest each topic's files were made of (see `rendered`)."""
+        self.set_meta("rendered", json.dumps(digests, sort_keys=True, separators=(",", ":")))
 
     def forget_topic(self, slug: str) -> None:
         """Note that topic `slug` must be built again."""
