@@ -392,12 +392,13 @@ class StateStore:
         rows = self._where_in("SELECT name, id FROM files WHERE id_hash IN ({marks})", map(_id_hash, wanted))
         return {_name(n) for n, i in rows if i in wanted}
 
-    def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, str, str]]:
-        """(entry id, file name, light record JSON) of every good record of the
+    def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, str, codec.Light]]:
+        """(entry id, file name, light record) of every good record of the
         articles `ids` (all copies of each), through the index on ids."""
         query = "SELECT id, name, light FROM files WHERE id IN ({marks}) AND light IS NOT NULL"
         for article, key, light in self._where_in(query, ids):
-            yield article, _name(key), light
+            name = _name(key)
+            yield article, name, codec.Light(name, article, light)
 
     def ids_of(self, names: Iterable[str]) -> set[str]:
         """The entry ids of the good records among files `names`."""
