@@ -1,20 +1,25 @@
 """How long from a record file landing to the WebSub hub hearing of its topic's feed.
 
-    python bench/latency.py --records 10000 --topics 50 [--samples 50] [--idle 30]
+    python bench/latency.py --records 10000 --topics 50 [--samples 50] [--idle 320]
                             [--corpus DIR] [--soak SECONDS --every SECONDS]
 
 Writes a corpus (bench/corpus.py), or copies one made earlier (`--corpus`, a folder
 holding its config.yaml and seeds/), builds it, starts a loopback hub and `topicfeeds
-watch`, then renames records one by one into the records folder (as an atomic writer
-does) and times each until the hub receives a publish request naming its topic's
-Atom feed. Prints p50/p95/max, then the watch's CPU share and memory over an idle spell.
-With `--soak`, records then keep arriving, one every `--every` seconds, for that long,
-and the watch's memory is printed every minute and at the end.
+watch`, then renames `--samples` published records one by one into the records folder
+(as an atomic writer does) and times each until the hub receives a publish request
+naming its topic's Atom feed. Prints p50/p95/max and the slowest samples with the watch
+runs that served them; then the watch's CPU share and memory over an idle spell, with
+every burst of CPU in it (a periodic check is one: make the spell longer than
+`--check-every`, 300 s by default, to include one). With `--soak`, records then keep
+arriving, one every `--every` seconds, for that long, and the watch's memory and CPU
+share are printed every minute and at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import json
 import os
 import re
 import shutil
@@ -26,9 +31,11 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -66,6 +73,21 @@ class Hub:
         return f"http://127.0.0.1:{self.server.server_address[1]}/"
 
 
+@dataclass(frozen=True)
+class Line:
+    """A line the watch printed (`--json`: one per run), and when it arrived."""
+
+    at: float
+    run: dict[str, object]
+
+
+def read_lines(stream: object, lines: list[Line]) -> None:
+    """Keep the watch's run lines as they come, stamped on arrival."""
+    for text in stream:  # type: ignore[attr-defined]
+        with contextlib.suppress(ValueError):  # not a run line
+            lines.append(Line(time.monotonic(), json.loads(text)))
+
+
 def cpu_seconds(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -88,7 +110,7 @@ def expected_feed(record: Path, base_url: str) -> str | None:
 
 def run(
     workdir: Path, records: int, topics: int, samples: int, idle: float,
-    corpus: Path | None = None, soak: float = 0.0, every: float = 3.0,
+    corpus: Path | None = None, soak: float = 0.0, every: float = 3.0, check_every: float | None = None,
 ) -> None:  # fmt: skip
     hub = Hub()
     if corpus is None:
@@ -117,13 +139,26 @@ def run(
     (staging / RECORDS_DIR / last).touch()  # so that new records are numbered after the corpus
     (staging / "config.yaml").write_text(config.read_text(encoding="utf-8"), encoding="utf-8")
     soaked = round(soak / every) if soak else 0
-    fresh = add_records(staging, samples + soaked, seed=99)
-    fresh, later = fresh[:samples], fresh[samples:]
+    # The corpus leaves a few records unpublished (no ping to time): samples are
+    # published records, so that all of them are timed.
+    made = add_records(staging, samples * 2 + soaked, seed=99)
+    fresh = [p for p in made if expected_feed(p, "https://bench.example/feeds/") is not None][:samples]
+    later = [p for p in made if p not in set(fresh)][:soaked]
 
-    watch = subprocess.Popen([*TOPICFEEDS, "watch", "-q", "-c", str(config)], start_new_session=True)
+    command = [*TOPICFEEDS, "watch", "--json", "-c", str(config)]
+    if check_every is not None:
+        command += ["--check-every", str(check_every)]
+    watch = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, encoding="utf-8")
+    lines: list[Line] = []
+    threading.Thread(target=read_lines, args=(watch.stdout, lines), daemon=True).start()
     try:
-        time.sleep(3.0)  # its first run finds nothing to do
-        latencies: list[float] = []
+        # Its first run finds nothing to do; a record renamed during it would wait for
+        # the end of that run, then for a run of its own.
+        deadline = time.monotonic() + 600
+        while not lines and watch.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        print(f"watch started: first run {lines[0].run.get('seconds') if lines else '?'} s")
+        timed: list[tuple[float, str, float]] = []  # (latency, record, landed)
         for path in fresh:
             # Fresh news: dated now, so it lands at the top of its topics' feeds rather
             # than below their cut (the corpus dates new records up to two days back).
@@ -132,40 +167,68 @@ def run(
                           count=1, flags=re.M)  # fmt: skip
             path.write_text(text, encoding="utf-8")
             feed = expected_feed(path, "https://bench.example/feeds/")
+            assert feed is not None  # only published records were chosen
             heard = len(hub.heard)
             landed = time.monotonic()
             path.rename(workdir / RECORDS_DIR / path.name)
-            if feed is None:
-                time.sleep(1.0)
-                continue
             deadline = landed + 30
             while time.monotonic() < deadline:
                 times = [at for at, url in hub.heard[heard:] if url == feed]
                 if times:
-                    latencies.append(times[0] - landed)
+                    timed.append((times[0] - landed, path.name, landed))
                     break
                 time.sleep(0.005)
             else:
                 print(f"{path.name}: no ping for {feed} within 30 s")
             time.sleep(0.5)
-        latencies.sort()
-        if latencies:
-            p95 = latencies[min(len(latencies) - 1, round(0.95 * len(latencies)) - 1)]
-            print(
-                f"rename -> ping, {len(latencies)} records: p50 {statistics.median(latencies):.3f} s, "
-                f"p95 {p95:.3f} s, max {latencies[-1]:.3f} s"
-            )
-        cpu, memory = cpu_seconds(watch.pid), rss_mb(watch.pid)
-        time.sleep(idle)
-        share = (cpu_seconds(watch.pid) - cpu) / idle * 100
-        after = rss_mb(watch.pid)
-        print(f"watch idle for {idle:.0f} s: {share:.2f}% CPU; memory {memory:.0f} MB -> {after:.0f} MB")
+        _latencies(timed, fresh, lines)
+        _idle(watch.pid, idle, lines)
         if later:
             _soak(watch.pid, workdir, later, every)
     finally:
         watch.terminate()
         watch.wait(timeout=60)
         hub.server.shutdown()
+
+
+def _latencies(timed: list[tuple[float, str, float]], fresh: Sequence[Path], lines: Sequence[Line]) -> None:
+    """p50, p95 and max, and what the slowest samples waited for."""
+    if not timed:
+        return
+    order = {path.name: n for n, path in enumerate(fresh, 1)}
+    latencies = sorted(t for t, _, _ in timed)
+    p95 = latencies[min(len(latencies) - 1, round(0.95 * len(latencies)) - 1)]
+    print(
+        f"rename -> ping, {len(latencies)} records: p50 {statistics.median(latencies):.3f} s, "
+        f"p95 {p95:.3f} s, max {latencies[-1]:.3f} s"
+    )
+    for latency, name, landed in sorted(timed, reverse=True)[:3]:
+        runs = [
+            f"{line.run.get('reason')} run of {line.run.get('seconds')} s reading {line.run.get('read')} "
+            f"(+{line.at - landed:.2f} s)"
+            for line in lines
+            if landed <= line.at <= landed + latency + 1
+        ]
+        near = "; ".join(runs) or "none"
+        print(f"  slow: sample {order[name]} ({name}) {latency:.3f} s; runs ended after it: {near}")
+
+
+def _idle(pid: int, idle: float, lines: Sequence[Line]) -> None:
+    """The watch's CPU share and memory while nothing arrives, with its bursts of CPU."""
+    cpu, memory, started = cpu_seconds(pid), rss_mb(pid), time.monotonic()
+    bursts: list[str] = []
+    last = cpu
+    while time.monotonic() - started < idle:
+        time.sleep(min(1.0, max(0.0, started + idle - time.monotonic())))
+        now = cpu_seconds(pid)
+        if now - last >= 0.05:
+            bursts.append(f"{now - last:.2f} s at {time.monotonic() - started:.0f} s")
+        last = now
+    share = (cpu_seconds(pid) - cpu) / idle * 100
+    print(
+        f"watch idle for {idle:.0f} s: {share:.2f}% CPU; memory {memory:.0f} MB -> {rss_mb(pid):.0f} MB; "
+        f"CPU bursts (a periodic check is one): {', '.join(bursts) or 'none'}"
+    )
 
 
 def _soak(pid: int, workdir: Path, records: Sequence[Path], every: float) -> None:
@@ -175,6 +238,7 @@ def _soak(pid: int, workdir: Path, records: Sequence[Path], every: float) -> Non
     cpu, first = cpu_seconds(pid), rss_mb(pid)
     print(f"soak: {len(records)} records, one every {every:g} s; memory at start {first:.0f} MB", flush=True)
     samples = [first]
+    minute_cpu, minute_at = cpu, started
     for n, path in enumerate(records, 1):
         now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         text = re.sub(r"^publishedDateTime: .*$", f"publishedDateTime: {now}", path.read_text("utf-8"),
@@ -184,8 +248,14 @@ def _soak(pid: int, workdir: Path, records: Sequence[Path], every: float) -> Non
         time.sleep(max(0.0, started + n * every - time.monotonic()))
         if n % max(1, round(60 / every)) == 0:
             samples.append(rss_mb(pid))
-            minutes = (time.monotonic() - started) / 60
-            print(f"soak: {minutes:4.1f} min, {n} records, memory {samples[-1]:.0f} MB", flush=True)
+            at, used = time.monotonic(), cpu_seconds(pid)
+            share_now = (used - minute_cpu) / (at - minute_at) * 100
+            minute_cpu, minute_at = used, at
+            print(
+                f"soak: {(at - started) / 60:4.1f} min, {n} records, memory {samples[-1]:.0f} MB, "
+                f"{share_now:.0f}% CPU over the minute",
+                flush=True,
+            )
     spent = time.monotonic() - started
     share = (cpu_seconds(pid) - cpu) / spent * 100
     print(
@@ -200,13 +270,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=10000)
     parser.add_argument("--topics", type=int, default=50)
     parser.add_argument("--samples", type=int, default=50)
-    parser.add_argument("--idle", type=float, default=30.0, help="seconds of idle CPU measurement")
+    # A little longer than the watch's default --check-every, so that a check falls in it.
+    parser.add_argument("--idle", type=float, default=320.0, help="seconds of idle CPU measurement")
     parser.add_argument("--workdir", type=Path, help="keep the corpus here (default: a temporary folder)")
     parser.add_argument("--corpus", type=Path, help="copy this corpus (config.yaml, seeds/)")
     parser.add_argument("--soak", type=float, default=0.0, help="then seconds of records arriving")
     parser.add_argument("--every", type=float, default=3.0, help="seconds between records while soaking")
+    parser.add_argument("--check-every", type=float, help="the watch's --check-every (default: its own)")
     args = parser.parse_args(argv)
-    options = (args.records, args.topics, args.samples, args.idle, args.corpus, args.soak, args.every)
+    options: tuple[Any, ...] = (args.records, args.topics, args.samples, args.idle)
+    options += (args.corpus, args.soak, args.every, args.check_every)
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
         run(args.workdir, *options)

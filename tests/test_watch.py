@@ -21,6 +21,7 @@ from topicfeeds.config import load_config
 from topicfeeds.errors import LockedError
 from topicfeeds.lock import exclusive
 from topicfeeds.pipeline import build, lock_path
+from topicfeeds.watch import CHECK_SHARE, check_interval
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text
 from .test_processes import linux_proc, live_members, wait_until_gone  # noqa: F401 - a fixture
@@ -293,6 +294,32 @@ def test_a_polling_watch_sees_a_new_record_too(site: Path, tmp_path: Path) -> No
     assert "Seen by polling" in titles(site / "feeds", "energy.atom")
     what_build_writes(site, tmp_path / "build")
     assert watching.stop() == 0
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_change_no_event_tells_of_is_found_by_the_periodic_check(site: Path, tmp_path: Path) -> None:
+    """A record that is a link to a file elsewhere changes without an event in the
+    watched folder (as changes on a network file system do): the periodic check finds it."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    target = elsewhere / "0300.txt"
+    target.write_text(story(300, "Before the check"), encoding="utf-8")
+    (site / "seeds" / "0300.txt").symlink_to(target)
+    watching = Watch(site, "--check-every", "1")
+    assert "Before the check" in titles(site / "feeds", "energy.atom")
+    runs = len(watching.lines)
+    target.write_text(story(300, "Found by the periodic check"), encoding="utf-8")
+    watching.settle(runs, timeout=60)
+    assert " check: " in watching.lines[runs][1]
+    assert "Found by the periodic check" in titles(site / "feeds", "energy.atom")
+    assert watching.stop() == 0
+
+
+def test_checks_are_spaced_by_their_cost() -> None:
+    assert check_interval(300.0, 0.0) == 300.0
+    assert check_interval(300.0, 0.7) == 300.0  # 100,000 records: every five minutes
+    assert check_interval(300.0, 7.0) == 7.0 / CHECK_SHARE  # a million: no more often than that
+    assert check_interval(1.0, 7.0) * CHECK_SHARE == 7.0
 
 
 def test_pings_waiting_for_a_retry_after_go_out_when_it_ends(tmp_path: Path) -> None:

@@ -78,3 +78,17 @@ def test_records_read_as_pyyaml_reads_them(record: dict[str, Any], flow: bool | 
 def test_plain_scalars_read_as_pyyaml_reads_them(scalar: str) -> None:
     """Written plain, as a newsroom writes them, so YAML 1.1 resolves their type."""
     check(f"title: x\nvalue: {scalar}\nlist: [{scalar}, {scalar}]\n")
+
+
+@pytest.mark.parametrize("parser", sorted(LOADERS))
+def test_scalar_caches_stay_small_however_many_values_records_bring(parser: str) -> None:
+    """A long-running watch reads record after record, each with its own date and
+    numbers: the caches of scalar values must not keep them all."""
+    from topicfeeds import yamlload
+
+    for n in range(3 * yamlload._CACHE_LIMIT):
+        text = f"when: 2026-11-{1 + n % 28:02}T08:{n // 60 % 60:02}:{n % 60:02}Z\nwidth: {n}\nflag: yes\n"
+        _, value = load_yaml(text, "x.txt", LOADERS[parser])
+        assert value == yaml.safe_load(text)
+        assert len(yamlload._StrictConstructor._values) <= yamlload._CACHE_LIMIT
+        assert len(yamlload._Resolver._known) <= yamlload._CACHE_LIMIT

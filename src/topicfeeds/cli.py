@@ -283,9 +283,10 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument(
         "--check-every",
         type=float,
-        default=60.0,
+        default=300.0,
         metavar="SECONDS",
-        help="run a full check after this long without a change, should one go unnoticed (default: 60)",
+        help="run a full check after this long without a change, should one go unnoticed (default: 300; "
+        "longer where a check would take more than 0.5%% of the time)",
     )
     w.add_argument("--poll", action="store_true", help="poll the folder instead of using inotify")
     w.add_argument(

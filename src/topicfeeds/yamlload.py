@@ -24,6 +24,11 @@ _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAX_DEPTH = 64
 _UNKNOWN = object()
+# Entries each scalar cache holds. Values that repeat (true, widths, small numbers) come
+# back within a few records; values that do not (each record's own date) would fill a
+# cache for good and stay in memory for the life of a `watch`. A full cache is emptied
+# and starts again: the repeating values are back after a few records.
+_CACHE_LIMIT = 4096
 
 
 class _StrictConstructor(yaml.constructor.SafeConstructor):
@@ -90,8 +95,9 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
         except Exception as exc:  # 2026-02-30, `!!bool maybe`: SafeConstructor lets these escape
             kind = tag.rsplit(":", 1)[-1]
             raise _Refused(f"cannot read {node.value!r} as {kind}", node) from exc
-        if len(self._values) < 100_000:
-            self._values[known] = value
+        if len(self._values) >= _CACHE_LIMIT:
+            self._values.clear()
+        self._values[known] = value
         return value
 
 
@@ -108,8 +114,9 @@ class _Resolver(yaml.resolver.Resolver):
         tag = self._known.get(value)
         if tag is None:
             tag = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
-            if len(self._known) < 100_000:
-                self._known[value] = tag
+            if len(self._known) >= _CACHE_LIMIT:
+                self._known.clear()
+            self._known[value] = tag
         return tag
 
 
