@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -28,15 +28,22 @@ def kind_of(value: object) -> str:
 class Builder:
     """Turns the loaded mapping of one file into a Record, collecting warnings."""
 
-    def __init__(self, shown: str, node: yaml.Node | None) -> None:
+    def __init__(
+        self, shown: str, node: yaml.Node | None, compose: Callable[[], yaml.Node | None] | None = None
+    ) -> None:
+        """`node` is the tree the fields were read from; or, when they were read without
+        one, `compose` makes it, the first time a line is asked for."""
         self.shown = shown
         self.node = node
+        self.compose = compose
         self.warnings: list[Problem] = []
 
     # -- locating and reporting
 
     def line(self, path: Sequence[str | int]) -> int | None:
         """The file line of the value at `path`, or of its nearest ancestor."""
+        if self.compose is not None:
+            self.node, self.compose = self.compose(), None
         node = self.node
         found = None
         for step in path:

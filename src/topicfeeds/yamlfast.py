@@ -1,0 +1,256 @@
+"""A quick reader for the YAML records are written in, giving exactly what PyYAML gives.
+
+Record front matter uses a small part of YAML: block mappings and sequences laid out by
+indentation, `- ` items holding mappings, plain scalars and quoted scalars on one line,
+blank lines and comments. Composing PyYAML's node objects for that is most of the cost
+of reading a record, so this module reads the layout itself and hands every plain
+scalar to PyYAML's own resolver and constructor, so its YAML 1.1 type and value are
+PyYAML's. Whatever it is not sure of (flow collections other than `[]` and `{}`,
+anchors, tags, block or multi-line scalars, tabs, unusual indentation or characters,
+duplicate keys, anything PyYAML would refuse) makes it answer None, and the text goes
+to PyYAML, so every refusal and its line stay PyYAML's.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .yamlload import UNSURE, plain_tag, plain_value
+
+_STR = "tag:yaml.org,2002:str"
+# Characters that need PyYAML: tabs, carriage returns (CRLF is handled before), every
+# character YAML 1.1 does not print, its other line breaks (NEL, LS, PS) and the BOM.
+_UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# A mapping key as records write them: a plain word, then a colon and a space or the end.
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +|\Z)")
+# Starts of a plain scalar that mean something else in YAML, or that PyYAML and
+# libyaml might read differently: all left to PyYAML.
+_NOT_PLAIN_START = frozenset("?:,[]{}#&*!|>'\"%@`")
+# Escapes of double-quoted scalars read here: one character for one character.
+_ESCAPES = {
+    "\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\x07",
+    "b": "\x08", "e": "\x1b", "f": "\x0c", "v": "\x0b", " ": " ", "N": "\x85", "_": "\xa0",
+    "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+_HEX = frozenset("0123456789abcdefABCDEF")
+_MAX_DEPTH = 32  # deeper than any record; PyYAML's refusal of deep nesting stays its own
+
+
+class _Unsure(Exception):
+    """The text holds something this reader leaves to PyYAML."""
+
+
+def load_simple(text: str) -> dict[str, Any] | None:
+    """The mapping PyYAML would read from `text`, or None when this reader is not sure
+    that it reads it the same (then PyYAML must read it)."""
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    if _UNUSUAL.search(text):
+        return None
+    lines = _LINES.findall(text)
+    if not lines or lines[0][0]:
+        return None
+    try:
+        value, end = _Reader(lines).mapping(0, "", 0)
+    except _Unsure:
+        return None
+    return value if end == len(lines) else None
+
+
+# The lines that hold something, as (indentation, text); the indentation is kept as
+# its spaces, which compare as their counts do.
+_LINES = re.compile(r"^( *)([^ \n#][^\n]*)", re.MULTILINE)
+_MISSING: Any = object()
+_GOOD_KEYS: set[str] = set()  # keys known to be plain text to YAML 1.1
+_PLAIN: dict[str, Any] = {}  # plain scalars (with any comment) and their values
+_PLAIN_MAX = 50_000
+_PLAIN_MAX_LENGTH = 80
+
+
+class _Reader:
+    """Reads block nodes from the lines that hold something."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: list[tuple[str, str]]) -> None:
+        self.lines = lines
+
+    def node(self, at: int, indent: str, depth: int) -> tuple[Any, int]:
+        if depth > _MAX_DEPTH:
+            raise _Unsure
+        if _is_item(self.lines[at][1]):
+            return self.sequence(at, indent, depth)
+        return self.mapping(at, indent, depth)
+
+    def mapping(self, at: int, indent: str, depth: int) -> tuple[dict[str, Any], int]:
+        lines = self.lines
+        count = len(lines)
+        mapping: dict[str, Any] = {}
+        while at < count:
+            line_indent, body = lines[at]
+            if line_indent != indent:
+                if line_indent > indent:
+                    raise _Unsure  # a continued scalar, or indentation PyYAML refuses
+                break
+            match = _KEY.match(body)
+            if match is None:
+                raise _Unsure  # a sequence item where a key belongs, a quoted key, ...
+            key = match.group(1)
+            if key in mapping:
+                raise _Unsure  # PyYAML's loader refuses it, with its line
+            if key not in _GOOD_KEYS:
+                if plain_tag(key) != _STR:
+                    raise _Unsure  # a key YAML 1.1 reads as a bool, a number, ...
+                _GOOD_KEYS.add(key)
+            rest = body[match.end() :]
+            at += 1
+            if rest:
+                first = rest[0]
+                if first == '"':
+                    # Most values: quoted, nothing escaped, nothing after.
+                    if rest[-1] == '"' and rest.count('"') == 2 and "\\" not in rest:
+                        mapping[key] = rest[1:-1]
+                    else:
+                        mapping[key] = _scalar(rest)
+                    continue
+                if first != "#":
+                    value = _PLAIN.get(rest, _MISSING)
+                    mapping[key] = _scalar(rest) if value is _MISSING else value
+                    continue
+            if at < count:
+                next_indent, next_body = lines[at]
+                if next_indent > indent:
+                    mapping[key], at = self.node(at, next_indent, depth + 1)
+                    continue
+                if next_indent == indent and _is_item(next_body):
+                    mapping[key], at = self.sequence(at, indent, depth + 1)
+                    continue
+            mapping[key] = None  # an empty value: YAML's null
+        return mapping, at
+
+    def sequence(self, at: int, indent: str, depth: int) -> tuple[list[Any], int]:
+        lines = self.lines
+        count = len(lines)
+        items: list[Any] = []
+        while at < count:
+            line_indent, body = lines[at]
+            if line_indent != indent:
+                if line_indent > indent:
+                    raise _Unsure
+                break
+            if body[0] != "-":
+                break  # the key after a sequence that shares its mapping's indentation
+            if len(body) < 3 or body[1] != " ":
+                raise _Unsure  # `-` alone (the item on the lines below), `-x`
+            content = body[2:].lstrip(" ")
+            if not content or content[0] in "#-":
+                raise _Unsure  # an empty item, a comment, a nested `- ` (or -1: rare)
+            if _KEY.match(content):
+                # A mapping starting on the item's own line, indented to its first key.
+                inner = indent + " " * (len(body) - len(content))
+                lines[at] = (inner, content)
+                value, at = self.mapping(at, inner, depth + 1)
+                items.append(value)
+            else:
+                items.append(_scalar(content))
+                at += 1
+        return items, at
+
+
+def _is_item(body: str) -> bool:
+    """Whether a line's text starts a sequence item."""
+    return body[0] == "-" and (len(body) == 1 or body[1] == " ")
+
+
+def _scalar(text: str) -> Any:
+    """The value of a scalar written on one line (with any comment after it)."""
+    first = text[0]
+    if first == '"':
+        value, end = _double_quoted(text)
+        _check_after(text, end)
+        return value
+    if first == "'":
+        value, end = _single_quoted(text)
+        _check_after(text, end)
+        return value
+    if first in "[{":
+        if text[1:2] == ("]" if first == "[" else "}"):
+            _check_after(text, 2)
+            return [] if first == "[" else {}
+        raise _Unsure
+    if first in _NOT_PLAIN_START or (first == "-" and text[1:2] in ("", " ")):
+        raise _Unsure
+    comment = text.find(" #")
+    value = (text if comment < 0 else text[:comment]).rstrip(" ")
+    if ": " in value or value[-1] == ":":
+        raise _Unsure  # a mapping where a scalar belongs: PyYAML refuses it
+    result = plain_value(value)
+    if result is UNSURE:
+        raise _Unsure
+    if len(text) <= _PLAIN_MAX_LENGTH and len(_PLAIN) < _PLAIN_MAX:
+        _PLAIN[text] = result  # every value is immutable and depends on the text alone
+    return result
+
+
+def _check_after(text: str, end: int) -> None:
+    """Only spaces and a comment may follow a quoted scalar or `[]`."""
+    rest = text[end:]
+    if rest and (rest[0] != " " or rest.lstrip(" ")[:1] not in ("", "#")):
+        raise _Unsure
+
+
+def _single_quoted(text: str) -> tuple[str, int]:
+    """A single-quoted scalar on one line, and where it ends in `text`."""
+    parts: list[str] = []
+    start = 1
+    while True:
+        end = text.find("'", start)
+        if end < 0:
+            raise _Unsure  # it goes on to the next line
+        parts.append(text[start:end])
+        if text[end + 1 : end + 2] != "'":
+            return "'".join(parts), end + 1
+        start = end + 2
+
+
+def _double_quoted(text: str) -> tuple[str, int]:
+    """A double-quoted scalar on one line, and where it ends in `text`."""
+    end = text.find('"', 1)
+    if end < 0:
+        raise _Unsure
+    if "\\" not in text[1:end]:
+        return text[1:end], end + 1
+    parts: list[str] = []
+    at = 1
+    length = len(text)
+    while at < length:
+        ch = text[at]
+        if ch == '"':
+            return "".join(parts), at + 1
+        if ch != "\\":
+            stop = at
+            while stop < length and text[stop] not in '"\\':
+                stop += 1
+            parts.append(text[at:stop])
+            at = stop
+            continue
+        code = text[at + 1 : at + 2]
+        if code in _ESCAPES:
+            parts.append(_ESCAPES[code])
+            at += 2
+        elif code in _HEX_ESCAPES:
+            digits = text[at + 2 : at + 2 + _HEX_ESCAPES[code]]
+            if len(digits) != _HEX_ESCAPES[code] or not _HEX.issuperset(digits):
+                raise _Unsure
+            point = int(digits, 16)
+            if 0xD800 <= point <= 0xDFFF or point > 0x10FFFF:
+                raise _Unsure  # the two parsers differ on these
+            parts.append(chr(point))
+            at += 2 + len(digits)
+        else:
+            raise _Unsure  # an escape PyYAML refuses, or a line break escaped
+    raise _Unsure
