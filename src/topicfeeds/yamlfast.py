@@ -14,6 +14,7 @@ to PyYAML, so every refusal and its line stay PyYAML's.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from .yamlload import UNSURE, plain_tag, plain_value
@@ -22,8 +23,6 @@ _STR = "tag:yaml.org,2002:str"
 # Characters that need PyYAML: tabs, carriage returns (CRLF is handled before), every
 # character YAML 1.1 does not print, its other line breaks (NEL, LS, PS) and the BOM.
 _UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
-# A mapping key as records write them: a plain word, then a colon and a space or the end.
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_-]*):(?: +|\Z)")
 # Starts of a plain scalar that mean something else in YAML, or that PyYAML and
 # libyaml might read differently: all left to PyYAML.
 _NOT_PLAIN_START = frozenset("?:,[]{}#&*!|>'\"%@`")
@@ -61,9 +60,12 @@ def load_simple(text: str) -> dict[str, Any] | None:
     return value if end == len(lines) else None
 
 
-# The lines that hold something, as (indentation, text); the indentation is kept as
-# its spaces, which compare as their counts do.
-_LINES = re.compile(r"^( *)([^ \n#][^\n]*)", re.MULTILINE)
+# Every line that holds something, cut by one regular expression into (indentation,
+# `- ` when it starts a sequence item, a key when one follows, and the rest). The
+# indentation is kept as its spaces, which compare as their counts do. A key is a
+# plain word, then a colon and spaces or the end of the line.
+_LINES = re.compile(r"^( *)(?=[^ \n#])(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_-]*):(?: +|$))?(.*)", re.MULTILINE)
+_Line = tuple[str, str, str, str]
 _MISSING: Any = object()
 _GOOD_KEYS: set[str] = set()  # keys known to be plain text to YAML 1.1
 _PLAIN: dict[str, Any] = {}  # plain scalars (with any comment) and their values
@@ -76,13 +78,13 @@ class _Reader:
 
     __slots__ = ("lines",)
 
-    def __init__(self, lines: list[tuple[str, str]]) -> None:
+    def __init__(self, lines: list[_Line]) -> None:
         self.lines = lines
 
     def node(self, at: int, indent: str, depth: int) -> tuple[Any, int]:
         if depth > _MAX_DEPTH:
             raise _Unsure
-        if _is_item(self.lines[at][1]):
+        if self.lines[at][1]:
             return self.sequence(at, indent, depth)
         return self.mapping(at, indent, depth)
 
@@ -91,42 +93,38 @@ class _Reader:
         count = len(lines)
         mapping: dict[str, Any] = {}
         while at < count:
-            line_indent, body = lines[at]
+            line_indent, dash, key, rest = lines[at]
             if line_indent != indent:
                 if line_indent > indent:
                     raise _Unsure  # a continued scalar, or indentation PyYAML refuses
                 break
-            match = _KEY.match(body)
-            if match is None:
+            if dash or not key:
                 raise _Unsure  # a sequence item where a key belongs, a quoted key, ...
-            key = match.group(1)
             if key in mapping:
                 raise _Unsure  # PyYAML's loader refuses it, with its line
             if key not in _GOOD_KEYS:
                 if plain_tag(key) != _STR:
                     raise _Unsure  # a key YAML 1.1 reads as a bool, a number, ...
                 _GOOD_KEYS.add(key)
-            rest = body[match.end() :]
             at += 1
             if rest:
-                first = rest[0]
-                if first == '"':
+                if rest[0] == '"':
                     # Most values: quoted, nothing escaped, nothing after.
                     if rest[-1] == '"' and rest.count('"') == 2 and "\\" not in rest:
                         mapping[key] = rest[1:-1]
                     else:
                         mapping[key] = _scalar(rest)
                     continue
-                if first != "#":
+                if rest[0] != "#":
                     value = _PLAIN.get(rest, _MISSING)
                     mapping[key] = _scalar(rest) if value is _MISSING else value
                     continue
             if at < count:
-                next_indent, next_body = lines[at]
+                next_indent = lines[at][0]
                 if next_indent > indent:
                     mapping[key], at = self.node(at, next_indent, depth + 1)
                     continue
-                if next_indent == indent and _is_item(next_body):
+                if next_indent == indent and lines[at][1]:
                     mapping[key], at = self.sequence(at, indent, depth + 1)
                     continue
             mapping[key] = None  # an empty value: YAML's null
@@ -137,39 +135,33 @@ class _Reader:
         count = len(lines)
         items: list[Any] = []
         while at < count:
-            line_indent, body = lines[at]
+            line_indent, dash, key, rest = lines[at]
             if line_indent != indent:
                 if line_indent > indent:
                     raise _Unsure
                 break
-            if body[0] != "-":
+            if not dash:
                 break  # the key after a sequence that shares its mapping's indentation
-            if len(body) < 3 or body[1] != " ":
-                raise _Unsure  # `-` alone (the item on the lines below), `-x`
-            content = body[2:].lstrip(" ")
-            if not content or content[0] in "#-":
-                raise _Unsure  # an empty item, a comment, a nested `- ` (or -1: rare)
-            if _KEY.match(content):
+            if key:
                 # A mapping starting on the item's own line, indented to its first key.
-                inner = indent + " " * (len(body) - len(content))
-                lines[at] = (inner, content)
+                inner = indent + " " * len(dash)
+                lines[at] = (inner, "", key, rest)
                 value, at = self.mapping(at, inner, depth + 1)
                 items.append(value)
-            else:
-                items.append(_scalar(content))
+            elif rest and rest[0] not in "#-":
+                items.append(_scalar(rest))
                 at += 1
+            else:
+                raise _Unsure  # an empty item (its value on the lines below), a nested `- `
         return items, at
-
-
-def _is_item(body: str) -> bool:
-    """Whether a line's text starts a sequence item."""
-    return body[0] == "-" and (len(body) == 1 or body[1] == " ")
 
 
 def _scalar(text: str) -> Any:
     """The value of a scalar written on one line (with any comment after it)."""
     first = text[0]
     if first == '"':
+        if text[-1] == '"' and text.count('"') == 2 and "\\" not in text:
+            return text[1:-1]
         value, end = _double_quoted(text)
         _check_after(text, end)
         return value
@@ -182,18 +174,40 @@ def _scalar(text: str) -> Any:
             _check_after(text, 2)
             return [] if first == "[" else {}
         raise _Unsure
+    cached = _PLAIN.get(text, _MISSING)
+    if cached is not _MISSING:
+        return cached
     if first in _NOT_PLAIN_START or (first == "-" and text[1:2] in ("", " ")):
         raise _Unsure
     comment = text.find(" #")
     value = (text if comment < 0 else text[:comment]).rstrip(" ")
     if ": " in value or value[-1] == ":":
         raise _Unsure  # a mapping where a scalar belongs: PyYAML refuses it
-    result = plain_value(value)
+    result = _utc_timestamp(value) if len(value) == 20 else UNSURE
     if result is UNSURE:
-        raise _Unsure
+        result = plain_value(value)
+        if result is UNSURE:
+            raise _Unsure
     if len(text) <= _PLAIN_MAX_LENGTH and len(_PLAIN) < _PLAIN_MAX:
         _PLAIN[text] = result  # every value is immutable and depends on the text alone
     return result
+
+
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def _utc_timestamp(text: str) -> Any:
+    """The datetime PyYAML's constructor makes of `2026-10-21T03:39:47Z`, the form
+    newsroom dates take, built as it builds it; UNSURE for any other text."""
+    if not _UTC_SECONDS.fullmatch(text):
+        return UNSURE
+    try:
+        return datetime(
+            int(text[0:4]), int(text[5:7]), int(text[8:10]),
+            int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=timezone.utc,
+        )  # fmt: skip
+    except ValueError:
+        return UNSURE  # 2026-02-30: PyYAML's path names the refusal
 
 
 def _check_after(text: str, end: int) -> None:
