@@ -183,11 +183,13 @@ def _scalar(text: str) -> Any:
     value = (text if comment < 0 else text[:comment]).rstrip(" ")
     if ": " in value or value[-1] == ":":
         raise _Unsure  # a mapping where a scalar belongs: PyYAML refuses it
-    result = _utc_timestamp(value) if len(value) == 20 else UNSURE
+    if len(value) == 20:
+        result = _utc_timestamp(value)
+        if result is not UNSURE:
+            return result  # dates are seldom repeated: not worth remembering
+    result = plain_value(value)
     if result is UNSURE:
-        result = plain_value(value)
-        if result is UNSURE:
-            raise _Unsure
+        raise _Unsure
     if len(text) <= _PLAIN_MAX_LENGTH and len(_PLAIN) < _PLAIN_MAX:
         _PLAIN[text] = result  # every value is immutable and depends on the text alone
     return result
