@@ -181,6 +181,7 @@ def check(text: str) -> bool:
 @example("a:\n  b: 1\n c: 2\n")
 @example("a: x\n  y\n")
 @example("- a\n")
+@example("k" * 1100 + ": x\n")
 @example("a:\n- x\n-  y\nb: 1\n")
 @example("a:\n  - b:\n    - x\n    c: 1\n")
 @example("a: \"x\\ty\" # c\nb: 'it''s'\n")

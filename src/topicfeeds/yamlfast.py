@@ -63,11 +63,15 @@ def load_simple(text: str) -> dict[str, Any] | None:
 # Every line that holds something, cut by one regular expression into (indentation,
 # `- ` when it starts a sequence item, a key when one follows, and the rest). The
 # indentation is kept as its spaces, which compare as their counts do. A key is a
-# plain word, then a colon and spaces or the end of the line.
-_LINES = re.compile(r"^( *)(?=[^ \n#])(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_-]*):(?: +|$))?(.*)", re.MULTILINE)
+# plain word (short: YAML limits a key on one line to 1024 characters), then a colon
+# and spaces or the end of the line.
+_LINES = re.compile(
+    r"^( *)(?=[^ \n#])(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: +|$))?(.*)", re.MULTILINE
+)
 _Line = tuple[str, str, str, str]
 _MISSING: Any = object()
 _GOOD_KEYS: set[str] = set()  # keys known to be plain text to YAML 1.1
+_GOOD_KEYS_MAX = 10_000
 _PLAIN: dict[str, Any] = {}  # plain scalars (with any comment) and their values
 _PLAIN_MAX = 50_000
 _PLAIN_MAX_LENGTH = 80
@@ -105,7 +109,8 @@ class _Reader:
             if key not in _GOOD_KEYS:
                 if plain_tag(key) != _STR:
                     raise _Unsure  # a key YAML 1.1 reads as a bool, a number, ...
-                _GOOD_KEYS.add(key)
+                if len(_GOOD_KEYS) < _GOOD_KEYS_MAX:
+                    _GOOD_KEYS.add(key)
             at += 1
             if rest:
                 if rest[0] == '"':
