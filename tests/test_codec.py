@@ -5,7 +5,16 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from topicfeeds.codec import decode_problems, decode_record, encode_problems, encode_record
+from topicfeeds.codec import (
+    Light,
+    decode_light,
+    decode_problems,
+    decode_record,
+    encode_light_and_extra,
+    encode_problems,
+    encode_record,
+    with_extra,
+)
 from topicfeeds.errors import Problem
 from topicfeeds.model import Image, Provider, Related
 
@@ -65,6 +74,21 @@ def test_records_survive_the_round_trip(  # type: ignore[no-untyped-def]
         related=tuple(rel),
     )
     assert decode_record(encode_record(record)) == record
+    light, extra = encode_light_and_extra(record)
+    assert with_extra(decode_light(Light(record.key, record.id, light)), extra) == record
+
+
+def test_the_light_part_holds_neither_name_nor_id_nor_a_link_equal_to_the_id() -> None:
+    record = make_record(key="a-file-name.txt", id="https://news.example/a", link="https://news.example/a")
+    light, _ = encode_light_and_extra(record)
+    assert "a-file-name" not in light
+    assert "news.example/a" not in light
+    back = decode_light(Light(record.key, record.id, light))
+    assert back.link == record.id
+    assert back.images == back.related == ()
+    other = make_record(link="https://news.example/a?page=1")
+    light, _ = encode_light_and_extra(other)
+    assert decode_light(Light(other.key, other.id, light)).link == other.link
 
 
 def test_times_keep_microseconds_and_stay_utc() -> None:

@@ -204,6 +204,38 @@ def test_a_state_of_schema_4_keeps_its_history_and_reads_every_record_again(site
     assert build(site, NOW + timedelta(hours=2)).no_changes
 
 
+def test_a_state_of_schema_5_keeps_its_history_and_reads_every_record_again(site: Config) -> None:
+    build(site, NOW)
+    write_record(site.records_dir, "1.txt", title="Story 1, edited", webUrl="https://www.gridwatch.example/1",
+                 originalUrl=..., publishedDateTime="2026-11-21T08:00:00Z")  # fmt: skip
+    build(site, NOW + timedelta(hours=1))
+    before = feeds(site)
+    state = site.state_path
+    assert state is not None
+    with contextlib.closing(sqlite3.connect(state)) as db, db:  # as schema 5 left it
+        history = db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall()
+        rows = db.execute("SELECT name, id, size, mtime_ns, ino, ctime_ns, sha256, racy, light, extra, "
+                          "problems FROM files").fetchall()  # fmt: skip
+        db.execute("DROP TABLE files")
+        db.execute("CREATE TABLE files (name TEXT PRIMARY KEY, id TEXT, size INTEGER, mtime_ns INTEGER, "
+                   "ino INTEGER, ctime_ns INTEGER, sha256 BLOB, racy INTEGER NOT NULL, light TEXT, "
+                   "extra BLOB, problems TEXT NOT NULL)")  # fmt: skip
+        db.execute("CREATE INDEX files_by_id ON files(id)")
+        # Its light parts held the name and the id; schema 6 reads them as a title.
+        db.executemany("INSERT INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(*r[:8], None if r[8] is None else f'["{r[0]}","{r[1]}",' + r[8][1:], *r[9:])
+                        for r in rows])  # fmt: skip
+        db.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
+    report = build(site, NOW + timedelta(hours=2))
+    assert report.warnings == ()
+    assert report.parsed == 3
+    assert feeds(site) == before
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        assert db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall() == history
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("6",)
+    assert build(site, NOW + timedelta(hours=2)).no_changes
+
+
 def test_a_feed_file_changed_by_someone_else_is_restored(site: Config) -> None:
     build(site, NOW)
     before = feeds(site)

@@ -23,14 +23,24 @@ from typing import Any
 
 import feedparser
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from topicfeeds import build, load_config, pipeline
 from topicfeeds.config import Config, Rules, Topic
-from topicfeeds.selector import LastFeed, last_feed, select, update_candidates, update_holds
+from topicfeeds.model import Record
+from topicfeeds.selector import (
+    LastFeed,
+    changes_by_topic,
+    changes_for,
+    last_feed,
+    select,
+    update_candidates,
+    update_holds,
+)
 
 from .conftest import BASE_CONFIG, make_config, make_record, record_fields, record_text, write_record
+from .test_shortlist import corpora, rules_strategy
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 EXAMPLES = int(os.environ.get("TOPICFEEDS_EXAMPLES", "40"))
@@ -95,6 +105,55 @@ def test_limit_zero_is_always_empty() -> None:
     rules = topic(limit=0)
     last = last_feed(select([make_record()], rules, NOW))
     assert update_holds(last, select([make_record()], rules, NOW))
+
+
+def test_a_topic_updates_from_the_changes_its_match_can_take() -> None:
+    grid = make_record(key="g.txt", id="https://n.example/G", topics=("Grid",))
+    moved = make_record(key="m.txt", id="https://n.example/M", topics=("Solar", "Energy"))
+    loose = make_record(key="l.txt", id="https://n.example/L", topics=())
+    by_topic = changes_by_topic([grid, moved, loose])
+    changed = {grid.id, moved.id, loose.id, "https://n.example/gone"}
+    assert changes_for(topic(), changed, by_topic) == {moved.id}
+    every = Topic("all", "All", "", ("*",), Rules())
+    assert changes_for(every, changed, by_topic) == changed  # records without topics too
+    assert changes_for(topic(), set(), by_topic) == frozenset()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    corpora(),
+    corpora(),
+    st.sets(st.integers(0, 29)),
+    rules_strategy,
+    st.sampled_from([("energy",), ("*",), ("grid", "energy")]),
+)
+def test_updating_from_the_changes_a_topic_can_take_chooses_what_every_record_would(
+    before: list[Record],
+    edits: list[Record],
+    removed: set[int],
+    rules: dict[str, Any],
+    match: tuple[str, ...],
+) -> None:
+    """Edits (new files, new versions, topic moves, removals) to a corpus the last feed
+    was chosen from: when the update from the last feed and the changes the topic can
+    take holds, it is what choosing from every record gives."""
+    chosen = Topic("energy", "Energy", "Power.", match, replace(Rules(), **rules))
+    old = {r.key: r for r in before}
+    new = {**old, **{r.key: r for r in edits}}
+    for n in removed:
+        new.pop(f"{n:03d}.txt", None)
+    changed = {r.id for k, r in old.items() if new.get(k) != r} | {
+        r.id for k, r in new.items() if old.get(k) != r
+    }
+    last = last_feed(select(list(old.values()), chosen, NOW))
+    by_topic = changes_by_topic(r for r in new.values() if r.id in changed)
+    ids = update_candidates(last, changes_for(chosen, changed, by_topic), chosen)
+    assert ids is not None
+    narrow = select([r for r in new.values() if r.id in ids], chosen, NOW)
+    holds = update_holds(last, narrow)
+    event("holds" if holds else "chooses again")
+    if holds:
+        assert narrow.entries == select(list(new.values()), chosen, NOW).entries
 
 
 # -- the defect, through the command's own entry point
@@ -209,7 +268,9 @@ def random_sequence(rng: random.Random) -> tuple[list[dict[str, Any]], list[tupl
 
 def config_text(topics: list[dict[str, Any]]) -> str:
     text = BASE_CONFIG.split("topics:")[0] + "auto: true\ndefaults:\n  limit: 2\ntopics:\n"
-    for n, (rules, match) in enumerate(zip(topics, [["Energy"], ["Energy", "Grid"]], strict=True)):
+    # A third topic takes every record, with the first's rules.
+    matches = [["Energy"], ["Energy", "Grid"], ["*"]]
+    for n, (rules, match) in enumerate(zip([*topics, topics[0]], matches, strict=True)):
         text += f"  t{n}:\n    title: T{n}\n    match: {match}\n"
         text += "".join(f"    {k}: {v}\n" for k, v in rules.items() if v is not None)
     return text
@@ -366,7 +427,8 @@ def test_config_of_the_property_test_is_valid(tmp_path: Path) -> None:
     topics = [{"sort": "heat", "related": "entries", "limit": 0, "published": "any", "max_age_days": 3,
                "min_quality": 3}] * 2  # fmt: skip
     config: Config = make_config(tmp_path, config_text(topics))
-    assert [t.rules.sort for t in config.topics] == ["heat", "heat"]
+    assert [t.rules.sort for t in config.topics] == ["heat", "heat", "heat"]
+    assert config.topics[2].match == ("*",)
 
 
 @pytest.mark.slow

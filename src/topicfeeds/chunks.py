@@ -11,15 +11,11 @@ the only name ranges whose stored stamps need reading. Pure: no I/O.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import json
-import marshal
-from array import array
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from itertools import chain
 
-from .reader import Stamp
+from .stamps import Listing
 
 CHUNK = 1024  # names a chunk: 1,000 chunks at a million files, each read in ~1 ms
 
@@ -34,17 +30,6 @@ class Span:
 
     low: str | None
     high: str | None
-
-
-def digest(names: Sequence[str], listing: Mapping[str, Stamp]) -> str:
-    """A digest of `names` (sorted) and their stamps in `listing`."""
-    hashed = hashlib.sha256("\0".join(names).encode("utf-8", "surrogateescape"))
-    try:
-        # Packed in C: building a string per file costs twice as long.
-        hashed.update(array("q", chain.from_iterable(map(listing.__getitem__, names))).tobytes())
-    except OverflowError:  # an inode number or time beyond 64-bit signed integers
-        hashed.update(marshal.dumps([tuple(listing[name]) for name in names]))
-    return hashed.hexdigest()
 
 
 def orderable(names: Sequence[str]) -> bool:
@@ -62,36 +47,35 @@ Digests = dict[tuple[int, int], str]
 
 
 def chunks_of(
-    names: Sequence[str],
-    listing: Mapping[str, Stamp],
+    listing: Listing,
     unsettled: Collection[str],
     size: int = CHUNK,
     made: Digests | None = None,
 ) -> Chunks:
-    """The chunks of the sorted `names`; a chunk holding a name of `unsettled` (a file
+    """The chunks of the listing's names; a chunk holding a name of `unsettled` (a file
     whose stored stamp may not be its listed one) gets the digest "", so the next run
     reads its stamps whatever the listing says. `made` saves hashing a slice again."""
+    names = listing.names
     found: Chunks = []
     marked = sorted(unsettled)
     made = made or {}
     for start in range(0, len(names), size):
         end = min(start + size, len(names))
-        part = names[start:end]
-        at = bisect.bisect_left(marked, part[0])
-        if at < len(marked) and marked[at] <= part[-1]:
-            found.append((part[0], ""))
+        first, last = names[start], names[end - 1]
+        at = bisect.bisect_left(marked, first)
+        if at < len(marked) and marked[at] <= last:
+            found.append((first, ""))
         else:
-            found.append((part[0], made.get((start, end)) or digest(part, listing)))
+            found.append((first, made.get((start, end)) or listing.digest(start, end)))
     return found
 
 
-def changed_spans(
-    names: Sequence[str], listing: Mapping[str, Stamp], last: Chunks | None, made: Digests | None = None
-) -> list[Span]:
-    """The name ranges in which the sorted `names` (and their stamps) differ from the
+def changed_spans(listing: Listing, last: Chunks | None, made: Digests | None = None) -> list[Span]:
+    """The name ranges in which the listing's names (and their stamps) differ from the
     chunks `last` noted: the listing is cut at the chunks' first names, and each part
     compared with its chunk. Adjacent ranges are joined. The digests made are put in
     `made`, for `chunks_of`."""
+    names = listing.names
     if last is None:  # nothing noted: every stamp is read
         return [Span(None, None)]
     if not last:  # an empty folder was noted
@@ -106,9 +90,9 @@ def changed_spans(
         spans.append(Span(None, bounds[0]))
     cuts[0] = head
     for n, (first, noted) in enumerate(last):
-        part = names[cuts[n] : cuts[n + 1]]
-        if noted and part and part[0] == first:
-            made[cuts[n], cuts[n + 1]] = found = digest(part, listing)
+        start, end = cuts[n], cuts[n + 1]
+        if noted and start < end and names[start] == first:
+            made[start, end] = found = listing.digest(start, end)
             if found == noted:
                 continue
         high = bounds[n + 1] if n + 1 < len(bounds) else None

@@ -26,7 +26,7 @@ from .config import MATCH_ALL, Config, Topic
 from .destinations import Destination, open_destination
 from .destinations.dry import DryRun
 from .errors import OutputError, Problem, PublishError, RemovalsRefused, printable
-from .formats import listing_of, render_site, render_topic, site_file_names, topic_files
+from .formats import listing_of, render_site, render_topic, site_file_names, topic_digest, topic_files
 from .guard import removal_guard, subfolder_note
 from .listing import decode_counts, encode_counts, site_digest
 from .lock import exclusive
@@ -34,10 +34,13 @@ from .model import Entry, Record, entry_hash
 from .reader import read_record
 from .removals import RemovalPlan, plan_removals
 from .selector import (
+    ChangesByTopic,
     LastFeed,
     Selection,
     Shortlist,
     as_of,
+    changes_by_topic,
+    changes_for,
     content_key,
     due_at,
     feed_updated,
@@ -53,7 +56,7 @@ from .selector import (
     verdict,
 )
 from .sources import open_source
-from .stamps import Stamp, display_path
+from .stamps import Listing, Stamp, display_path
 from .state import SCHEMA_VERSION, ArchiveRow, History, StateStore
 from .websub import changed_feeds, deliver, next_attempt, note_changes
 from .workers import available_cpus
@@ -318,6 +321,8 @@ class _Run:
         self.progress = progress or (lambda stage, done, total: None)
         self.warnings: list[Problem] = []
         self.light: dict[str, Record] = {}  # see _decoded
+        self.copies: dict[str, list[Record]] = {}  # article id: its stored copies (see _records_of)
+        self.changes: ChangesByTopic | None = None  # see _changes_for
         self.forced = full
         self.full = full  # every topic chooses from all its records again
         self.expired: set[str] = set()  # topics whose max_age_days window moved
@@ -325,8 +330,7 @@ class _Run:
         self.parsed = 0
         self.recorded: dict[str, tuple[int, int]] | None = None  # the outputs table, read once
         self.counts: dict[str, tuple[int, datetime | None]] = {}  # slug: (entries, newest published)
-        self.listing: dict[str, Stamp] = {}
-        self.names: list[str] = []  # the listing's names, sorted
+        self.listing = Listing.of({})
         self.spans: list[chunks.Span] | Literal[False] | None = False  # see _spans; False: not yet found
         self.digests: chunks.Digests = {}  # of the listing's chunks, made while finding the spans
         self.unsettled: set[str] = set()  # files whose stored stamp may not be their listed one
@@ -335,11 +339,10 @@ class _Run:
         self.changed_names: list[str] = []  # output files whose bytes this run changed
         self.allow_removals = allow_removals
 
-    def scan(self) -> dict[str, Stamp]:
+    def scan(self) -> Listing:
         """List the records folder: every record file's stamp, by name."""
         self.scan_started = time.time_ns()
         self.listing = self.source.scan()
-        self.names = sorted(self.listing)
         return self.listing
 
     def prepare(self) -> set[str]:
@@ -388,7 +391,7 @@ class _Run:
             # With names that sort as the store sorts them, the chunks tell whether
             # anything changed (see chunks.py); else a digest of the whole listing.
             spans = self._spans()
-            settled = "chunks" if spans is not None else chunks.digest(self.names, listing)
+            settled = "chunks" if spans is not None else listing.digest()
             if (
                 not self.forced
                 and store.meta("fingerprint") == fingerprint(config)
@@ -429,7 +432,7 @@ class _Run:
             if spans is None:
                 store.set_meta("chunks", "")
             else:
-                noted = chunks.chunks_of(self.names, self.listing, self.unsettled, made=self.digests)
+                noted = chunks.chunks_of(self.listing, self.unsettled, made=self.digests)
                 store.set_meta("chunks", chunks.encode(noted))
             store.set_meta("fingerprint", fingerprint(config))
             pages = sum(len(store.archive_pages(t.slug)) for t in topics if t.rules.archive)
@@ -452,9 +455,9 @@ class _Run:
         # What the store knows of the files that changed, and of those that are gone.
         spans = None if self.forced else self._spans()
         known, cached = store.changed(listing, spans)
-        listed = listing if spans is None else chunks.in_spans(self.names, spans)
+        listed = listing.names if spans is None else chunks.in_spans(listing.names, spans)
         stale = [name for name in listed if name not in known or name in cached]
-        gone = known - listing.keys()
+        gone = {name for name in known if name not in listing}
         if gone and not self.allow_removals:
             self._guard_removals(gone)
         touched: set[str] = set()
@@ -500,8 +503,8 @@ class _Run:
         chunks.py), found once a run; None when names do not sort as the store's do."""
         if self.spans is False:
             last = chunks.decode(self.store.meta("chunks"))
-            ordered = chunks.orderable(self.names)
-            found = chunks.changed_spans(self.names, self.listing, last, self.digests) if ordered else None
+            ordered = chunks.orderable(self.listing.names)
+            found = chunks.changed_spans(self.listing, last, self.digests) if ordered else None
             self.spans = found
         return self.spans
 
@@ -527,11 +530,11 @@ class _Run:
     def _shown(self, problem: Problem) -> Problem:
         return replace(problem, path=self.shown_key(problem.path))
 
-    def _decoded(self, name: str, light: str) -> Record:
+    def _decoded(self, name: str, light: codec.Light) -> Record:
         """The light record of file `name`, decoded once a run and shared by the topics."""
         record = self.light.get(name)
         if record is None:
-            record = self.light[name] = codec.decode_record(light)
+            record = self.light[name] = codec.decode_light(light)
         return record
 
     def _light_records(self, topic: Topic) -> Sequence[Record]:
@@ -540,8 +543,23 @@ class _Run:
         return [self._decoded(name, light) for name, light in self.store.light_records(match)]
 
     def _records_of(self, ids: Iterable[str]) -> list[Record]:
-        """Every stored copy of the articles `ids`, light."""
-        return [self._decoded(n, light) for n, light in self.store.light_of(self.store.names_with_ids(ids))]
+        """Every stored copy of the articles `ids`, light. Asked of the store once a run
+        for each article (topics share most of theirs: the changed ones), and in one
+        query for all the articles not asked for yet."""
+        copies = self.copies
+        wanted = sorted(set(ids))
+        missing = [i for i in wanted if i not in copies]
+        for article in missing:
+            copies[article] = []
+        for article, name, light in self.store.copies_of(missing):
+            copies[article].append(self._decoded(name, light))
+        return [record for article in wanted for record in copies[article]]
+
+    def _changes_for(self, topic: Topic) -> frozenset[str]:
+        """The changed articles with a record `topic` can match (see selector.changes_for)."""
+        if self.changes is None:
+            self.changes = changes_by_topic(self._records_of(self.changed_ids))
+        return changes_for(topic, self.changed_ids, self.changes)
 
     def _shortlists(self, topics: Sequence[Topic]) -> dict[str, Shortlist]:
         """A shortlist for each of `topics`, filled in one pass over the records they
@@ -559,7 +577,7 @@ class _Run:
         # Past ten topics, one pass over every record costs less than their own.
         match = None if every or len(topics) > 10 else sorted(by_name)
         for _, light in self.store.light_records(match):
-            record = codec.decode_record(light)
+            record = codec.decode_light(light)
             offered: set[str] = set()
             for shortlist in chain(every, *(by_name.get(n.casefold(), ()) for n in record.topics)):
                 if shortlist.topic.slug not in offered:  # a topic matching two of its topics
@@ -609,12 +627,17 @@ class _Run:
         if self.full or topic.slug in self.expired:
             return None, None
         last = self.store.last_feed(topic.slug)
-        return last, update_candidates(last, self.changed_ids, topic)
+        if last is None:
+            return None, None
+        return last, update_candidates(last, self._changes_for(topic), topic)
 
     def _rebuild(self, topics: Sequence[Topic]) -> tuple[list[TopicReport], list[PublishError]]:
         reports: list[TopicReport] = []
         failures: list[PublishError] = []
         plans = {topic.slug: self._plan(topic) for topic in topics}
+        # Every article a topic updates its feed from, asked of the store at once.
+        self._records_of(chain.from_iterable(ids for _, ids in plans.values() if ids is not None))
+        rendered = self.store.rendered()
         # Topics that choose from all their records do so from shortlists, filled together.
         shortlists = self._shortlists([t for t in topics if plans[t.slug][1] is None])
         for done, topic in enumerate(topics, 1):
@@ -643,17 +666,29 @@ class _Run:
                 failures += pages_failed
             self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
             updated = feed_updated(entries, shown_at)
-            files = render_topic(self.config.site, topic, entries, __version__, updated, prev_archive)
-            written, unchanged, failed = self._publish_files(files)
+            site = self.config.site
+            digest = topic_digest(site, topic, entries, __version__, updated, prev_archive)
+            if rendered.get(topic.slug) == digest and self._outputs_intact(topic_files(topic)):
+                # Made of the same as the files in place: the same bytes, not made again.
+                written: list[Path | str] = []
+                failed: list[PublishError] = []
+                unchanged = [self.destination.location(name) for name in topic_files(topic)]
+            else:
+                files = render_topic(site, topic, entries, __version__, updated, prev_archive)
+                written, unchanged, failed = self._publish_files(files)
             written = [*pages_written, *written]
             failures += failed
             if not failed:
                 due = self._due(topic, selection, records, narrow=narrow)
                 self.store.set_topic(topic.slug, due, last_feed(selection).floor)
+                rendered[topic.slug] = digest
             else:
                 self.store.forget_topic(topic.slug)  # so the next run writes it again
+                rendered.pop(topic.slug, None)
             reports.append(TopicReport(topic.slug, tuple(written), tuple(unchanged)))
             self.progress("feeds", done, len(topics))
+        if topics:
+            self.store.set_rendered(rendered)
         return reports, failures
 
     def _due(

@@ -400,7 +400,8 @@ def update_candidates(last: LastFeed | None, changed: Iterable[str], topic: Topi
     """The articles (ids) whose records may make `topic`'s new feed when only the
     records of articles `changed` (ids of every added, edited or removed record, before
     and after) differ from the last build; None when the topic must choose from all
-    its records again.
+    its records again. `changed` may leave out the articles none of whose records the
+    topic's `match` takes now (see `changes_for`): the topic admits none of them.
 
     Every other article kept all its copies, so it is admitted as before and ranks
     where it did: below the last feed's floor when it was cut. Whether the answer holds
@@ -409,6 +410,33 @@ def update_candidates(last: LastFeed | None, changed: Iterable[str], topic: Topi
     if last is None or topic.rules.related == "entries":
         return None
     return last.ids | frozenset(changed)
+
+
+ChangesByTopic = Mapping[str, frozenset[str]]
+"""Changed articles (ids) by the casefolded record topics of their records now."""
+
+
+def changes_by_topic(records: Iterable[Record]) -> ChangesByTopic:
+    """The articles of `records` (every copy there is now of the changed articles)
+    under each record topic a copy names: made once a run for every topic's
+    `changes_for`, so that a topic looks only at the changes its `match` can take."""
+    found: dict[str, set[str]] = {}
+    for record in records:
+        for name in record.topics:
+            found.setdefault(name.casefold(), set()).add(record.id)
+    return {name: frozenset(ids) for name, ids in found.items()}
+
+
+def changes_for(topic: Topic, changed: Iterable[str], by_topic: ChangesByTopic) -> frozenset[str]:
+    """Of the articles `changed`, those with a record `topic`'s `match` takes now (all
+    of them for "*", which takes records without topics too). The others have no copy
+    the topic can admit: leaving them out changes nothing it selects."""
+    if MATCH_ALL in topic.match:
+        return frozenset(changed)
+    taken: set[str] = set()
+    for name in topic.match:
+        taken |= by_topic.get(name, frozenset())
+    return frozenset(taken.intersection(changed))
 
 
 def update_holds(last: LastFeed, selection: Selection) -> bool:

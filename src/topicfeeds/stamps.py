@@ -3,11 +3,16 @@ files in messages as the user would."""
 
 from __future__ import annotations
 
+import bisect
 import fnmatch
 import functools
+import hashlib
+import marshal
 import os
 import re
-from collections.abc import Callable, Sequence
+import struct
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +34,82 @@ def stamp_of(st: os.stat_result) -> Stamp:
     return Stamp(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns)
 
 
+PACKED = struct.Struct("=qqQq")
+"""A stamp as 32 bytes: size, mtime, inode (unsigned, as the system gives it), ctime."""
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Listing:
+    """Every record file's stamp, by name, packed: the names sorted in one list, and
+    their stamps in one byte array beside them, 32 bytes a name (`PACKED`). A million
+    files take about a third of the memory a dict of Stamp tuples takes, and a run of
+    them hashes in C."""
+
+    names: list[str]  # sorted
+    stamps: bytearray | list[Stamp]  # in name order; Stamp tuples when a value does not fit PACKED
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def index(self, name: str) -> int:
+        """Where `name` is among the names; -1 when it is not listed."""
+        at = bisect.bisect_left(self.names, name)
+        return at if at < len(self.names) and self.names[at] == name else -1
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.index(name) >= 0
+
+    def get(self, name: str) -> Stamp | None:
+        """The stamp of file `name`, or None when it is not listed."""
+        at = self.index(name)
+        return None if at < 0 else self.stamp_at(at)
+
+    def __getitem__(self, name: str) -> Stamp:
+        at = self.index(name)
+        if at < 0:
+            raise KeyError(name)
+        return self.stamp_at(at)
+
+    def stamp_at(self, at: int) -> Stamp:
+        """The stamp of the `at`-th name."""
+        if isinstance(self.stamps, bytearray):
+            return Stamp._make(PACKED.unpack_from(self.stamps, at * PACKED.size))
+        return self.stamps[at]
+
+    def digest(self, start: int = 0, end: int | None = None) -> str:
+        """A digest of the names from `start` to `end` and their stamps."""
+        end = len(self.names) if end is None else end
+        hashed = hashlib.sha256("\0".join(self.names[start:end]).encode("utf-8", "surrogateescape"))
+        if isinstance(self.stamps, bytearray):
+            hashed.update(memoryview(self.stamps)[start * PACKED.size : end * PACKED.size])
+        else:
+            hashed.update(marshal.dumps([tuple(stamp) for stamp in self.stamps[start:end]]))
+        return hashed.hexdigest()
+
+    @classmethod
+    def of(cls, stamps: Mapping[str, Stamp]) -> Listing:
+        """The listing of a mapping of names to stamps."""
+        names = sorted(stamps)
+        try:
+            return cls(names, bytearray(b"".join(PACKED.pack(*stamps[name]) for name in names)))
+        except struct.error:  # beyond 64 bits
+            return cls(names, [stamps[name] for name in names])
+
+    @classmethod
+    def of_packed(cls, names: list[str], stamps: bytearray) -> Listing:
+        """The listing of `names` in any order and their `PACKED` stamps in the same
+        order, which it puts in name order: the names are sorted by a C-level key, and
+        each stamp moved as 32 bytes, with no object made for it."""
+        order = sorted(range(len(names)), key=names.__getitem__)
+        size = PACKED.size
+        source = memoryview(stamps)
+        packed = bytearray(len(stamps))
+        for at, was in enumerate(order):
+            packed[at * size : at * size + size] = source[was * size : was * size + size]
+        source.release()
+        return cls(list(map(names.__getitem__, order)), packed)
+
+
 def display_path(path: Path) -> str:
     """`path` relative to the working directory when it lies below it, for messages."""
     return f"{_display_folder(path.parent, os.getcwd())}{path.name}"  # noqa: PTH109 - a str key is cheapest
@@ -43,10 +124,28 @@ def _display_folder(folder: Path, cwd: str) -> str:
     return f"{folder.as_posix() if rel.startswith('..') else Path(rel).as_posix()}/"
 
 
+def suffixes_of(patterns: Sequence[str]) -> tuple[str, ...] | None:
+    """The endings a record file's name must have when every pattern is `*` and a
+    plain ending (`*.txt`): `str.endswith` then decides as the patterns would, at a
+    fraction of an expression's cost. None when some pattern is more than that."""
+    if not patterns:  # the expression of no pattern matches every name
+        return None
+    found = []
+    for pattern in patterns:
+        rest = pattern[1:]
+        if not pattern.startswith("*") or any(c in rest for c in "*?[/"):
+            return None
+        found.append(rest)
+    return tuple(found)
+
+
 @functools.lru_cache(maxsize=16)
 def name_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
     """Whether a file name is a record's: it matches a pattern and is not hidden. One
     compiled expression, since fnmatch per pattern per file adds up over 100,000 files."""
+    endings = suffixes_of(patterns)
+    if endings is not None:
+        return lambda name: not name.startswith(".") and name.endswith(endings)
     expression = re.compile("|".join(fnmatch.translate(p) for p in patterns))
     return lambda name: not name.startswith(".") and expression.match(name) is not None
 

@@ -11,6 +11,7 @@ schema version, or damaged, is rebuilt with a warning.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,20 +26,23 @@ from .errors import Problem
 from .model import Record
 from .reader import Tracked, read_tracked
 from .selector import LastFeed, SortKey
-from .stamps import Stamp
+from .stamps import Listing, Stamp
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 _RECORDS_SCHEMA = """
 CREATE TABLE files (
     name TEXT PRIMARY KEY,      -- file name in the records folder, as _key stores it
     id TEXT,                    -- the record's entry id; NULL if rejected
+    id_hash INTEGER,            -- the id's first 8 digest bytes (see _id_hash): its index is
+                                -- a ninth of one on the ids themselves
     size INTEGER, mtime_ns INTEGER, ino INTEGER, ctime_ns INTEGER,
     sha256 BLOB,                -- the content's 32-byte digest; NULL when the file could not be read
     racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
-    light TEXT,                 -- JSON: the record without images and related articles; NULL if rejected
+    light TEXT,                 -- JSON: the record without images, related articles, name and
+                                -- id (codec.encode_light_and_extra); NULL if rejected
     extra BLOB,                 -- zlib-compressed JSON: its images and related articles; NULL if rejected
     problems TEXT NOT NULL      -- the error that rejected the file, or the warnings about it
 );
@@ -49,7 +53,7 @@ CREATE TABLE file_topics (
     rank INTEGER NOT NULL       -- its place among the record's topics, from 0
 );
 CREATE INDEX files_rejected ON files(name) WHERE light IS NULL;  -- reported on every run
-CREATE INDEX files_by_id ON files(id);
+CREATE INDEX files_by_id ON files(id_hash);
 CREATE INDEX file_topics_by_topic ON file_topics(topic);
 CREATE INDEX file_topics_by_name ON file_topics(name);
 """
@@ -108,8 +112,9 @@ CREATE TABLE outputs (
     + _ARCHIVE_SCHEMA
 )
 # Schema 4 added the WebSub tables. Schema 5 adds the archive's, when a ping was noted,
-# and keeps a record's images and related articles compressed, apart from the rest. An
-# older state is brought up to date without losing the entries' history: its parsed
+# and keeps a record's images and related articles compressed, apart from the rest.
+# Schema 6 keeps the light part without what columns hold, and indexes ids by a short
+# digest. An older state is brought up to date without losing the entries' history: its parsed
 # records are dropped, and with its fingerprint gone the next run is a full one, which
 # reads them all again.
 _NEW_RECORDS = f"""DROP TABLE file_topics; DROP TABLE files; {_RECORDS_SCHEMA}
@@ -117,6 +122,7 @@ DELETE FROM meta WHERE key IN ('fingerprint', 'listing', 'chunks');"""
 _UPGRADES = {
     "3": _WEBSUB_SCHEMA + _ARCHIVE_SCHEMA + _NEW_RECORDS,
     "4": _ARCHIVE_SCHEMA + "ALTER TABLE pings ADD COLUMN noted INTEGER NOT NULL DEFAULT 0;" + _NEW_RECORDS,
+    "5": _NEW_RECORDS,
 }
 
 
@@ -131,6 +137,13 @@ def _key(name: str) -> str:
     except UnicodeEncodeError:
         return "/" + name.encode("utf-8", "surrogateescape").hex()
     return name
+
+
+def _id_hash(entry_id: str) -> int:
+    """A short digest of an entry id, for its index: the rows it finds are checked
+    against the id itself."""
+    digest = hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _name(key: str) -> str:
@@ -331,6 +344,7 @@ class StateStore:
         parsed records too (kept: the history of published entries, and the files
         published, which a later run may be asked to remove)."""
         self._db.execute("DELETE FROM topics")
+        self._db.execute("DELETE FROM meta WHERE key = 'rendered'")
         if records:
             self._db.execute("DELETE FROM file_topics")
             self._db.execute("DELETE FROM files")
@@ -338,7 +352,7 @@ class StateStore:
     # -- record files
 
     def changed(
-        self, listing: dict[str, Stamp], spans: Sequence[Span] | None = None
+        self, listing: Listing, spans: Sequence[Span] | None = None
     ) -> tuple[set[str], dict[str, Cached]]:
         """Every known record file's name (or those whose names fall in `spans`: names
         that are UTF-8, as `chunks` uses them), and what the store knows of those whose
@@ -364,28 +378,38 @@ class StateStore:
                     cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
         return known, cached
 
-    def _where_in(self, query: str, values: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+    def _where_in(self, query: str, values: Iterable[str] | Iterable[int]) -> Iterator[tuple[Any, ...]]:
         """Rows of `query`, whose `{marks}` stands for a list of values, for all of
         `values`: in chunks, since SQLite caps the number of parameters."""
-        values = sorted(values)
-        for start in range(0, len(values), _CHUNK):
-            part = values[start : start + _CHUNK]
+        ordered: list[Any] = sorted(values)
+        for start in range(0, len(ordered), _CHUNK):
+            part = ordered[start : start + _CHUNK]
             yield from self._db.execute(query.format(marks=",".join("?" * len(part))), part)
 
     def names_with_ids(self, ids: Iterable[str]) -> set[str]:
         """The files holding a record of any of `ids` (all copies of each article)."""
-        return {_name(n) for (n,) in self._where_in("SELECT name FROM files WHERE id IN ({marks})", ids)}
+        wanted = set(ids)
+        rows = self._where_in("SELECT name, id FROM files WHERE id_hash IN ({marks})", map(_id_hash, wanted))
+        return {_name(n) for n, i in rows if i in wanted}
+
+    def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, str, str]]:
+        """(entry id, file name, light record JSON) of every good record of the
+        articles `ids` (all copies of each), through the index on ids."""
+        query = "SELECT id, name, light FROM files WHERE id IN ({marks}) AND light IS NOT NULL"
+        for article, key, light in self._where_in(query, ids):
+            yield article, _name(key), light
 
     def ids_of(self, names: Iterable[str]) -> set[str]:
         """The entry ids of the good records among files `names`."""
         query = "SELECT id FROM files WHERE name IN ({marks}) AND id IS NOT NULL"
         return {i for (i,) in self._where_in(query, (_key(n) for n in names))}
 
-    def light_of(self, names: Iterable[str]) -> Iterator[tuple[str, str]]:
-        """(file name, light record JSON) of the good records among `names`."""
-        query = "SELECT name, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL"
-        for key, light in self._where_in(query, (_key(n) for n in names)):
-            yield _name(key), light
+    def light_of(self, names: Iterable[str]) -> Iterator[tuple[str, codec.Light]]:
+        """(file name, light record) of the good records among `names`."""
+        query = "SELECT name, id, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL"
+        for key, entry_id, light in self._where_in(query, (_key(n) for n in names)):
+            name = _name(key)
+            yield name, codec.Light(name, entry_id, light)
 
     def good_count(self, names: Iterable[str]) -> int:
         """How many of the files `names` hold a good record."""
@@ -409,6 +433,7 @@ class StateStore:
             (
                 key,
                 row.id,
+                None if row.id is None else _id_hash(row.id),
                 None if stamp is None else stamp.size,
                 None if stamp is None else stamp.mtime_ns,
                 None if stamp is None else stamp.ino,
@@ -427,7 +452,7 @@ class StateStore:
     def flush(self) -> None:
         """Write the rows `put` holds back (one statement per batch, not per file)."""
         if self._pending_files:
-            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                  self._pending_files)  # fmt: skip
             self._pending_files.clear()
         if self._pending_topics:
@@ -480,27 +505,32 @@ class StateStore:
         )
         return {topic: (spelling, count) for topic, spelling, count in rows}
 
-    def light_records(self, topics: Sequence[str] | None) -> Iterator[tuple[str, str]]:
-        """(file name, light record JSON) of the records having one of `topics`
+    def light_records(self, topics: Sequence[str] | None) -> Iterator[tuple[str, codec.Light]]:
+        """(file name, light record) of the records having one of `topics`
         (casefolded), or of every record when `topics` is None; each once."""
         if topics is None:
-            rows = self._db.execute("SELECT name, light FROM files WHERE light IS NOT NULL ORDER BY name")
+            rows = self._db.execute("SELECT name, id, light FROM files WHERE light IS NOT NULL ORDER BY name")
         else:
             marks = ",".join("?" * len(topics))
             rows = self._db.execute(
-                f"SELECT DISTINCT f.name, f.light FROM file_topics t JOIN files f ON f.name = t.name "
+                f"SELECT DISTINCT f.name, f.id, f.light FROM file_topics t JOIN files f ON f.name = t.name "
                 f"WHERE t.topic IN ({marks}) ORDER BY f.name",
                 tuple(topics),
             )
-        for key, light in rows:
-            yield _name(key), light
+        for key, entry_id, light in rows:
+            name = _name(key)
+            yield name, codec.Light(name, entry_id, light)
 
     def full_records(self, names: Iterable[str]) -> dict[str, Record]:
         """The whole records of files `names`."""
         rows = self._where_in(
-            "SELECT name, light, extra FROM files WHERE name IN ({marks})", (_key(n) for n in names)
+            "SELECT name, id, light, extra FROM files WHERE name IN ({marks})", (_key(n) for n in names)
         )
-        return {_name(key): codec.with_extra(codec.decode_record(light), extra) for key, light, extra in rows}
+        found = {}
+        for key, entry_id, light, extra in rows:
+            name = _name(key)
+            found[name] = codec.with_extra(codec.decode_light(codec.Light(name, entry_id, light)), extra)
+        return found
 
     # -- published entries
 
@@ -537,6 +567,16 @@ class StateStore:
         ids = frozenset(i for (i,) in self._db.execute("SELECT id FROM entries WHERE feed = ?", (slug,)))
         floor = None if row[0] is None else json.loads(row[0])
         return LastFeed(ids, None if floor is None else (float(floor[0]), float(floor[1]), str(floor[2])))
+
+    def rendered(self) -> dict[str, str]:
+        """For each topic whose files are as its last build wrote them, the digest of
+        what they were made of (formats.topic_digest)."""
+        text = self.meta("rendered")
+        return {} if not text else {str(k): str(v) for k, v in json.loads(text).items()}
+
+    def set_rendered(self, digests: dict[str, str]) -> None:
+        """Note the digest each topic's files were made of (see `rendered`)."""
+        self.set_meta("rendered", json.dumps(digests, sort_keys=True, separators=(",", ":")))
 
     def forget_topic(self, slug: str) -> None:
         """Note that topic `slug` must be built again."""

@@ -8,6 +8,7 @@ listing of the topics alone, so they change only when a topic's listing does.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -71,6 +72,20 @@ def render_topic(
     return files
 
 
+def topic_digest(
+    site: Site,
+    topic: Topic,
+    entries: Sequence[Entry],
+    version: str,
+    updated: datetime | None = None,
+    prev_archive: str | None = None,
+) -> str:
+    """A digest of everything `render_topic` makes `topic`'s files of: the same digest,
+    the same bytes, so a run that finds it unchanged need not render them again."""
+    made_of = repr((site, topic, tuple(entries), version, updated, prev_archive))
+    return hashlib.sha256(made_of.encode("utf-8", "backslashreplace")).hexdigest()[:32]
+
+
 def site_file_names(listings: Sequence[TopicListing]) -> tuple[str, ...]:
     """The names of the site-level files the topics call for."""
     names = []
@@ -107,5 +122,6 @@ __all__ = [
     "render_site",
     "render_topic",
     "site_file_names",
+    "topic_digest",
     "topic_files",
 ]

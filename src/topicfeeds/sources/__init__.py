@@ -13,7 +13,7 @@ from typing import Protocol
 from ..config import Config
 from ..errors import Problem
 from ..model import Record
-from ..stamps import Stamp
+from ..stamps import Listing
 from ..state import Row
 
 
@@ -25,7 +25,7 @@ class RecordSource(Protocol):
     def check(self) -> None:
         """Refuse to start when the place is unusable (OutputError)."""
 
-    def scan(self) -> dict[str, Stamp]:
+    def scan(self) -> Listing:
         """Every record file's stamp, by name."""
 
     def rows(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[Row]:

@@ -15,7 +15,7 @@ from ..config import BucketUrl, S3Settings
 from ..errors import Problem, RecordError
 from ..model import Record
 from ..reader import Tracked, parse_record
-from ..stamps import Stamp, name_matcher
+from ..stamps import Listing, Stamp, name_matcher
 from ..state import Row, row_of
 
 
@@ -33,7 +33,7 @@ class BucketSource:
     def check(self) -> None:
         """Listing is the check: wrong credentials or a missing bucket show there."""
 
-    def scan(self) -> dict[str, Stamp]:
+    def scan(self) -> Listing:
         """One LIST request per 1,000 objects."""
         matches = name_matcher(self.patterns)
         listing: dict[str, Stamp] = {}
@@ -42,7 +42,7 @@ class BucketSource:
                 continue
             listing[name] = Stamp(size, when, etag, when)
         self._stamps = listing
-        return listing
+        return Listing.of(listing)
 
     def rows(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[Row]:
         """`settings.parallel` GET requests at a time."""

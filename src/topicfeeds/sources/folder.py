@@ -10,13 +10,14 @@ from __future__ import annotations
 import functools
 import os
 import stat
+import struct
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from ..errors import OutputError, Problem
 from ..model import Record
 from ..reader import read_record
-from ..stamps import Stamp, display_path, name_matcher, stamp_of
+from ..stamps import PACKED, Listing, Stamp, display_path, name_matcher, stamp_of, suffixes_of
 from ..state import Row, read_row
 from ..workers import iter_files
 
@@ -35,12 +36,27 @@ class FolderSource:
         if not self.folder.is_dir():
             raise OutputError(f"{self.folder}: records folder does not exist")
 
-    def scan(self) -> dict[str, Stamp]:
+    def scan(self) -> Listing:
         """Every record file's stamp, by name: one directory listing and one stat a file."""
         if self.nested:
-            return self._scan_nested()
-        listing = {}
+            return Listing.of(self._scan_nested())
+        names: list[str] = []
+        packed = bytearray()
+        add_name, add_packed, pack = names.append, packed.extend, PACKED.pack
+        try:
+            # No object is kept for a file but its name: a million pass through here.
+            for name, st in self._files():
+                add_packed(pack(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                add_name(name)
+        except struct.error:  # a stamp beyond 64 bits: listed again, as tuples
+            return Listing.of({name: stamp_of(st) for name, st in self._files()})
+        return Listing.of_packed(names, packed)
+
+    def _files(self) -> Iterator[tuple[str, os.stat_result]]:
+        """Each record file's name and stat result."""
+        endings = suffixes_of(self.patterns)
         matches = name_matcher(self.patterns)
+        regular = stat.S_ISREG
         try:
             entries = os.scandir(self.folder)
         except OSError as exc:
@@ -50,15 +66,18 @@ class FolderSource:
         with entries:
             for entry in entries:
                 name = entry.name
-                if not matches(name):
+                # Plain endings are checked in C; an expression only for other patterns.
+                if endings is not None:
+                    if not name.endswith(endings) or name.startswith("."):
+                        continue
+                elif not matches(name):
                     continue
                 try:
                     st = entry.stat()
                 except FileNotFoundError:  # removed since it was listed
                     continue
-                if stat.S_ISREG(st.st_mode):
-                    listing[name] = stamp_of(st)
-        return listing
+                if regular(st.st_mode):
+                    yield name, st
 
     def _scan_nested(self) -> dict[str, Stamp]:
         """Every record file below the folder, by its path relative to it; hidden
