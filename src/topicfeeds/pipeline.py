@@ -552,7 +552,7 @@ class _Run:
         for article in missing:
             copies[article] = []
         for article, name, light in self.store.copies_of(missing):
-            copies[article].append(self._decoded(name, light))
+            copies[article].append(self._decoded(name, codec.Light(name, article, light)))
         return [record for article in wanted for record in copies[article]]
 
     def _changes_for(self, topic: Topic) -> frozenset[str]:
