@@ -551,8 +551,8 @@ class _Run:
         missing = [i for i in wanted if i not in copies]
         for article in missing:
             copies[article] = []
-        for article, name, light in self.store.copies_of(missing):
-            copies[article].append(self._decoded(name, codec.Light(name, article, light)))
+        for article, light in self.store.copies_of(missing):
+            copies[article].append(self._decoded(light.key, light))
         return [record for article in wanted for record in copies[article]]
 
     def _changes_for(self, topic: Topic) -> frozenset[str]:

@@ -386,30 +386,19 @@ class StateStore:
             part = ordered[start : start + _CHUNK]
             yield from self._db.execute(query.format(marks=",".join("?" * len(part))), part)
 
-    def names_with_ids(self, ids: Iterable[str]) -> set[str]:
-        """The files holding a record of any of `ids` (all copies of each article)."""
+    def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, codec.Light]]:
+        """(entry id, light record) of every good record of the articles `ids` (all
+        copies of each), through the index on the ids' digests."""
         wanted = set(ids)
-        rows = self._where_in("SELECT name, id FROM files WHERE id_hash IN ({marks})", map(_id_hash, wanted))
-        return {_name(n) for n, i in rows if i in wanted}
-
-    def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, str, str]]:
-        """(entry id, file name, light record JSON) of every good record of the
-        articles `ids` (all copies of each), through the index on ids."""
-        query = "SELECT id, name, light FROM files WHERE id IN ({marks}) AND light IS NOT NULL"
-        for article, key, light in self._where_in(query, ids):
-            yield article, _name(key), light
+        query = "SELECT name, id, light FROM files WHERE id_hash IN ({marks}) AND light IS NOT NULL"
+        for key, article, light in self._where_in(query, map(_id_hash, wanted)):
+            if article in wanted:  # not another id with the same digest
+                yield article, codec.Light(_name(key), article, light)
 
     def ids_of(self, names: Iterable[str]) -> set[str]:
         """The entry ids of the good records among files `names`."""
         query = "SELECT id FROM files WHERE name IN ({marks}) AND id IS NOT NULL"
         return {i for (i,) in self._where_in(query, (_key(n) for n in names))}
-
-    def light_of(self, names: Iterable[str]) -> Iterator[tuple[str, codec.Light]]:
-        """(file name, light record) of the good records among `names`."""
-        query = "SELECT name, id, light FROM files WHERE name IN ({marks}) AND light IS NOT NULL"
-        for key, entry_id, light in self._where_in(query, (_key(n) for n in names)):
-            name = _name(key)
-            yield name, codec.Light(name, entry_id, light)
 
     def good_count(self, names: Iterable[str]) -> int:
         """How many of the files `names` hold a good record."""
