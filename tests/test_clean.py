@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from topicfeeds import clean
 from topicfeeds.clean import (
     _clean_url_slow,
     canonical_url,
@@ -117,3 +118,16 @@ url_text = st.text(alphabet="hpst:/?#&=%.-_~@[]!$'()*+,;aAzZ09 é\t", max_size=4
 @given(st.one_of(url_text, st.builds(lambda rest: "https://a.example/" + rest, url_text)))
 def test_the_fast_path_agrees_with_the_full_cleaning(value: str) -> None:
     assert clean_url(value) == _clean_url_slow(value.strip())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(st.characters(codec="utf-8"), max_size=30))
+@example("São Paulo — Malmö")
+@example("Caf\u00c3\u00a9 \u00a0 x\u2028y")
+def test_text_left_as_it_is_needs_nothing_removed_or_repaired(value: str) -> None:
+    """The quick way out of clean_text and clean_line: printable text holds nothing XML
+    refuses and no white space but " " (and without two non-ASCII characters in a row,
+    ftfy is not asked, as before)."""
+    if clean._plain(value):
+        assert clean._NOT_XML.sub("", value) == value
+        assert clean._SPACES.sub(" ", value) == value or "  " in value

@@ -268,3 +268,20 @@ def test_parallel_reading_gives_what_serial_reading_gives(
     assert [n for n, t in enumerate(parallel) if t.outcome[0] is None] == [3, 40]
     assert all(t.stamp is not None and t.stamp.size > 0 for t in parallel)
     assert parallel[3].sha256 is not None
+
+
+def test_a_provider_met_again_gives_the_same_provider_and_the_same_warnings() -> None:
+    """Providers are remembered between records only when they were built without a warning."""
+    good = record_fields(provider={"name": "Wire Desk", "domain": "wiredesk.example"})
+    bad = record_fields(provider={"name": "Wire Desk", "domain": "wire desk"})
+    for _ in range(2):
+        record, warnings = parse(record_text(good))
+        assert record.provider is not None
+        assert (record.provider.name, record.provider.url, warnings) == (
+            "Wire Desk",
+            "https://wiredesk.example/",
+            [],
+        )
+        record, warnings = parse(record_text(bad))
+        assert record.provider is not None and record.provider.url is None
+        assert [(w.field, w.line) for w in warnings] == [("provider.domain", 14)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import email.utils
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -28,15 +28,22 @@ def kind_of(value: object) -> str:
 class Builder:
     """Turns the loaded mapping of one file into a Record, collecting warnings."""
 
-    def __init__(self, shown: str, node: yaml.Node | None) -> None:
+    def __init__(
+        self, shown: str, node: yaml.Node | None, compose: Callable[[], yaml.Node | None] | None = None
+    ) -> None:
+        """`node` is the tree the fields were read from; or, when they were read without
+        one, `compose` makes it, the first time a line is asked for."""
         self.shown = shown
         self.node = node
+        self.compose = compose
         self.warnings: list[Problem] = []
 
     # -- locating and reporting
 
     def line(self, path: Sequence[str | int]) -> int | None:
         """The file line of the value at `path`, or of its nearest ancestor."""
+        if self.compose is not None:
+            self.node, self.compose = self.compose(), None
         node = self.node
         found = None
         for step in path:
@@ -150,6 +157,22 @@ class Builder:
         return default
 
     def provider(self, value: Any, path: tuple[str | int, ...]) -> Provider | None:
+        if type(value) is dict:
+            # Records name the same few providers again and again: one built without a
+            # warning is the same for the same name and domain texts, wherever it is.
+            known = (value.get("name"), value.get("domain"))
+            if all(type(part) is str or part is None for part in known):
+                provider = _PROVIDERS.get(known)
+                if provider is not None:
+                    return provider
+                warned = len(self.warnings)
+                provider = self._provider(value, path)
+                if provider is not None and len(self.warnings) == warned and len(_PROVIDERS) < _PROVIDERS_MAX:
+                    _PROVIDERS[known] = provider
+                return provider
+        return self._provider(value, path)
+
+    def _provider(self, value: Any, path: tuple[str | int, ...]) -> Provider | None:
         if value is None:
             return None
         if isinstance(value, str):
@@ -263,6 +286,10 @@ class Builder:
         return value
 
 
+# Providers built from (name, domain) texts; every Provider is immutable.
+_PROVIDERS: dict[tuple[Any, Any], Provider] = {}
+_PROVIDERS_MAX = 20_000
+
 _TRUTHY = {"true", "yes", "on", "1"}
 _FALSY = {"false", "no", "off", "0"}
 
@@ -312,6 +339,8 @@ def _to_number(value: object) -> float | None:
 
 
 def _to_size(value: object) -> int | None:
+    if type(value) is int and 0 <= value <= 1_000_000:
+        return value  # most sizes: what the float round trip below would give
     number = _to_number(value)
     if number is None or number < 0 or number != int(number) or number > 1_000_000:
         return None

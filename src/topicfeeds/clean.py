@@ -31,9 +31,16 @@ _FTFY = ftfy.TextFixerConfig(
 )
 
 
+def _plain(value: str) -> bool:
+    """Whether `clean_text` leaves `value` as it is, but for its ends: every printable
+    character is one XML carries and readers show, and mojibake needs two non-ASCII
+    characters in a row."""
+    return value.isprintable() and (value.isascii() or not _ADJACENT_NON_ASCII.search(value))
+
+
 def clean_text(value: str) -> str:
     """Repair mojibake, drop characters XML cannot carry, trim the ends."""
-    if value.isascii() and value.isprintable():
+    if _plain(value):
         return value.strip()  # most text: nothing to repair or remove
     if "\x1b" in value:
         value = _ANSI.sub("", value)
@@ -47,8 +54,8 @@ def clean_text(value: str) -> str:
 
 def clean_line(value: str) -> str:
     """`clean_text`, then fold every run of white space into one space (for titles, names)."""
-    if value.isascii() and value.isprintable() and "  " not in value:
-        return value.strip()
+    if "  " not in value and _plain(value):
+        return value.strip()  # and the only white space printable text has is " "
     return _SPACES.sub(" ", clean_text(value))
 
 

@@ -65,8 +65,8 @@ def _fields(r: Record) -> list[Any]:
             r.category, r.quality, r.heat, r.is_published, _provider(r.provider), r.topics]  # fmt: skip
 
 
-def _dumps(value: list[Any]) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+# One encoder for every record: json.dumps with options builds a new one per call.
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _related(r: Record) -> list[Any]:

@@ -21,7 +21,8 @@ from .frontmatter import front_matter
 from .model import Record
 from .stamps import DEFAULT_PATTERNS, Stamp, display_path, list_record_files, name_matcher, stamp_of
 from .workers import iter_files
-from .yamlload import DEFAULT_LOADER, LOADERS, load_yaml
+from .yamlfast import load_simple
+from .yamlload import DEFAULT_LOADER, LOADERS, compose_yaml, load_yaml
 
 DEFAULT_MAX_BYTES = 1024 * 1024
 
@@ -162,8 +163,13 @@ def parse_record(data: bytes, shown: str, key: str | None = None) -> tuple[Recor
             "no front matter: the file must start with a '---' line and the YAML must end with another",
             line=1,
         )
+    key = shown.rsplit("/", 1)[-1] if key is None else key
+    simple = load_simple(yaml_text)
+    if simple is not None:
+        # Lines are only needed for a warning or a rejection: the node tree waits until then.
+        return Builder(shown, None, functools.partial(compose_yaml, yaml_text, _Loader)).record(simple, key)
     node, fields = load_yaml(yaml_text, shown, _Loader)
     if not isinstance(fields, dict):
         kind = "empty" if fields is None else f"a {kind_of(fields)}"
         raise RecordError(shown, f"front matter is {kind}, not a mapping of fields", line=2)
-    return Builder(shown, node).record(fields, shown.rsplit("/", 1)[-1] if key is None else key)
+    return Builder(shown, node).record(fields, key)

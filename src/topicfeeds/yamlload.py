@@ -154,6 +154,41 @@ except ImportError:  # pragma: no cover - a PyYAML built without libyaml
 
 DEFAULT_LOADER = LOADERS.get("libyaml", _PureLoader)
 
+UNSURE: Any = object()
+"""What `plain_value` gives for a scalar whose value it leaves to the loaders."""
+_TYPED = frozenset(f"tag:yaml.org,2002:{kind}" for kind in ("null", "bool", "int", "float", "timestamp"))
+_RESOLVER = _Resolver()
+_CONSTRUCTOR = _StrictConstructor()
+
+
+def plain_tag(text: str) -> str:
+    """The tag YAML 1.1 gives the plain scalar `text`, as PyYAML resolves it."""
+    return _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+
+
+def plain_value(text: str) -> Any:
+    """The value PyYAML's loader gives the plain scalar `text`, or UNSURE when its type
+    is not text, null, a bool, a number or a timestamp, or PyYAML would refuse it."""
+    tag = plain_tag(text)
+    if tag == _STR:
+        return text
+    if tag not in _TYPED:
+        return UNSURE
+    try:
+        return _CONSTRUCTOR._scalar(yaml.ScalarNode(tag, text))
+    except _Refused:
+        return UNSURE
+
+
+def compose_yaml(text: str, loader_class: Any = DEFAULT_LOADER) -> yaml.Node | None:
+    """The node tree `load_yaml` reads the YAML `text` through, for text it has read
+    without error: where each value is, for messages that name its line."""
+    loader = loader_class(text)
+    try:
+        return loader.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        loader.dispose()
+
 
 def load_yaml(text: str, shown: str, loader_class: Any = DEFAULT_LOADER) -> tuple[yaml.Node | None, Any]:
     """The node tree of the YAML `text` (None when it holds nothing) and its value;

@@ -1,0 +1,277 @@
+"""A quick reader for the YAML records are written in, giving exactly what PyYAML gives.
+
+Record front matter uses a small part of YAML: block mappings and sequences laid out by
+indentation, `- ` items holding mappings, plain scalars and quoted scalars on one line,
+blank lines and comments. Composing PyYAML's node objects for that is most of the cost
+of reading a record, so this module reads the layout itself and hands every plain
+scalar to PyYAML's own resolver and constructor, so its YAML 1.1 type and value are
+PyYAML's. Whatever it is not sure of (flow collections other than `[]` and `{}`,
+anchors, tags, block or multi-line scalars, tabs, unusual indentation or characters,
+duplicate keys, anything PyYAML would refuse) makes it answer None, and the text goes
+to PyYAML, so every refusal and its line stay PyYAML's.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+
+from .yamlload import UNSURE, plain_tag, plain_value
+
+_STR = "tag:yaml.org,2002:str"
+# Characters that need PyYAML: tabs, carriage returns (CRLF is handled before), every
+# character YAML 1.1 does not print, its other line breaks (NEL, LS, PS) and the BOM.
+_UNUSUAL = re.compile("[^\n\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+# Starts of a plain scalar that mean something else in YAML, or that PyYAML and
+# libyaml might read differently: all left to PyYAML.
+_NOT_PLAIN_START = frozenset("?:,[]{}#&*!|>'\"%@`")
+# Escapes of double-quoted scalars read here: one character for one character.
+_ESCAPES = {
+    "\\": "\\", '"': '"', "/": "/", "n": "\n", "t": "\t", "r": "\r", "0": "\0", "a": "\x07",
+    "b": "\x08", "e": "\x1b", "f": "\x0c", "v": "\x0b", " ": " ", "N": "\x85", "_": "\xa0",
+    "L": "\u2028", "P": "\u2029",
+}  # fmt: skip
+_HEX_ESCAPES = {"x": 2, "u": 4, "U": 8}
+_HEX = frozenset("0123456789abcdefABCDEF")
+_MAX_DEPTH = 32  # deeper than any record; PyYAML's refusal of deep nesting stays its own
+
+
+class _Unsure(Exception):
+    """The text holds something this reader leaves to PyYAML."""
+
+
+def load_simple(text: str) -> dict[str, Any] | None:
+    """The mapping PyYAML would read from `text`, or None when this reader is not sure
+    that it reads it the same (then PyYAML must read it)."""
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    if _UNUSUAL.search(text):
+        return None
+    lines = _LINES.findall(text)
+    if not lines or lines[0][0]:
+        return None
+    try:
+        value, end = _Reader(lines).mapping(0, "", 0)
+    except _Unsure:
+        return None
+    return value if end == len(lines) else None
+
+
+# Every line that holds something, cut by one regular expression into (indentation,
+# `- ` when it starts a sequence item, a key when one follows, and the rest). The
+# indentation is kept as its spaces, which compare as their counts do. A key is a
+# plain word (short: YAML limits a key on one line to 1024 characters), then a colon
+# and spaces or the end of the line.
+_LINES = re.compile(
+    r"^( *)(?=[^ \n#])(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: +|$))?(.*)", re.MULTILINE
+)
+_Line = tuple[str, str, str, str]
+_MISSING: Any = object()
+_GOOD_KEYS: set[str] = set()  # keys known to be plain text to YAML 1.1
+_GOOD_KEYS_MAX = 10_000
+_PLAIN: dict[str, Any] = {}  # plain scalars (with any comment) and their values
+_PLAIN_MAX = 50_000
+_PLAIN_MAX_LENGTH = 80
+
+
+class _Reader:
+    """Reads block nodes from the lines that hold something."""
+
+    __slots__ = ("lines",)
+
+    def __init__(self, lines: list[_Line]) -> None:
+        self.lines = lines
+
+    def node(self, at: int, indent: str, depth: int) -> tuple[Any, int]:
+        if depth > _MAX_DEPTH:
+            raise _Unsure
+        if self.lines[at][1]:
+            return self.sequence(at, indent, depth)
+        return self.mapping(at, indent, depth)
+
+    def mapping(self, at: int, indent: str, depth: int) -> tuple[dict[str, Any], int]:
+        lines = self.lines
+        count = len(lines)
+        mapping: dict[str, Any] = {}
+        while at < count:
+            line_indent, dash, key, rest = lines[at]
+            if line_indent != indent:
+                if line_indent > indent:
+                    raise _Unsure  # a continued scalar, or indentation PyYAML refuses
+                break
+            if dash or not key:
+                raise _Unsure  # a sequence item where a key belongs, a quoted key, ...
+            if key in mapping:
+                raise _Unsure  # PyYAML's loader refuses it, with its line
+            if key not in _GOOD_KEYS:
+                if plain_tag(key) != _STR:
+                    raise _Unsure  # a key YAML 1.1 reads as a bool, a number, ...
+                if len(_GOOD_KEYS) < _GOOD_KEYS_MAX:
+                    _GOOD_KEYS.add(key)
+            at += 1
+            if rest:
+                if rest[0] == '"':
+                    # Most values: quoted, nothing escaped, nothing after.
+                    if rest[-1] == '"' and rest.count('"') == 2 and "\\" not in rest:
+                        mapping[key] = rest[1:-1]
+                    else:
+                        mapping[key] = _scalar(rest)
+                    continue
+                if rest[0] != "#":
+                    value = _PLAIN.get(rest, _MISSING)
+                    mapping[key] = _scalar(rest) if value is _MISSING else value
+                    continue
+            if at < count:
+                next_indent = lines[at][0]
+                if next_indent > indent:
+                    mapping[key], at = self.node(at, next_indent, depth + 1)
+                    continue
+                if next_indent == indent and lines[at][1]:
+                    mapping[key], at = self.sequence(at, indent, depth + 1)
+                    continue
+            mapping[key] = None  # an empty value: YAML's null
+        return mapping, at
+
+    def sequence(self, at: int, indent: str, depth: int) -> tuple[list[Any], int]:
+        lines = self.lines
+        count = len(lines)
+        items: list[Any] = []
+        while at < count:
+            line_indent, dash, key, rest = lines[at]
+            if line_indent != indent:
+                if line_indent > indent:
+                    raise _Unsure
+                break
+            if not dash:
+                break  # the key after a sequence that shares its mapping's indentation
+            if key:
+                # A mapping starting on the item's own line, indented to its first key.
+                inner = indent + " " * len(dash)
+                lines[at] = (inner, "", key, rest)
+                value, at = self.mapping(at, inner, depth + 1)
+                items.append(value)
+            elif rest and rest[0] not in "#-":
+                items.append(_scalar(rest))
+                at += 1
+            else:
+                raise _Unsure  # an empty item (its value on the lines below), a nested `- `
+        return items, at
+
+
+def _scalar(text: str) -> Any:
+    """The value of a scalar written on one line (with any comment after it)."""
+    first = text[0]
+    if first == '"':
+        if text[-1] == '"' and text.count('"') == 2 and "\\" not in text:
+            return text[1:-1]
+        value, end = _double_quoted(text)
+        _check_after(text, end)
+        return value
+    if first == "'":
+        value, end = _single_quoted(text)
+        _check_after(text, end)
+        return value
+    if first in "[{":
+        if text[1:2] == ("]" if first == "[" else "}"):
+            _check_after(text, 2)
+            return [] if first == "[" else {}
+        raise _Unsure
+    cached = _PLAIN.get(text, _MISSING)
+    if cached is not _MISSING:
+        return cached
+    if first in _NOT_PLAIN_START or (first == "-" and text[1:2] in ("", " ")):
+        raise _Unsure
+    comment = text.find(" #")
+    value = (text if comment < 0 else text[:comment]).rstrip(" ")
+    if ": " in value or value[-1] == ":":
+        raise _Unsure  # a mapping where a scalar belongs: PyYAML refuses it
+    if len(value) == 20:
+        result = _utc_timestamp(value)
+        if result is not UNSURE:
+            return result  # dates are seldom repeated: not worth remembering
+    result = plain_value(value)
+    if result is UNSURE:
+        raise _Unsure
+    if len(text) <= _PLAIN_MAX_LENGTH and len(_PLAIN) < _PLAIN_MAX:
+        _PLAIN[text] = result  # every value is immutable and depends on the text alone
+    return result
+
+
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+
+
+def _utc_timestamp(text: str) -> Any:
+    """The datetime PyYAML's constructor makes of `2026-10-21T03:39:47Z`, the form
+    newsroom dates take, built as it builds it; UNSURE for any other text."""
+    if not _UTC_SECONDS.fullmatch(text):
+        return UNSURE
+    try:
+        return datetime(
+            int(text[0:4]), int(text[5:7]), int(text[8:10]),
+            int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=timezone.utc,
+        )  # fmt: skip
+    except ValueError:
+        return UNSURE  # 2026-02-30: PyYAML's path names the refusal
+
+
+def _check_after(text: str, end: int) -> None:
+    """Only spaces and a comment may follow a quoted scalar or `[]`."""
+    rest = text[end:]
+    if rest and (rest[0] != " " or rest.lstrip(" ")[:1] not in ("", "#")):
+        raise _Unsure
+
+
+def _single_quoted(text: str) -> tuple[str, int]:
+    """A single-quoted scalar on one line, and where it ends in `text`."""
+    parts: list[str] = []
+    start = 1
+    while True:
+        end = text.find("'", start)
+        if end < 0:
+            raise _Unsure  # it goes on to the next line
+        parts.append(text[start:end])
+        if text[end + 1 : end + 2] != "'":
+            return "'".join(parts), end + 1
+        start = end + 2
+
+
+def _double_quoted(text: str) -> tuple[str, int]:
+    """A double-quoted scalar on one line, and where it ends in `text`."""
+    end = text.find('"', 1)
+    if end < 0:
+        raise _Unsure
+    if "\\" not in text[1:end]:
+        return text[1:end], end + 1
+    parts: list[str] = []
+    at = 1
+    length = len(text)
+    while at < length:
+        ch = text[at]
+        if ch == '"':
+            return "".join(parts), at + 1
+        if ch != "\\":
+            stop = at
+            while stop < length and text[stop] not in '"\\':
+                stop += 1
+            parts.append(text[at:stop])
+            at = stop
+            continue
+        code = text[at + 1 : at + 2]
+        if code in _ESCAPES:
+            parts.append(_ESCAPES[code])
+            at += 2
+        elif code in _HEX_ESCAPES:
+            digits = text[at + 2 : at + 2 + _HEX_ESCAPES[code]]
+            if len(digits) != _HEX_ESCAPES[code] or not _HEX.issuperset(digits):
+                raise _Unsure
+            point = int(digits, 16)
+            if 0xD800 <= point <= 0xDFFF or point > 0x10FFFF:
+                raise _Unsure  # the two parsers differ on these
+            parts.append(chr(point))
+            at += 2 + len(digits)
+        else:
+            raise _Unsure  # an escape PyYAML refuses, or a line break escaped
+    raise _Unsure
