@@ -270,3 +270,16 @@ def test_a_warning_names_the_line_of_a_value_read_quickly() -> None:
     record, warnings = reader.parse_record(data, "seeds/x.txt")
     assert record.quality is None
     assert [(w.line, w.field) for w in warnings] == [(6, "quality")]
+
+
+def test_the_quick_reader_s_caches_stay_small_however_many_values_records_bring() -> None:
+    """A long-running watch reads record after record, each with its own numbers and
+    keys: what the quick reader remembers must stay bounded, as yamlload's caches do."""
+    from topicfeeds import yamlfast
+    from topicfeeds.yamlload import CACHE_LIMIT
+
+    for n in range(3 * CACHE_LIMIT):
+        text = f"width: {n}\nkey{n}: v{n % 7}\nflag: yes\n"
+        assert load_simple(text) == {"width": n, f"key{n}": f"v{n % 7}", "flag": True}
+        assert len(yamlfast._PLAIN) <= CACHE_LIMIT
+        assert len(yamlfast._GOOD_KEYS) <= CACHE_LIMIT

@@ -15,6 +15,7 @@ import yaml
 from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
 from .errors import Problem, RecordError, dotted
 from .model import Image, Provider, Record, Related
+from .yamlload import CACHE_LIMIT
 
 
 def kind_of(value: object) -> str:
@@ -167,7 +168,9 @@ class Builder:
                     return provider
                 warned = len(self.warnings)
                 provider = self._provider(value, path)
-                if provider is not None and len(self.warnings) == warned and len(_PROVIDERS) < _PROVIDERS_MAX:
+                if provider is not None and len(self.warnings) == warned:
+                    if len(_PROVIDERS) >= CACHE_LIMIT:
+                        _PROVIDERS.clear()  # as yamlload's caches: small, emptied when full
                     _PROVIDERS[known] = provider
                 return provider
         return self._provider(value, path)
@@ -288,7 +291,6 @@ class Builder:
 
 # Providers built from (name, domain) texts; every Provider is immutable.
 _PROVIDERS: dict[tuple[Any, Any], Provider] = {}
-_PROVIDERS_MAX = 20_000
 
 _TRUTHY = {"true", "yes", "on", "1"}
 _FALSY = {"false", "no", "off", "0"}

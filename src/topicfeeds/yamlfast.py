@@ -17,7 +17,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from .yamlload import UNSURE, plain_tag, plain_value
+from .yamlload import CACHE_LIMIT, UNSURE, plain_tag, plain_value
 
 _STR = "tag:yaml.org,2002:str"
 # Characters that need PyYAML: tabs, carriage returns (CRLF is handled before), every
@@ -71,9 +71,7 @@ _LINES = re.compile(
 _Line = tuple[str, str, str, str]
 _MISSING: Any = object()
 _GOOD_KEYS: set[str] = set()  # keys known to be plain text to YAML 1.1
-_GOOD_KEYS_MAX = 10_000
 _PLAIN: dict[str, Any] = {}  # plain scalars (with any comment) and their values
-_PLAIN_MAX = 50_000
 _PLAIN_MAX_LENGTH = 80
 
 
@@ -109,8 +107,9 @@ class _Reader:
             if key not in _GOOD_KEYS:
                 if plain_tag(key) != _STR:
                     raise _Unsure  # a key YAML 1.1 reads as a bool, a number, ...
-                if len(_GOOD_KEYS) < _GOOD_KEYS_MAX:
-                    _GOOD_KEYS.add(key)
+                if len(_GOOD_KEYS) >= CACHE_LIMIT:
+                    _GOOD_KEYS.clear()  # as yamlload's caches: small, emptied when full
+                _GOOD_KEYS.add(key)
             at += 1
             if rest:
                 if rest[0] == '"':
@@ -195,7 +194,9 @@ def _scalar(text: str) -> Any:
     result = plain_value(value)
     if result is UNSURE:
         raise _Unsure
-    if len(text) <= _PLAIN_MAX_LENGTH and len(_PLAIN) < _PLAIN_MAX:
+    if len(text) <= _PLAIN_MAX_LENGTH:
+        if len(_PLAIN) >= CACHE_LIMIT:
+            _PLAIN.clear()
         _PLAIN[text] = result  # every value is immutable and depends on the text alone
     return result
 

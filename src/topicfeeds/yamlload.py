@@ -28,7 +28,7 @@ _UNKNOWN = object()
 # back within a few records; values that do not (each record's own date) would fill a
 # cache for good and stay in memory for the life of a `watch`. A full cache is emptied
 # and starts again: the repeating values are back after a few records.
-_CACHE_LIMIT = 4096
+CACHE_LIMIT = 4096
 
 
 class _StrictConstructor(yaml.constructor.SafeConstructor):
@@ -95,7 +95,7 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
         except Exception as exc:  # 2026-02-30, `!!bool maybe`: SafeConstructor lets these escape
             kind = tag.rsplit(":", 1)[-1]
             raise _Refused(f"cannot read {node.value!r} as {kind}", node) from exc
-        if len(self._values) >= _CACHE_LIMIT:
+        if len(self._values) >= CACHE_LIMIT:
             self._values.clear()
         self._values[known] = value
         return value
@@ -114,7 +114,7 @@ class _Resolver(yaml.resolver.Resolver):
         tag = self._known.get(value)
         if tag is None:
             tag = str(super().resolve(kind, value, implicit))  # type: ignore[no-untyped-call]
-            if len(self._known) >= _CACHE_LIMIT:
+            if len(self._known) >= CACHE_LIMIT:
                 self._known.clear()
             self._known[value] = tag
         return tag
