@@ -175,7 +175,7 @@ def check(text: str) -> bool:
     return True
 
 
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 @example("title: x\ntitle: y\n")
 @example("a:\n  b: 1\n c: 2\n")
