@@ -54,6 +54,10 @@ class Figures:
         return self.label, f"{statistics.median(self.seconds):.3f}", cpu, f"{max(self.rss_kib) / 1024:.1f}"
 
 
+# GNU time (Debian's `time` package), when there is one.
+GNU_TIME = next((p for p in ("/usr/bin/time",) if os.access(p, os.X_OK)), None)
+
+
 class RunFailed(Exception):
     """A measured command exited with a status it must not."""
 
@@ -61,10 +65,15 @@ class RunFailed(Exception):
 def measure(cmd: Sequence[str], figures: Figures, ok: Sequence[int] = (0,), cwd: Path | None = None) -> int:
     """Run `cmd`, add its wall time, CPU time and peak RSS to `figures`, and return its
     exit status."""
-    with tempfile.TemporaryFile() as err:
+    with tempfile.TemporaryFile() as err, tempfile.NamedTemporaryFile("r") as peak:
+        # A child forked from this process starts with this process's peak RSS as its
+        # own (Linux carries it over fork and exec), and this process holds a million
+        # names at that size: GNU time, small when it forks, reports the command's own.
+        wrapped = [GNU_TIME, "--quiet", "-f", "%M", "-o", peak.name, *cmd] if GNU_TIME else list(cmd)
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
-        # wait4 gives this child's own rusage; RUSAGE_CHILDREN would mix all runs together.
+        proc = subprocess.Popen(wrapped, stdout=subprocess.DEVNULL, stderr=err, cwd=cwd)
+        # wait4 gives this child's own rusage (with its reaped child's CPU time);
+        # RUSAGE_CHILDREN would mix all runs together.
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = code = os.waitstatus_to_exitcode(status)  # reaped: Popen must not wait again
@@ -72,8 +81,9 @@ def measure(cmd: Sequence[str], figures: Figures, ok: Sequence[int] = (0,), cwd:
             err.seek(0)
             tail = err.read().decode("utf-8", "replace")[-2000:]
             raise RunFailed(f"{' '.join(cmd)}: exit status {code}\n{tail}")
+        lines = peak.read().split()
     figures.seconds.append(elapsed)
-    figures.rss_kib.append(usage.ru_maxrss)  # KiB on Linux
+    figures.rss_kib.append(int(lines[-1]) if GNU_TIME and lines else usage.ru_maxrss)  # KiB on Linux
     figures.cpu.append(usage.ru_utime + usage.ru_stime)
     return code
 
@@ -159,7 +169,7 @@ def benchmark(workdir: Path, records: int, topics: int, repeat: int, *, reuse: b
         timed("1% of records changed")
         time.sleep(SETTLE_SECONDS)
         measure(build, Figures("settle"), ok=(0, 1))
-        add_records(workdir, 100, seed=300 + n)
+        added = add_records(workdir, 100, seed=300 + n)
         timed("100 records added")
         measure([sys.executable, "-c", FLOOR, str(workdir / RECORDS_DIR)], cases["floor: scandir + stat"])
         if baseline and "auto: true" not in config.read_text(encoding="utf-8"):  # it needs its topics listed
@@ -172,6 +182,8 @@ def benchmark(workdir: Path, records: int, topics: int, repeat: int, *, reuse: b
             site = write_hugo_site(workdir / "hugo", workdir / RECORDS_DIR)
             shutil.rmtree(site / "public", ignore_errors=True)
             measure([hugo_binary, "--quiet", "--source", str(site)], cases["hugo cold build"])
+        for path in added:  # the corpus as it was: the next repeat, or run, builds the same records
+            path.unlink()
     cold = cases["topicfeeds cold build"]
 
     rows = [("run", "median s", "CPU s", "max RSS MiB"), *(f.row() for f in cases.values())]
