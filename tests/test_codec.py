@@ -9,10 +9,8 @@ from topicfeeds.codec import (
     Light,
     decode_light,
     decode_problems,
-    decode_record,
     encode_light_and_extra,
     encode_problems,
-    encode_record,
     with_extra,
 )
 from topicfeeds.errors import Problem
@@ -73,7 +71,6 @@ def test_records_survive_the_round_trip(  # type: ignore[no-untyped-def]
         images=tuple(imgs),
         related=tuple(rel),
     )
-    assert decode_record(encode_record(record)) == record
     light, extra = encode_light_and_extra(record)
     assert with_extra(decode_light(Light(record.key, record.id, light)), extra) == record
 
@@ -93,7 +90,9 @@ def test_the_light_part_holds_neither_name_nor_id_nor_a_link_equal_to_the_id() -
 
 def test_times_keep_microseconds_and_stay_utc() -> None:
     when = datetime(2026, 11, 20, 8, 0, 0, 123456, tzinfo=timezone.utc) + timedelta(microseconds=1)
-    back = decode_record(encode_record(make_record(published=when)))
+    record = make_record(published=when)
+    light, _ = encode_light_and_extra(record)
+    back = decode_light(Light(record.key, record.id, light))
     assert back.published == when
     assert back.published.utcoffset() == timedelta(0)
 

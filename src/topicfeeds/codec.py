@@ -77,11 +77,6 @@ def _related(r: Record) -> list[Any]:
     ]  # fmt: skip
 
 
-def encode_record(r: Record) -> str:
-    """`r` as compact JSON text."""
-    return _dumps([*_fields(r), [_image(i) for i in r.images], _related(r)])
-
-
 class Light(NamedTuple):
     """A record's light part as the store keeps it: the file's key and the entry id
     from their columns, and the JSON text of the rest (see `encode_light_and_extra`)."""
@@ -141,46 +136,6 @@ def _to_provider(v: list[Any] | None) -> Provider | None:
 
 def _to_image(v: list[Any] | None) -> Image | None:
     return None if v is None else Image(v[0], v[1], v[2], v[3])
-
-
-def decode_record(text: str) -> Record:
-    """The record `encode_record` wrote."""
-    (
-        key,
-        id_,
-        title,
-        link,
-        excerpt,
-        published,
-        updated,
-        type_,
-        category,
-        quality,
-        heat,
-        is_published,
-        provider,
-        topics,
-        images,
-        related,
-    ) = json.loads(text)
-    return Record(
-        key=from_lossless(key),
-        id=id_,
-        title=title,
-        link=link,
-        excerpt=excerpt,
-        published=from_micros(published),
-        updated=from_micros(updated),
-        type=type_,
-        category=category,
-        quality=quality,
-        heat=heat,
-        is_published=is_published,
-        provider=_to_provider(provider),
-        topics=tuple(topics),
-        images=_to_images(images),
-        related=_to_related(related),
-    )
 
 
 def _to_images(images: list[Any]) -> tuple[Image, ...]:
