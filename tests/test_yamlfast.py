@@ -3,7 +3,6 @@ the text to it: the same values and types, the same refusals with the same lines
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from topicfeeds.yamlfast import load_simple
 from topicfeeds.yamlload import LOADERS, load_yaml
 
 from .conftest import SEEDS
+from .test_yamlload import same
 
 # Plain scalars YAML 1.1 reads as something other than text, their near misses, and
 # text that means something else in YAML when written plain.
@@ -148,17 +148,6 @@ documents = st.builds(
     mutation,
     st.sampled_from(["\n", "\n", "", "\n\n", "\n# end\n"]),
 )
-
-
-def same(a: Any, b: Any) -> bool:
-    """Equal values of the same types, in the same order (NaN equal to NaN)."""
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
-        return math.isnan(b)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
-    if isinstance(a, list) and isinstance(b, list):
-        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b and repr(a) == repr(b)
 
 
 def check(text: str) -> bool:

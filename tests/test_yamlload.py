@@ -44,13 +44,14 @@ records = st.dictionaries(keys, values, max_size=8)
 
 
 def same(a: Any, b: Any) -> bool:
+    """Equal values of the same types, in the same order (NaN equal to NaN)."""
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a):
         return math.isnan(b)
     if isinstance(a, dict) and isinstance(b, dict):
         return list(a) == list(b) and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
-    return type(a) is type(b) and a == b
+    return type(a) is type(b) and a == b and repr(a) == repr(b)
 
 
 def check(text: str) -> None:
