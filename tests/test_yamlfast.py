@@ -272,3 +272,49 @@ def test_the_quick_reader_s_caches_stay_small_however_many_values_records_bring(
         assert load_simple(text) == {"width": n, f"key{n}": f"v{n % 7}", "flag": True}
         assert len(yamlfast._PLAIN) <= CACHE_LIMIT
         assert len(yamlfast._GOOD_KEYS) <= CACHE_LIMIT
+
+
+def test_every_character_python_prints_is_one_the_quick_reader_reads_itself() -> None:
+    """The quick check of a text's characters (is it printable?) never lets through a
+    character the full check would send to PyYAML, on any code point."""
+    from topicfeeds import yamlfast
+
+    for point in range(0x110000):
+        character = chr(point)
+        if character.isprintable():
+            assert yamlfast._UNUSUAL.match(character) is None, hex(point)
+        assert yamlfast._usual(character) == (yamlfast._UNUSUAL.match(character) is None), hex(point)
+
+
+_DIGITS = st.text("0123456789", min_size=2, max_size=2)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text("0123456789", min_size=4, max_size=4), _DIGITS, _DIGITS, _DIGITS, _DIGITS, _DIGITS, after)
+@example("2026", "02", "29", "12", "00", "00", "")  # no such day in 2026
+@example("2024", "02", "29", "23", "59", "59", "")
+@example("2026", "11", "28", "23", "59", "60", "")  # a leap second PyYAML refuses
+@example("2026", "11", "28", "24", "00", "00", "")
+@example("0000", "01", "01", "00", "00", "00", " # c")
+def test_utc_dates_in_the_newsroom_form_read_as_pyyaml_reads_them(
+    year: str, month: str, day: str, hour: str, minute: str, second: str, comment: str
+) -> None:
+    value = f"{year}-{month}-{day}T{hour}:{minute}:{second}Z"
+    check(f"title: x\nvalue: {value}{comment}\nlist:\n  - {value}{comment}\n")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.text(_YAMLISH, max_size=5), st.sampled_from(['\\"', '\\"', "\\\\", "\\n"])),
+                max_size=6), after)  # fmt: skip
+@example(['say \\"no\\"'], "")
+@example(['\\"', "\\\\"], "")
+@example(["a\\\\", '\\"'], " # c")
+def test_double_quoted_text_with_escaped_quotes_reads_as_pyyaml_reads_it(
+    parts: list[str], comment: str
+) -> None:
+    value = '"' + "".join(parts) + '"'
+    check(f"title: x\nvalue: {value}{comment}\nlist:\n  - {value}{comment}\n")
+
+
+def test_escaped_quotes_are_read_here() -> None:
+    assert check('excerpt: "say \\"no\\" now" # c\nlist:\n  - "\\"x\\""\n')

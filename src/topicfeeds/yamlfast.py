@@ -48,16 +48,26 @@ def load_simple(text: str) -> dict[str, Any] | None:
         if text.count("\r") != text.count("\r\n"):
             return None
         text = text.replace("\r\n", "\n")
-    if _UNUSUAL.search(text):
+    if not _usual(text):
         return None
     lines = _LINES.findall(text)
     if not lines or lines[0][0]:
         return None
     try:
-        value, end = _Reader(lines).mapping(0, "", 0)
+        return _read(lines)
     except _Unsure:
         return None
-    return value if end == len(lines) else None
+
+
+def _usual(text: str) -> bool:
+    """Whether every character of `text` is one this reader may leave as it is.
+
+    Python's printable characters are a subset of those (every character `_UNUSUAL`
+    names is a control, format, surrogate, separator or unassigned one, none of which
+    Python prints), and testing them is a C loop over the text, faster than the
+    regular expression, which is only asked when something is not printable (a
+    no-break space, a soft hyphen, a tab)."""
+    return text.replace("\n", " ").isprintable() or not _UNUSUAL.search(text)
 
 
 # Every line that holds something, cut by one regular expression into (indentation,
@@ -75,89 +85,82 @@ _PLAIN: dict[str, Any] = {}  # plain scalars (with any comment) and their values
 _PLAIN_MAX_LENGTH = 80
 
 
-class _Reader:
-    """Reads block nodes from the lines that hold something."""
+def _read(lines: list[_Line]) -> dict[str, Any]:
+    """The mapping the lines write, read in one pass over them.
 
-    __slots__ = ("lines",)
-
-    def __init__(self, lines: list[_Line]) -> None:
-        self.lines = lines
-
-    def node(self, at: int, indent: str, depth: int) -> tuple[Any, int]:
-        if depth > _MAX_DEPTH:
-            raise _Unsure
-        if self.lines[at][1]:
-            return self.sequence(at, indent, depth)
-        return self.mapping(at, indent, depth)
-
-    def mapping(self, at: int, indent: str, depth: int) -> tuple[dict[str, Any], int]:
-        lines = self.lines
-        count = len(lines)
-        mapping: dict[str, Any] = {}
-        while at < count:
-            line_indent, dash, key, rest = lines[at]
-            if line_indent != indent:
-                if line_indent > indent:
-                    raise _Unsure  # a continued scalar, or indentation PyYAML refuses
-                break
-            if dash or not key:
-                raise _Unsure  # a sequence item where a key belongs, a quoted key, ...
-            if key in mapping:
-                raise _Unsure  # PyYAML's loader refuses it, with its line
-            if key not in _GOOD_KEYS:
-                if plain_tag(key) != _STR:
-                    raise _Unsure  # a key YAML 1.1 reads as a bool, a number, ...
-                if len(_GOOD_KEYS) >= CACHE_LIMIT:
-                    _GOOD_KEYS.clear()  # as yamlload's caches: small, emptied when full
-                _GOOD_KEYS.add(key)
-            at += 1
-            if rest:
-                if rest[0] == '"':
-                    # Most values: quoted, nothing escaped, nothing after.
-                    if rest[-1] == '"' and rest.count('"') == 2 and "\\" not in rest:
-                        mapping[key] = rest[1:-1]
-                    else:
-                        mapping[key] = _scalar(rest)
-                    continue
-                if rest[0] != "#":
-                    value = _PLAIN.get(rest, _MISSING)
-                    mapping[key] = _scalar(rest) if value is _MISSING else value
-                    continue
-            if at < count:
-                next_indent = lines[at][0]
-                if next_indent > indent:
-                    mapping[key], at = self.node(at, next_indent, depth + 1)
-                    continue
-                if next_indent == indent and lines[at][1]:
-                    mapping[key], at = self.sequence(at, indent, depth + 1)
-                    continue
-            mapping[key] = None  # an empty value: YAML's null
-        return mapping, at
-
-    def sequence(self, at: int, indent: str, depth: int) -> tuple[list[Any], int]:
-        lines = self.lines
-        count = len(lines)
-        items: list[Any] = []
-        while at < count:
-            line_indent, dash, key, rest = lines[at]
-            if line_indent != indent:
-                if line_indent > indent:
+    One loop with the open blocks on a stack, rather than a function per block: a
+    record has some fifty lines, and the work per line is most of the cost of reading
+    it. Whatever the loop is not sure of raises `_Unsure`."""
+    root: dict[str, Any] = {}
+    block: Any = root  # the mapping or list that lines at `indent` belong to
+    in_list = False  # whether `block` is a list
+    indent = ""
+    enclosing: list[tuple[Any, bool, str]] = []  # the blocks around `block`, outermost first
+    pending: str | None = None  # a key of `block` whose value starts on the next line
+    for line_indent, dash, key, rest in lines:
+        if pending is not None:
+            # The value is a block on the lines below, a list level with the key (YAML
+            # lets a mapping's items start at its own column), or else empty: null.
+            if line_indent > indent or (dash and line_indent == indent):
+                child: Any = [] if dash else {}
+                block[pending] = child
+                enclosing.append((block, in_list, indent))
+                block, in_list, indent = child, bool(dash), line_indent
+                if len(enclosing) > _MAX_DEPTH:
                     raise _Unsure
-                break
-            if not dash:
-                break  # the key after a sequence that shares its mapping's indentation
-            if key:
-                # A mapping starting on the item's own line, indented to its first key.
-                inner = indent + " " * len(dash)
-                lines[at] = (inner, "", key, rest)
-                value, at = self.mapping(at, inner, depth + 1)
-                items.append(value)
-            elif rest and rest[0] not in "#-":
-                items.append(_scalar(rest))
-                at += 1
             else:
-                raise _Unsure  # an empty item (its value on the lines below), a nested `- `
-        return items, at
+                block[pending] = None
+            pending = None
+        # Leave the blocks this line is not part of: those indented deeper, and a list
+        # when a key level with its items follows.
+        while line_indent < indent or (in_list and not dash and line_indent == indent):
+            block, in_list, indent = enclosing.pop()
+        if line_indent != indent:
+            raise _Unsure  # a continued scalar, or indentation PyYAML refuses
+        if in_list:
+            if not key:
+                if not rest or rest[0] in "#-":
+                    raise _Unsure  # an empty item (its value on the lines below), a nested `- `
+                value = _PLAIN.get(rest, _MISSING)
+                block.append(_scalar(rest) if value is _MISSING else value)
+                continue
+            # A mapping starting on the item's own line, its keys indented to the first.
+            child = {}
+            block.append(child)
+            enclosing.append((block, in_list, indent))
+            block, in_list, indent = child, False, indent + " " * len(dash)
+            if len(enclosing) > _MAX_DEPTH:
+                raise _Unsure
+        elif dash or not key:
+            raise _Unsure  # a list item where a key belongs, a quoted key, ...
+        if key in block:
+            raise _Unsure  # PyYAML's loader refuses it, with its line
+        if key not in _GOOD_KEYS:
+            if plain_tag(key) != _STR:
+                raise _Unsure  # a key YAML 1.1 reads as a bool, a number, ...
+            if len(_GOOD_KEYS) >= CACHE_LIMIT:
+                _GOOD_KEYS.clear()  # as yamlload's caches: small, emptied when full
+            _GOOD_KEYS.add(key)
+        if not rest:
+            pending = key
+            continue
+        first = rest[0]
+        if first == '"':
+            # Most values: quoted, nothing escaped, nothing after.
+            if rest[-1] == '"' and rest.count('"') == 2 and "\\" not in rest:
+                block[key] = rest[1:-1]
+            else:
+                block[key] = _scalar(rest)
+        elif first != "#":
+            value = _PLAIN.get(rest, _MISSING)
+            if value is _MISSING:
+                value = _scalar(rest) if first in "'[{" else _plain(rest)
+            block[key] = value
+        else:
+            pending = key  # only a comment after the key
+    if pending is not None:
+        block[pending] = None
+    return root
 
 
 def _scalar(text: str) -> Any:
@@ -181,16 +184,24 @@ def _scalar(text: str) -> Any:
     cached = _PLAIN.get(text, _MISSING)
     if cached is not _MISSING:
         return cached
+    return _plain(text)
+
+
+def _plain(text: str) -> Any:
+    """The value of a plain scalar (with any comment after it) that is not in the
+    cache: PyYAML's, through its resolver and constructor, but for the date form
+    records write, which is built here as PyYAML's constructor builds it."""
+    if len(text) == 20:
+        result = _utc_timestamp(text)
+        if result is not UNSURE:
+            return result  # dates are seldom repeated: not worth remembering
+    first = text[0]
     if first in _NOT_PLAIN_START or (first == "-" and text[1:2] in ("", " ")):
         raise _Unsure
     comment = text.find(" #")
     value = (text if comment < 0 else text[:comment]).rstrip(" ")
     if ": " in value or value[-1] == ":":
         raise _Unsure  # a mapping where a scalar belongs: PyYAML refuses it
-    if len(value) == 20:
-        result = _utc_timestamp(value)
-        if result is not UNSURE:
-            return result  # dates are seldom repeated: not worth remembering
     result = plain_value(value)
     if result is UNSURE:
         raise _Unsure
@@ -201,19 +212,19 @@ def _scalar(text: str) -> Any:
     return result
 
 
-_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
+# Hours stop at 23 as the constructor's do; other out-of-range fields fail alike below.
+_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9]{2}:[0-9]{2}Z")
 
 
 def _utc_timestamp(text: str) -> Any:
     """The datetime PyYAML's constructor makes of `2026-10-21T03:39:47Z`, the form
-    newsroom dates take, built as it builds it; UNSURE for any other text."""
+    newsroom dates take: the same fields with `timezone.utc`, read by the C parser of
+    ISO dates (which takes this form on every Python this runs on) rather than six
+    `int` calls; UNSURE for any other text."""
     if not _UTC_SECONDS.fullmatch(text):
         return UNSURE
     try:
-        return datetime(
-            int(text[0:4]), int(text[5:7]), int(text[8:10]),
-            int(text[11:13]), int(text[14:16]), int(text[17:19]), tzinfo=timezone.utc,
-        )  # fmt: skip
+        return datetime.fromisoformat(text[:19]).replace(tzinfo=timezone.utc)
     except ValueError:
         return UNSURE  # 2026-02-30: PyYAML's path names the refusal
 
@@ -239,6 +250,12 @@ def _single_quoted(text: str) -> tuple[str, int]:
         start = end + 2
 
 
+# A double-quoted scalar whose only escapes are quotes (`"say \\"no\\""`, the one escape
+# records often hold): every backslash in it starts a `\\"` pair, so replacing the pairs
+# reads it, with no loop over its characters.
+_QUOTES_ESCAPED = re.compile(r'"([^"\\]*(?:\\"[^"\\]*)*)"')
+
+
 def _double_quoted(text: str) -> tuple[str, int]:
     """A double-quoted scalar on one line, and where it ends in `text`."""
     end = text.find('"', 1)
@@ -246,6 +263,9 @@ def _double_quoted(text: str) -> tuple[str, int]:
         raise _Unsure
     if "\\" not in text[1:end]:
         return text[1:end], end + 1
+    quoted = _QUOTES_ESCAPED.match(text)
+    if quoted is not None:
+        return quoted[1].replace('\\"', '"'), quoted.end()
     parts: list[str] = []
     at = 1
     length = len(text)
