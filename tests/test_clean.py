@@ -131,3 +131,23 @@ def test_text_left_as_it_is_needs_nothing_removed_or_repaired(value: str) -> Non
     if clean._plain(value):
         assert clean._NOT_XML.sub("", value) == value
         assert clean._SPACES.sub(" ", value) == value or "  " in value
+
+
+def _media_type_by_splitext(url: str) -> str | None:
+    """image_media_type as it was first written, with posixpath.splitext."""
+    from posixpath import splitext
+
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    return clean._IMAGE_TYPES.get(splitext(path.rsplit("/", 1)[-1])[1].lower())
+
+
+@settings(max_examples=500)
+@given(st.text(st.sampled_from(list("ab./?#.JPGjpegpnwbsvf-")), max_size=24))
+@example("https://img.example/a/0-640x360.jpg")
+@example("https://img.example/.jpg")
+@example("https://img.example/..png")
+@example("https://img.example/.a.GIF?x=1.png#y.bmp")
+@example("https://img.example/a.b/c")
+@example("https://img.example/a..JPEG")
+def test_media_types_come_from_the_extension_as_splitext_finds_it(url: str) -> None:
+    assert image_media_type(url) == _media_type_by_splitext(url)

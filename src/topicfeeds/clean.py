@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from posixpath import splitext
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import ftfy
@@ -34,14 +33,15 @@ _FTFY = ftfy.TextFixerConfig(
 def _plain(value: str) -> bool:
     """Whether `clean_text` leaves `value` as it is, but for its ends: every printable
     character is one XML carries and readers show, and mojibake needs two non-ASCII
-    characters in a row."""
+    characters in a row. (clean_text and clean_line write this test out: a call per
+    title, name and excerpt is a measurable part of building a record.)"""
     return value.isprintable() and (value.isascii() or not _ADJACENT_NON_ASCII.search(value))
 
 
 def clean_text(value: str) -> str:
     """Repair mojibake, drop characters XML cannot carry, trim the ends."""
-    if _plain(value):
-        return value.strip()  # most text: nothing to repair or remove
+    if value.isprintable() and (value.isascii() or not _ADJACENT_NON_ASCII.search(value)):
+        return value.strip()  # `_plain`, as most text is: nothing to repair or remove
     if "\x1b" in value:
         value = _ANSI.sub("", value)
     # Mojibake needs non-ASCII characters, and ftfy is the costly step.
@@ -54,8 +54,12 @@ def clean_text(value: str) -> str:
 
 def clean_line(value: str) -> str:
     """`clean_text`, then fold every run of white space into one space (for titles, names)."""
-    if "  " not in value and _plain(value):
-        return value.strip()  # and the only white space printable text has is " "
+    if (
+        "  " not in value
+        and value.isprintable()
+        and (value.isascii() or not _ADJACENT_NON_ASCII.search(value))
+    ):
+        return value.strip()  # `_plain`, and the only white space printable text has is " "
     return _SPACES.sub(" ", clean_text(value))
 
 
@@ -148,5 +152,10 @@ _IMAGE_TYPES = {
 
 def image_media_type(url: str) -> str | None:
     """The media type an image URL's extension implies, or None when it implies none."""
-    path = url.split("#", 1)[0].split("?", 1)[0]
-    return _IMAGE_TYPES.get(splitext(path.rsplit("/", 1)[-1])[1].lower())
+    name = url.partition("#")[0].partition("?")[0].rpartition("/")[2]
+    stem, dot, extension = name.rpartition(".")
+    # As posixpath.splitext, without its Python loop: a name that is only dots before
+    # its last one (".jpg", "..png") has no extension.
+    if not stem.strip("."):
+        return None
+    return _IMAGE_TYPES.get(dot + extension.lower())
