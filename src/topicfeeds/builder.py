@@ -6,6 +6,7 @@ from __future__ import annotations
 import email.utils
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from datetime import date, datetime, timezone
 from typing import Any
 
@@ -68,82 +69,87 @@ class Builder:
     # -- the record
 
     def record(self, f: dict[Any, Any], key: str) -> tuple[Record, list[Problem]]:
-        title = self.text(f, ("title",), line=True)
+        title = self.text(f, "title", line=True)
         if not title:
             raise self.fail(("title",), "missing or empty; a feed entry needs a title")
-        web = self.url(f, ("webUrl",), required=False)
-        original = self.url(f, ("originalUrl",), required=False)
+        web = self.url(f, "webUrl")
+        original = self.url(f, "originalUrl")
         link = web or original
         if link is None:
             key = "webUrl" if "webUrl" in f or "originalUrl" not in f else "originalUrl"
             value = f.get(key)
             reason = "missing" if value is None else f"{_show(value)} is not an absolute http(s) URL"
             raise self.fail((key,), f"{reason}; a feed entry needs a link")
-        published = self.date(f, ("publishedDateTime",))
+        published = self.date(f, "publishedDateTime", required=True)
         if published is None:
             raise self.fail(("publishedDateTime",), "missing; a feed entry needs a date")
-        updated = self.date(f, ("updatedDateTime",), required=False) or published
-        record = Record(
+        updated = self.date(f, "updatedDateTime") or published
+        record = _RecordParts(
             key=key,
             id=canonical_url(original or link),
             title=title,
             link=link,
-            excerpt=self.text(f, ("excerpt",)),
+            excerpt=self.text(f, "excerpt"),
             published=published,
             updated=max(updated, published),
-            type=self.text(f, ("type",), line=True) or None,
-            category=self.text(f, ("category",), line=True) or None,
-            quality=self.number(f, ("quality",)),
-            heat=self.number(f, ("heat",)),
+            type=self.text(f, "type", line=True) or None,
+            category=self.text(f, "category", line=True) or None,
+            quality=self.number(f, "quality"),
+            heat=self.number(f, "heat"),
             is_published=self.flag(f, ("published",), default=True),
             provider=self.provider(f.get("provider"), ("provider",)),
             topics=self.topics(f.get("topics"), ("topics",)),
             images=self.images(f.get("images"), ("images",)),
             related=self.related(f.get("related"), ("related",)),
-        )
+        ).frozen()
         return record, self.warnings
 
     # -- fields
+    #
+    # A field is named by its mapping and its key there, and the path of the mapping
+    # (`at`): the path of the field is only built for a warning, which few fields get.
 
-    def text(self, f: dict[Any, Any], path: tuple[str | int, ...], *, line: bool = False) -> str:
-        value = f.get(path[-1])
-        if value is None:
-            return ""
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-            self.warn(path, f"expected text, got a {kind_of(value)}; ignored")
-            return ""
-        text = str(value)
-        return clean_line(text) if line else clean_text(text)
+    def text(self, f: dict[Any, Any], key: str, at: tuple[str | int, ...] = (), *, line: bool = False) -> str:
+        value = f.get(key)
+        if type(value) is not str:  # most values are text: one test for them
+            if value is None:
+                return ""
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                self.warn((*at, key), f"expected text, got a {kind_of(value)}; ignored")
+                return ""
+            value = str(value)
+        return clean_line(value) if line else clean_text(value)
 
-    def url(self, f: dict[Any, Any], path: Sequence[str | int], *, required: bool = True) -> str | None:
-        value = f.get(path[-1])
+    def url(self, f: dict[Any, Any], key: str, at: tuple[str | int, ...] = ()) -> str | None:
+        """An optional URL: a warning when it is there but unusable."""
+        value = f.get(key)
         if value is None:
             return None
         url = clean_url(value)
-        if url is None and not required:
-            self.warn(path, f"{_show(value)} is not an absolute http(s) URL; ignored")
+        if url is None:
+            self.warn((*at, key), f"{_show(value)} is not an absolute http(s) URL; ignored")
         return url
 
     def date(
-        self, f: dict[Any, Any], path: tuple[str | int, ...], *, required: bool = True
+        self, f: dict[Any, Any], key: str, at: tuple[str | int, ...] = (), *, required: bool = False
     ) -> datetime | None:
-        value = f.get(path[-1])
+        value = f.get(key)
         if value is None:
             return None
         parsed = parse_datetime(value)
         if parsed is None:
             if required:
-                raise self.fail(path, f"cannot read {_show(value)} as a date")
-            self.warn(path, f"cannot read {_show(value)} as a date; ignored")
+                raise self.fail((*at, key), f"cannot read {_show(value)} as a date")
+            self.warn((*at, key), f"cannot read {_show(value)} as a date; ignored")
         return parsed
 
-    def number(self, f: dict[Any, Any], path: tuple[str | int, ...]) -> float | None:
-        value = f.get(path[-1])
+    def number(self, f: dict[Any, Any], key: str, at: tuple[str | int, ...] = ()) -> float | None:
+        value = f.get(key)
         if value is None:
             return None
         number = _to_number(value)
         if number is None:
-            self.warn(path, f"{_show(value)} is not a number; ignored")
+            self.warn((*at, key), f"{_show(value)} is not a number; ignored")
         return number
 
     def flag(self, f: dict[Any, Any], path: tuple[str | int, ...], *, default: bool) -> bool:
@@ -161,8 +167,8 @@ class Builder:
         if type(value) is dict:
             # Records name the same few providers again and again: one built without a
             # warning is the same for the same name and domain texts, wherever it is.
-            known = (value.get("name"), value.get("domain"))
-            if all(type(part) is str or part is None for part in known):
+            name, domain = known = (value.get("name"), value.get("domain"))
+            if (type(name) is str or name is None) and (type(domain) is str or domain is None):
                 provider = _PROVIDERS.get(known)
                 if provider is not None:
                     return provider
@@ -183,7 +189,7 @@ class Builder:
         if not isinstance(value, dict):
             self.warn(path, f"expected a mapping with name and domain, got a {kind_of(value)}; ignored")
             return None
-        name = self.text(value, (*path, "name"), line=True)
+        name = self.text(value, "name", path, line=True)
         domain = value.get("domain")
         url = None
         if domain is not None:
@@ -206,45 +212,57 @@ class Builder:
         topics: list[str] = []
         seen: set[str] = set()
         for i, item in enumerate(value):
-            if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-                self.warn((*path, i), f"expected a name, got a {kind_of(item)}; ignored")
-                continue
-            name = clean_line(str(item))
-            if name and name.casefold() not in seen:
-                seen.add(name.casefold())
+            if type(item) is not str:
+                if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+                    self.warn((*path, i), f"expected a name, got a {kind_of(item)}; ignored")
+                    continue
+                item = str(item)
+            name = clean_line(item)
+            folded = name.casefold()
+            if name and folded not in seen:
+                seen.add(folded)
                 topics.append(name)
         return tuple(topics)
 
     def images(self, value: Any, path: tuple[str | int, ...]) -> tuple[Image, ...]:
         images: list[Image] = []
+        urls: set[str] = set()
         for i, item in enumerate(self.items(value, path)):
-            image = self.image(item, (*path, i))
-            if image is not None and all(image.url != seen.url for seen in images):
+            image = self.image(item, path, i)
+            if image is not None and image.url not in urls:
+                urls.add(image.url)
                 images.append(image)
         return tuple(images)
 
-    def image(self, item: Any, path: tuple[str | int, ...]) -> Image | None:
-        if isinstance(item, str):
-            item = {"url": item}
-        if not isinstance(item, dict):
-            self.warn(path, f"expected a mapping with url, width and height, got a {kind_of(item)}; dropped")
-            return None
+    def image(self, item: Any, at: tuple[str | int, ...], i: int) -> Image | None:
+        """Item `i` of the list of images at `at`."""
+        if type(item) is not dict:
+            if isinstance(item, str):
+                item = {"url": item}
+            elif not isinstance(item, dict):
+                self.warn(
+                    (*at, i), f"expected a mapping with url, width and height, got a {kind_of(item)}; dropped"
+                )
+                return None
         url = clean_url(item.get("url"))
         if url is None:
             self.warn(
-                (*path, "url"), f"{_show(item.get('url'))} is not an absolute http(s) URL; image dropped"
+                (*at, i, "url"), f"{_show(item.get('url'))} is not an absolute http(s) URL; image dropped"
             )
             return None
-        return Image(url, _to_size(item.get("width")), _to_size(item.get("height")), image_media_type(url))
+        return _ImageParts(
+            url, _to_size(item.get("width")), _to_size(item.get("height")), image_media_type(url)
+        ).frozen()
 
     def related(self, value: Any, path: tuple[str | int, ...]) -> tuple[Related, ...]:
         related: list[Related] = []
+        ids: set[str] = set()
         for i, item in enumerate(self.items(value, path)):
             at: tuple[str | int, ...] = (*path, i)
             if not isinstance(item, dict):
                 self.warn(at, f"expected a mapping, got a {kind_of(item)}; dropped")
                 continue
-            title = self.text(item, (*at, "title"), line=True)
+            title = self.text(item, "title", at, line=True)
             key = "webUrl" if "webUrl" in item or "url" not in item else "url"
             url = clean_url(item.get(key))
             if url is None:
@@ -257,24 +275,28 @@ class Builder:
                 self.warn((*at, "title"), "missing; related article dropped")
                 continue
             image = None
-            for j, raw in enumerate(self.items(item.get("images"), (*at, "images"))):
-                image = self.image(raw, (*at, "images", j))
-                if image is not None:
-                    break
+            images = item.get("images")
+            if images is not None:
+                images_at = (*at, "images")
+                for j, raw in enumerate(self.items(images, images_at)):
+                    image = self.image(raw, images_at, j)
+                    if image is not None:
+                        break
             related_id = canonical_url(url)
-            if any(r.id == related_id for r in related):
+            if related_id in ids:
                 continue
+            ids.add(related_id)
             related.append(
-                Related(
+                _RelatedParts(
                     id=related_id,
                     title=title,
                     url=url,
-                    excerpt=self.text(item, (*at, "excerpt")),
-                    published=self.date(item, (*at, "publishedDateTime"), required=False),
+                    excerpt=self.text(item, "excerpt", at),
+                    published=self.date(item, "publishedDateTime", at),
                     provider=self.provider(item.get("provider"), (*at, "provider")),
-                    quality=self.number(item, (*at, "quality")),
+                    quality=self.number(item, "quality", at),
                     image=image,
-                )
+                ).frozen()
             )
         return tuple(related)
 
@@ -289,6 +311,81 @@ class Builder:
         return value
 
 
+# The model's values are frozen dataclasses, whose __init__ sets each field through
+# object.__setattr__: five times the cost of a plain attribute store, for every record,
+# related article and image. These classes have the same slots in the same order and
+# plain stores; `frozen` then makes the object the model's class, which Python allows
+# between classes of the same layout (and refuses, loudly, should the two ever differ).
+# The object is then one the model's own constructor would have made, equal and alike
+# in every way (tests check it).
+
+
+class _RecordParts:
+    __slots__ = tuple(field.name for field in fields(Record))
+
+    def __init__(
+        self, *, key: str, id: str, title: str, link: str, excerpt: str, published: datetime,
+        updated: datetime, type: str | None, category: str | None, quality: float | None,
+        heat: float | None, is_published: bool, provider: Provider | None, topics: tuple[str, ...],
+        images: tuple[Image, ...], related: tuple[Related, ...],
+    ) -> None:  # fmt: skip
+        self.key = key
+        self.id = id
+        self.title = title
+        self.link = link
+        self.excerpt = excerpt
+        self.published = published
+        self.updated = updated
+        self.type = type
+        self.category = category
+        self.quality = quality
+        self.heat = heat
+        self.is_published = is_published
+        self.provider = provider
+        self.topics = topics
+        self.images = images
+        self.related = related
+
+    def frozen(self) -> Record:
+        self.__class__ = Record  # type: ignore[assignment]
+        return self  # type: ignore[return-value]
+
+
+class _RelatedParts:
+    __slots__ = tuple(field.name for field in fields(Related))
+
+    def __init__(
+        self, *, id: str, title: str, url: str, excerpt: str, published: datetime | None,
+        provider: Provider | None, quality: float | None, image: Image | None,
+    ) -> None:  # fmt: skip
+        self.id = id
+        self.title = title
+        self.url = url
+        self.excerpt = excerpt
+        self.published = published
+        self.provider = provider
+        self.quality = quality
+        self.image = image
+
+    def frozen(self) -> Related:
+        self.__class__ = Related  # type: ignore[assignment]
+        return self  # type: ignore[return-value]
+
+
+class _ImageParts:
+    __slots__ = tuple(field.name for field in fields(Image))
+
+    def __init__(self, url: str, width: int | None, height: int | None, media_type: str | None) -> None:
+        self.url = url
+        self.width = width
+        self.height = height
+        self.media_type = media_type
+
+    def frozen(self) -> Image:
+        self.__class__ = Image  # type: ignore[assignment]
+        return self  # type: ignore[return-value]
+
+
 # Providers built from (name, domain) texts; every Provider is immutable.
 _PROVIDERS: dict[tuple[Any, Any], Provider] = {}
 
@@ -299,6 +396,8 @@ _FALSY = {"false", "no", "off", "0"}
 def parse_datetime(value: object) -> datetime | None:
     """A timezone-aware UTC datetime from a YAML timestamp, ISO 8601 or RFC 2822
     text; a value without a zone is taken as UTC. None when it is not a date."""
+    if type(value) is datetime and value.tzinfo is timezone.utc:
+        return value  # most dates: what astimezone below would return, the same object
     if isinstance(value, datetime):
         parsed = value
     elif isinstance(value, date):
@@ -326,6 +425,11 @@ def parse_datetime(value: object) -> datetime | None:
 
 
 def _to_number(value: object) -> float | None:
+    if type(value) is int:
+        try:
+            return float(value)  # finite whenever it is not too large for a float
+        except OverflowError:
+            return None
     if isinstance(value, bool):
         return None
     try:
