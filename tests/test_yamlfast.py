@@ -3,6 +3,7 @@ the text to it: the same values and types, the same refusals with the same lines
 
 from __future__ import annotations
 
+from datetime import timezone
 from typing import Any
 
 import pytest
@@ -318,3 +319,10 @@ def test_double_quoted_text_with_escaped_quotes_reads_as_pyyaml_reads_it(
 
 def test_escaped_quotes_are_read_here() -> None:
     assert check('excerpt: "say \\"no\\" now" # c\nlist:\n  - "\\"x\\""\n')
+
+
+def test_newsroom_dates_carry_python_s_own_utc() -> None:
+    """PyYAML gives `Z` dates `timezone.utc` itself; so does the quick reader."""
+    value = load_simple("published: 2026-10-21T03:39:47Z\n")
+    assert value is not None
+    assert value["published"].tzinfo is timezone.utc

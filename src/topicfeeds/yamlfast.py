@@ -14,7 +14,7 @@ to PyYAML, so every refusal and its line stay PyYAML's.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from .yamlload import CACHE_LIMIT, UNSURE, plain_tag, plain_value
@@ -70,19 +70,20 @@ def _usual(text: str) -> bool:
     return text.replace("\n", " ").isprintable() or not _UNUSUAL.search(text)
 
 
-# Every line that holds something, cut by one regular expression into (indentation,
-# `- ` when it starts a sequence item, a key when one follows, and the rest). The
-# indentation is kept as its spaces, which compare as their counts do. A key is a
-# plain word (short: YAML limits a key on one line to 1024 characters), then a colon
-# and spaces or the end of the line.
+# Every line that holds something, cut by one regular expression into (its prefix: the
+# indentation and, when it starts a sequence item, `- `; a key when one follows; and
+# the rest). Indentation is kept as its spaces, which compare as their counts do. A key
+# is a plain word (short: YAML limits a key on one line to 1024 characters), then a
+# colon and spaces or the end of the line.
 _LINES = re.compile(
-    r"^( *)(?=[^ \n#])(-(?: +|$))?(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: +|$))?(.*)", re.MULTILINE
+    r"^( *(?=[^ \n#])(?:-(?: +|$))?)(?:([A-Za-z_][A-Za-z0-9_-]{0,127}):(?: +|$))?(.*)", re.MULTILINE
 )
-_Line = tuple[str, str, str, str]
+_Line = tuple[str, str, str]
 _MISSING: Any = object()
 _GOOD_KEYS: set[str] = set()  # keys known to be plain text to YAML 1.1
 _PLAIN: dict[str, Any] = {}  # plain scalars (with any comment) and their values
 _PLAIN_MAX_LENGTH = 80
+_NO_PREFIX = "\n"  # a prefix no line has
 
 
 def _read(lines: list[_Line]) -> dict[str, Any]:
@@ -90,49 +91,60 @@ def _read(lines: list[_Line]) -> dict[str, Any]:
 
     One loop with the open blocks on a stack, rather than a function per block: a
     record has some fifty lines, and the work per line is most of the cost of reading
-    it. Whatever the loop is not sure of raises `_Unsure`."""
+    it. Most lines are the next key of the mapping being read, so that case costs one
+    comparison of the line's prefix; the others (items, and the lines that open or
+    close a block) take the longer way. Whatever the loop is not sure of raises
+    `_Unsure`."""
     root: dict[str, Any] = {}
-    block: Any = root  # the mapping or list that lines at `indent` belong to
+    block: Any = root  # the mapping or list being read
     in_list = False  # whether `block` is a list
-    indent = ""
+    column = ""  # the indentation of `block`
+    key_prefix = ""  # the prefix of its next key, or _NO_PREFIX (a list, a key without its value)
     enclosing: list[tuple[Any, bool, str]] = []  # the blocks around `block`, outermost first
     pending: str | None = None  # a key of `block` whose value starts on the next line
-    for line_indent, dash, key, rest in lines:
-        if pending is not None:
-            # The value is a block on the lines below, a list level with the key (YAML
-            # lets a mapping's items start at its own column), or else empty: null.
-            if line_indent > indent or (dash and line_indent == indent):
-                child: Any = [] if dash else {}
-                block[pending] = child
-                enclosing.append((block, in_list, indent))
-                block, in_list, indent = child, bool(dash), line_indent
+    for prefix, key, rest in lines:
+        if prefix != key_prefix:
+            dash_at = prefix.find("-")
+            line_indent, dash = (prefix, "") if dash_at < 0 else (prefix[:dash_at], prefix[dash_at:])
+            if pending is not None:
+                # The value is a block on the lines below, a list level with the key
+                # (YAML lets a mapping's items start at its own column), or else null.
+                if line_indent > column or (dash and line_indent == column):
+                    child: Any = [] if dash else {}
+                    block[pending] = child
+                    enclosing.append((block, in_list, column))
+                    block, in_list, column = child, bool(dash), line_indent
+                    if len(enclosing) > _MAX_DEPTH:
+                        raise _Unsure
+                else:
+                    block[pending] = None
+                pending = None
+            # Leave the blocks this line is not part of: those indented deeper, and a
+            # list when a key level with its items follows.
+            while line_indent < column or (in_list and not dash and line_indent == column):
+                block, in_list, column = enclosing.pop()
+            if line_indent != column:
+                raise _Unsure  # a continued scalar, or indentation PyYAML refuses
+            if in_list:
+                if not key:
+                    if not rest or rest[0] in "#-":
+                        raise _Unsure  # an empty item (its value on the lines below), a nested `- `
+                    value = _PLAIN.get(rest, _MISSING)
+                    block.append(_scalar(rest) if value is _MISSING else value)
+                    key_prefix = _NO_PREFIX
+                    continue
+                # A mapping starting on the item's own line, its keys indented to the first.
+                child = {}
+                block.append(child)
+                enclosing.append((block, in_list, column))
+                block, in_list, column = child, False, column + " " * len(dash)
                 if len(enclosing) > _MAX_DEPTH:
                     raise _Unsure
-            else:
-                block[pending] = None
-            pending = None
-        # Leave the blocks this line is not part of: those indented deeper, and a list
-        # when a key level with its items follows.
-        while line_indent < indent or (in_list and not dash and line_indent == indent):
-            block, in_list, indent = enclosing.pop()
-        if line_indent != indent:
-            raise _Unsure  # a continued scalar, or indentation PyYAML refuses
-        if in_list:
-            if not key:
-                if not rest or rest[0] in "#-":
-                    raise _Unsure  # an empty item (its value on the lines below), a nested `- `
-                value = _PLAIN.get(rest, _MISSING)
-                block.append(_scalar(rest) if value is _MISSING else value)
-                continue
-            # A mapping starting on the item's own line, its keys indented to the first.
-            child = {}
-            block.append(child)
-            enclosing.append((block, in_list, indent))
-            block, in_list, indent = child, False, indent + " " * len(dash)
-            if len(enclosing) > _MAX_DEPTH:
-                raise _Unsure
-        elif dash or not key:
-            raise _Unsure  # a list item where a key belongs, a quoted key, ...
+            elif dash:
+                raise _Unsure  # a list item where a key belongs
+            key_prefix = column
+        if not key:
+            raise _Unsure  # a quoted key, a scalar where a key belongs, ...
         if key in block:
             raise _Unsure  # PyYAML's loader refuses it, with its line
         if key not in _GOOD_KEYS:
@@ -142,7 +154,7 @@ def _read(lines: list[_Line]) -> dict[str, Any]:
                 _GOOD_KEYS.clear()  # as yamlload's caches: small, emptied when full
             _GOOD_KEYS.add(key)
         if not rest:
-            pending = key
+            pending, key_prefix = key, _NO_PREFIX
             continue
         first = rest[0]
         if first == '"':
@@ -154,10 +166,11 @@ def _read(lines: list[_Line]) -> dict[str, Any]:
         elif first != "#":
             value = _PLAIN.get(rest, _MISSING)
             if value is _MISSING:
-                value = _scalar(rest) if first in "'[{" else _plain(rest)
+                # `images: []` is not in the cache: it is a new list each time.
+                value = [] if rest == "[]" else _scalar(rest) if first in "'[{" else _plain(rest)
             block[key] = value
         else:
-            pending = key  # only a comment after the key
+            pending, key_prefix = key, _NO_PREFIX  # only a comment after the key
     if pending is not None:
         block[pending] = None
     return root
@@ -218,13 +231,13 @@ _UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-9
 
 def _utc_timestamp(text: str) -> Any:
     """The datetime PyYAML's constructor makes of `2026-10-21T03:39:47Z`, the form
-    newsroom dates take: the same fields with `timezone.utc`, read by the C parser of
-    ISO dates (which takes this form on every Python this runs on) rather than six
-    `int` calls; UNSURE for any other text."""
+    newsroom dates take: the same fields with `timezone.utc` (which the C parser of ISO
+    dates gives any zero offset), read by that parser rather than six `int` calls;
+    UNSURE for any other text."""
     if not _UTC_SECONDS.fullmatch(text):
         return UNSURE
     try:
-        return datetime.fromisoformat(text[:19]).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(text[:19] + "+00:00")  # no "Z" before Python 3.11
     except ValueError:
         return UNSURE  # 2026-02-30: PyYAML's path names the refusal
 
@@ -250,12 +263,6 @@ def _single_quoted(text: str) -> tuple[str, int]:
         start = end + 2
 
 
-# A double-quoted scalar whose only escapes are quotes (`"say \\"no\\""`, the one escape
-# records often hold): every backslash in it starts a `\\"` pair, so replacing the pairs
-# reads it, with no loop over its characters.
-_QUOTES_ESCAPED = re.compile(r'"([^"\\]*(?:\\"[^"\\]*)*)"')
-
-
 def _double_quoted(text: str) -> tuple[str, int]:
     """A double-quoted scalar on one line, and where it ends in `text`."""
     end = text.find('"', 1)
@@ -263,9 +270,14 @@ def _double_quoted(text: str) -> tuple[str, int]:
         raise _Unsure
     if "\\" not in text[1:end]:
         return text[1:end], end + 1
-    quoted = _QUOTES_ESCAPED.match(text)
-    if quoted is not None:
-        return quoted[1].replace('\\"', '"'), quoted.end()
+    if text[-1] == '"':
+        # Quotes the only escapes, the scalar all of `text`: every backslash starts a
+        # backslash-quote pair (one after a second backslash would be left behind),
+        # so replacing the pairs reads it.
+        body = text[1:-1]
+        unescaped = body.replace('\\"', "")
+        if '"' not in unescaped and "\\" not in unescaped:
+            return body.replace('\\"', '"'), len(text)
     parts: list[str] = []
     at = 1
     length = len(text)
