@@ -73,7 +73,9 @@ class Builder:
         if not title:
             raise self.fail(("title",), "missing or empty; a feed entry needs a title")
         web = self.url(f, "webUrl")
-        original = self.url(f, "originalUrl")
+        # Records often give the same text for both: the same URL, with nothing to warn about.
+        same = web is not None and f.get("originalUrl") == f.get("webUrl")
+        original = web if same else self.url(f, "originalUrl")
         link = web or original
         if link is None:
             key = "webUrl" if "webUrl" in f or "originalUrl" not in f else "originalUrl"
@@ -97,7 +99,7 @@ class Builder:
             quality=self.number(f, "quality"),
             heat=self.number(f, "heat"),
             is_published=self.flag(f, ("published",), default=True),
-            provider=self.provider(f.get("provider"), ("provider",)),
+            provider=self.provider(f.get("provider")),
             topics=self.topics(f.get("topics"), ("topics",)),
             images=self.images(f.get("images"), ("images",)),
             related=self.related(f.get("related"), ("related",)),
@@ -163,7 +165,8 @@ class Builder:
         self.warn(path, f"{_show(value)} is not true or false; taken as {str(default).lower()}")
         return default
 
-    def provider(self, value: Any, path: tuple[str | int, ...]) -> Provider | None:
+    def provider(self, value: Any, at: tuple[str | int, ...] = ()) -> Provider | None:
+        """The provider field of the mapping at `at`."""
         if type(value) is dict:
             # Records name the same few providers again and again: one built without a
             # warning is the same for the same name and domain texts, wherever it is.
@@ -173,13 +176,13 @@ class Builder:
                 if provider is not None:
                     return provider
                 warned = len(self.warnings)
-                provider = self._provider(value, path)
+                provider = self._provider(value, (*at, "provider"))
                 if provider is not None and len(self.warnings) == warned:
                     if len(_PROVIDERS) >= CACHE_LIMIT:
                         _PROVIDERS.clear()  # as yamlload's caches: small, emptied when full
                     _PROVIDERS[known] = provider
                 return provider
-        return self._provider(value, path)
+        return self._provider(value, (*at, "provider"))
 
     def _provider(self, value: Any, path: tuple[str | int, ...]) -> Provider | None:
         if value is None:
@@ -227,7 +230,7 @@ class Builder:
     def images(self, value: Any, path: tuple[str | int, ...]) -> tuple[Image, ...]:
         images: list[Image] = []
         urls: set[str] = set()
-        for i, item in enumerate(self.items(value, path)):
+        for i, item in enumerate(value if type(value) is list else self.items(value, path)):
             image = self.image(item, path, i)
             if image is not None and image.url not in urls:
                 urls.add(image.url)
@@ -250,9 +253,14 @@ class Builder:
                 (*at, i, "url"), f"{_show(item.get('url'))} is not an absolute http(s) URL; image dropped"
             )
             return None
-        return _ImageParts(
-            url, _to_size(item.get("width")), _to_size(item.get("height")), image_media_type(url)
-        ).frozen()
+        width = item.get("width")
+        height = item.get("height")
+        # Most sizes: what _to_size's float round trip would give.
+        if type(width) is not int or not 0 <= width <= 1_000_000:
+            width = _to_size(width)
+        if type(height) is not int or not 0 <= height <= 1_000_000:
+            height = _to_size(height)
+        return _ImageParts(url, width, height, image_media_type(url)).frozen()
 
     def related(self, value: Any, path: tuple[str | int, ...]) -> tuple[Related, ...]:
         related: list[Related] = []
@@ -278,7 +286,7 @@ class Builder:
             images = item.get("images")
             if images is not None:
                 images_at = (*at, "images")
-                for j, raw in enumerate(self.items(images, images_at)):
+                for j, raw in enumerate(images if type(images) is list else self.items(images, images_at)):
                     image = self.image(raw, images_at, j)
                     if image is not None:
                         break
@@ -293,7 +301,7 @@ class Builder:
                     url=url,
                     excerpt=self.text(item, "excerpt", at),
                     published=self.date(item, "publishedDateTime", at),
-                    provider=self.provider(item.get("provider"), (*at, "provider")),
+                    provider=self.provider(item.get("provider"), at),
                     quality=self.number(item, "quality", at),
                     image=image,
                 ).frozen()
@@ -445,8 +453,6 @@ def _to_number(value: object) -> float | None:
 
 
 def _to_size(value: object) -> int | None:
-    if type(value) is int and 0 <= value <= 1_000_000:
-        return value  # most sizes: what the float round trip below would give
     number = _to_number(value)
     if number is None or number < 0 or number != int(number) or number > 1_000_000:
         return None
