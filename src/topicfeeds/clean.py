@@ -152,7 +152,9 @@ _IMAGE_TYPES = {
 
 def image_media_type(url: str) -> str | None:
     """The media type an image URL's extension implies, or None when it implies none."""
-    name = url.partition("#")[0].partition("?")[0].rpartition("/")[2]
+    if "?" in url or "#" in url:
+        url = url.partition("#")[0].partition("?")[0]
+    name = url[url.rfind("/") + 1 :]
     stem, dot, extension = name.rpartition(".")
     # As posixpath.splitext, without its Python loop: a name that is only dots before
     # its last one (".jpg", "..png") has no extension.

@@ -145,14 +145,8 @@ def _read(lines: list[_Line]) -> dict[str, Any]:
             key_prefix = column
         if not key:
             raise _Unsure  # a quoted key, a scalar where a key belongs, ...
-        if key in block:
-            raise _Unsure  # PyYAML's loader refuses it, with its line
-        if key not in _GOOD_KEYS:
-            if plain_tag(key) != _STR:
-                raise _Unsure  # a key YAML 1.1 reads as a bool, a number, ...
-            if len(_GOOD_KEYS) >= CACHE_LIMIT:
-                _GOOD_KEYS.clear()  # as yamlload's caches: small, emptied when full
-            _GOOD_KEYS.add(key)
+        if key in block or key not in _GOOD_KEYS:
+            _check_key(key, block)
         if not rest:
             pending, key_prefix = key, _NO_PREFIX
             continue
@@ -174,6 +168,18 @@ def _read(lines: list[_Line]) -> dict[str, Any]:
     if pending is not None:
         block[pending] = None
     return root
+
+
+def _check_key(key: str, mapping: dict[str, Any]) -> None:
+    """Raise `_Unsure` for a key already in `mapping` (PyYAML's loader refuses it, with
+    its line) or one YAML 1.1 reads as something else than text (`yes`, `null`)."""
+    if key in mapping:
+        raise _Unsure
+    if plain_tag(key) != _STR:
+        raise _Unsure
+    if len(_GOOD_KEYS) >= CACHE_LIMIT:
+        _GOOD_KEYS.clear()  # as yamlload's caches: small, emptied when full
+    _GOOD_KEYS.add(key)
 
 
 def _scalar(text: str) -> Any:
