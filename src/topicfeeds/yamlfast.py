@@ -104,8 +104,7 @@ def _read(lines: list[_Line]) -> dict[str, Any]:
     pending: str | None = None  # a key of `block` whose value starts on the next line
     for prefix, key, rest in lines:
         if prefix != key_prefix:
-            dash_at = prefix.find("-")
-            line_indent, dash = (prefix, "") if dash_at < 0 else (prefix[:dash_at], prefix[dash_at:])
+            line_indent, dash, _ = prefix.partition("-")
             if pending is not None:
                 # The value is a block on the lines below, a list level with the key
                 # (YAML lets a mapping's items start at its own column), or else null.
@@ -137,7 +136,7 @@ def _read(lines: list[_Line]) -> dict[str, Any]:
                 child = {}
                 block.append(child)
                 enclosing.append((block, in_list, column))
-                block, in_list, column = child, False, column + " " * len(dash)
+                block, in_list, column = child, False, " " * len(prefix)
                 if len(enclosing) > _MAX_DEPTH:
                     raise _Unsure
             elif dash:
