@@ -184,7 +184,7 @@ class Row:
 def row_of(tracked: Tracked) -> Row:
     """The stored form of what reading a file gave."""
     record, problems = tracked.outcome
-    encoded = codec.encode_problems(list(problems))
+    encoded = codec.encode_problems(list(problems)) if problems else "[]"  # most records have none
     if record is None:
         return Row(tracked.path.name, None, tracked.stamp, tracked.sha256, None, None, (), encoded)
     light, extra = codec.encode_light_and_extra(record)
