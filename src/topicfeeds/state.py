@@ -30,7 +30,7 @@ from .stamps import Listing, Stamp
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 _RECORDS_SCHEMA = """
 CREATE TABLE files (
@@ -43,7 +43,7 @@ CREATE TABLE files (
     racy INTEGER NOT NULL,      -- written so close to its reading that stat alone proves nothing
     light TEXT,                 -- JSON: the record without images, related articles, name and
                                 -- id (codec.encode_light_and_extra); NULL if rejected
-    extra BLOB,                 -- zlib-compressed JSON: its images and related articles; NULL if rejected
+    extra BLOB,                 -- zstd-compressed JSON: its images and related articles; NULL if rejected
     problems TEXT NOT NULL      -- the error that rejected the file, or the warnings about it
 );
 CREATE TABLE file_topics (
@@ -114,7 +114,8 @@ CREATE TABLE outputs (
 # Schema 4 added the WebSub tables. Schema 5 adds the archive's, when a ping was noted,
 # and keeps a record's images and related articles compressed, apart from the rest.
 # Schema 6 keeps the light part without what columns hold, and indexes ids by a short
-# digest. An older state is brought up to date without losing the entries' history: its parsed
+# digest. Schema 7 compresses the extra part with zstd rather than zlib. An older
+# state is brought up to date without losing the entries' history: its parsed
 # records are dropped, and with its fingerprint gone the next run is a full one, which
 # reads them all again.
 _NEW_RECORDS = f"""DROP TABLE file_topics; DROP TABLE files; {_RECORDS_SCHEMA}
@@ -123,6 +124,7 @@ _UPGRADES = {
     "3": _WEBSUB_SCHEMA + _ARCHIVE_SCHEMA + _NEW_RECORDS,
     "4": _ARCHIVE_SCHEMA + "ALTER TABLE pings ADD COLUMN noted INTEGER NOT NULL DEFAULT 0;" + _NEW_RECORDS,
     "5": _NEW_RECORDS,
+    "6": _NEW_RECORDS,
 }
 
 
