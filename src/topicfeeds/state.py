@@ -15,7 +15,7 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -163,10 +163,10 @@ class Cached(NamedTuple):
     racy: bool
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
+class Row(NamedTuple):
     """One record file in the form the store keeps: made where the file is parsed,
-    so a worker process sends back text rather than records to decode again."""
+    so a worker process sends back text rather than records to decode again. A
+    tuple, since a cold build makes 100,000 of them and sends them between processes."""
 
     name: str
     id: str | None  # the record's entry id; None if rejected
@@ -201,7 +201,7 @@ def read_row(path: Path, max_bytes: int, key: str | None = None) -> Row:
     paths when it reports them."""
     if key is None:
         return row_of(read_tracked(path, max_bytes, shown=path.name))
-    return replace(row_of(read_tracked(path, max_bytes, shown=key, key=key)), name=key)
+    return row_of(read_tracked(path, max_bytes, shown=key, key=key))._replace(name=key)
 
 
 @dataclass(frozen=True, slots=True)
