@@ -57,7 +57,7 @@ from .selector import (
 )
 from .sources import open_source
 from .stamps import Listing, Stamp, display_path
-from .state import SCHEMA_VERSION, ArchiveRow, History, StateStore
+from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
 from .websub import changed_feeds, deliver, next_attempt, note_changes
 from .workers import available_cpus
 from .writer import render_archive
@@ -466,6 +466,14 @@ class _Run:
             self._note_old(name)
             store.forget(name)
         self.parsed = len(stale)
+        with store.filling():
+            self._store_rows(stale, cached, touched)
+        return touched
+
+    def _store_rows(self, stale: Sequence[str], cached: dict[str, Cached], touched: set[str]) -> None:
+        """Parse files `stale` and store them; add to `touched` the topics (casefolded)
+        of every record added or changed, as it was and as it is."""
+        store, listing = self.store, self.listing
         rows = self.source.rows(stale, self.config.max_record_bytes, self.jobs)
         for done, row in enumerate(rows, 1):
             stamp = row.stamp or listing[row.name]
@@ -496,7 +504,6 @@ class _Run:
             if self.full and done % KEEP_EVERY == 0:
                 store.keep_progress()
         store.flush()
-        return touched
 
     def _spans(self) -> list[chunks.Span] | None:
         """The name ranges whose stored stamps may differ from the listing (see
