@@ -14,9 +14,10 @@ INDEXES = ["file_topics_by_name", "file_topics_by_topic", "files_by_id", "files_
 
 def rows(count: int) -> list[Row]:
     return [
-        Row(f"{n:04}.txt", None if n % 7 == 0 else f"https://news.example/{n}", Stamp(100 + n, n, n, n),
-            f"{n:064x}", None if n % 7 == 0 else f'["Story {n}"]', None if n % 7 == 0 else b"extra",
-            () if n % 7 == 0 else (f"Topic{n % 5}", "Energy"), "[]")
+        Row(f"{n:04}.txt", None if n % 7 == 0 else f"https://news.example/{n}", None if n % 7 == 0 else n,
+            Stamp(100 + n, n, n, n), f"{n:064x}", None if n % 7 == 0 else f'["Story {n}"]',
+            None if n % 7 == 0 else b"extra", () if n % 7 == 0 else (f"Topic{n % 5}", "Energy"),
+            () if n % 7 == 0 else (f"topic{n % 5}", "energy"), "[]")
         for n in range(count)
     ]  # fmt: skip
 

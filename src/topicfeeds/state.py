@@ -16,6 +16,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
@@ -161,6 +162,9 @@ def _name(key: str) -> str:
     return key
 
 
+_NO_STAMP = (None, None, None, None)
+
+
 class Cached(NamedTuple):
     """What the store knows of one record file."""
 
@@ -176,11 +180,13 @@ class Row(NamedTuple):
 
     name: str
     id: str | None  # the record's entry id; None if rejected
+    id_hash: int | None  # the id's digest, for its index (see _id_hash)
     stamp: Stamp | None
     sha256: str | None
     light: str | None  # JSON of the record without images and related articles; None if rejected
     extra: bytes | None  # its images and related articles, compressed (see codec)
     topics: tuple[str, ...]
+    folded: tuple[str, ...]  # the topics casefolded
     problems: str  # JSON: the error if rejected, else the warnings
 
     @property
@@ -194,11 +200,13 @@ def row_of(tracked: Tracked) -> Row:
     record, problems = tracked.outcome
     encoded = codec.encode_problems(list(problems)) if problems else "[]"  # most records have none
     if record is None:
-        return Row(tracked.path.name, None, tracked.stamp, tracked.sha256, None, None, (), encoded)
+        return Row(tracked.path.name, None, None, tracked.stamp, tracked.sha256, None, None, (), (), encoded)
     light, extra = codec.encode_light_and_extra(record)
-    return Row(
-        tracked.path.name, record.id, tracked.stamp, tracked.sha256, light, extra, record.topics, encoded
-    )
+    topics = record.topics
+    # The digest and the casefolded topics are worked out here, where the file is
+    # parsed: in a worker process rather than in the run storing every row.
+    return Row(tracked.path.name, record.id, _id_hash(record.id), tracked.stamp, tracked.sha256, light, extra,
+               topics, tuple(t.casefold() for t in topics), encoded)  # fmt: skip
 
 
 def read_row(path: Path, max_bytes: int, key: str | None = None) -> Row:
@@ -431,28 +439,18 @@ class StateStore:
     def put(self, row: Row, racy: bool, *, new: bool = False) -> None:
         """Store what reading a file gave; `new` when the store knew no such file.
         Rows are written in batches: call `flush` before reading them back."""
-        stamp = row.stamp
-        key = _key(row.name)
+        name, entry_id, id_hash, stamp, sha256, light, extra, topics, folded, problems = row
+        key = _key(name)
         if not new:
             self.flush()
             self._db.execute("DELETE FROM file_topics WHERE name = ?", (key,))
+        size, mtime_ns, ino, ctime_ns = _NO_STAMP if stamp is None else stamp
+        digest = None if sha256 is None else bytes.fromhex(sha256)
         self._pending_files.append(
-            (
-                key,
-                row.id,
-                None if row.id is None else _id_hash(row.id),
-                None if stamp is None else stamp.size,
-                None if stamp is None else stamp.mtime_ns,
-                None if stamp is None else stamp.ino,
-                None if stamp is None else stamp.ctime_ns,
-                None if row.sha256 is None else bytes.fromhex(row.sha256),
-                int(racy),
-                row.light,
-                row.extra,
-                row.problems,
-            )
+            (key, entry_id, id_hash, size, mtime_ns, ino, ctime_ns, digest, int(racy), light, extra, problems)
         )
-        self._pending_topics.extend((t.casefold(), t, key, rank) for rank, t in enumerate(row.topics))
+        if topics:
+            self._pending_topics.extend(zip(folded, topics, repeat(key), range(len(topics))))
         if len(self._pending_files) >= 1000:
             self.flush()
 
