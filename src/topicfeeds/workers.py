@@ -32,10 +32,10 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 # Below this many files a second process costs more than it saves (measured on
 # the benchmark corpus: fork and transfer cost about as much as parsing 300 files).
@@ -62,12 +62,13 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def iter_files(paths: Sequence[Path], work: Callable[[Path], T], jobs: int = 1) -> Iterator[T]:
-    """`work` applied to every path, in order. With `jobs` > 1 and many files, chunks
-    of the list go to `jobs` forked workers, a few chunks ahead of the caller, which
-    only stores each result as it comes: the parsing, the costly part, is all done in
-    parallel, and the caller's own work overlaps it. `work`'s results must pickle
-    (plain tuples of text, numbers and bytes pickle fastest)."""
+def iter_files(paths: Sequence[P], work: Callable[[P], T], jobs: int = 1) -> Iterator[T]:
+    """`work` applied to every path (or name: whatever `work` takes), in order. With
+    `jobs` > 1 and many files, chunks of the list go to `jobs` forked workers, a few
+    chunks ahead of the caller, which only stores each result as it comes: the
+    parsing, the costly part, is all done in parallel, and the caller's own work
+    overlaps it. `work`'s results must pickle (plain tuples of text, numbers and
+    bytes pickle fastest)."""
     if jobs < 2 or len(paths) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
         yield from (work(p) for p in paths)
         return
@@ -114,7 +115,7 @@ class _Pool:
     sends one back. Simpler than a ProcessPoolExecutor, whose manager thread spends as
     much of this process's time receiving results as storing them costs."""
 
-    def __init__(self, work: Callable[[Path], Any], chunks: Sequence[Sequence[Path]], jobs: int) -> None:
+    def __init__(self, work: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], jobs: int) -> None:
         self.chunks = chunks
         self.received: dict[int, tuple[bool, Any]] = {}  # chunk: (whether it went well, results or error)
         self.lost: set[int] = set()  # chunks whose worker died holding them
@@ -206,8 +207,8 @@ def _widen(end: multiprocessing.connection.Connection) -> None:
 def _serve(
     tasks: multiprocessing.connection.Connection,
     results: multiprocessing.connection.Connection,
-    work: Callable[[Path], Any],
-    chunks: Sequence[Sequence[Path]],
+    work: Callable[[Any], Any],
+    chunks: Sequence[Sequence[Any]],
     others: list[multiprocessing.connection.Connection],
     parent: int,
 ) -> None:

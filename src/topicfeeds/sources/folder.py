@@ -105,12 +105,12 @@ class FolderSource:
 
     def rows(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[Row]:
         """Parsed in `jobs` processes when there are many (see workers.py)."""
-        paths = [self.folder / name for name in names]
+        # Names, not paths, go to the workers: each makes its files' paths itself.
         if self.nested:
             work = functools.partial(_read_below, folder=self.folder, max_bytes=max_bytes)
         else:
-            work = functools.partial(_read, max_bytes=max_bytes)
-        return map(Row._make, iter_files(paths, work, jobs))
+            work = functools.partial(_read, folder=self.folder, max_bytes=max_bytes)
+        return map(Row._make, iter_files(names, work, jobs))
 
     def named(self, text: str) -> str | None:
         """A record file is named by its path, which the caller reads itself."""
@@ -133,11 +133,12 @@ class FolderSource:
 # A worker sends rows back as plain tuples, which pickle in half the time.
 
 
-def _read(path: Path, max_bytes: int) -> tuple[Any, ...]:
-    """A record file in the folder, as a Row's fields."""
-    return tuple(read_row(path, max_bytes))
+def _read(name: str, folder: Path, max_bytes: int) -> tuple[Any, ...]:
+    """Record file `name` in `folder`, as a Row's fields."""
+    return tuple(read_row(folder / name, max_bytes))
 
 
-def _read_below(path: Path, folder: Path, max_bytes: int) -> tuple[Any, ...]:
-    """A record file in a subfolder, named by its path below `folder`, as a Row's fields."""
+def _read_below(name: str, folder: Path, max_bytes: int) -> tuple[Any, ...]:
+    """Record file `name` (its path below `folder`, in a subfolder), as a Row's fields."""
+    path = folder / name
     return tuple(read_row(path, max_bytes, key=path.relative_to(folder).as_posix()))
