@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
@@ -18,11 +19,13 @@ from pathlib import Path
 
 import feedparser
 import pytest
+import zstandard
 
 from topicfeeds import BuildReport, build, load_config, pipeline, selector
 from topicfeeds.cli import main
 from topicfeeds.config import Config
 from topicfeeds.errors import LockedError
+from topicfeeds.state import SCHEMA_VERSION
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text, write_record
 
@@ -232,7 +235,33 @@ def test_a_state_of_schema_5_keeps_its_history_and_reads_every_record_again(site
     assert feeds(site) == before
     with contextlib.closing(sqlite3.connect(state)) as db:
         assert db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall() == history
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("6",)
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
+    assert build(site, NOW + timedelta(hours=2)).no_changes
+
+
+def test_a_state_of_schema_6_keeps_its_history_and_reads_every_record_again(site: Config) -> None:
+    build(site, NOW)
+    write_record(site.records_dir, "1.txt", title="Story 1, edited", webUrl="https://www.gridwatch.example/1",
+                 originalUrl=..., publishedDateTime="2026-11-21T08:00:00Z")  # fmt: skip
+    build(site, NOW + timedelta(hours=1))
+    before = feeds(site)
+    state = site.state_path
+    assert state is not None
+    with contextlib.closing(sqlite3.connect(state)) as db, db:  # as schema 6 left it
+        history = db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall()
+        # Its extra parts were zlib-compressed.
+        extras = db.execute("SELECT name, extra FROM files WHERE extra IS NOT NULL").fetchall()
+        unpack = zstandard.ZstdDecompressor().decompress
+        db.executemany("UPDATE files SET extra = ? WHERE name = ?",
+                       [(zlib.compress(unpack(extra), 1), name) for name, extra in extras])  # fmt: skip
+        db.execute("UPDATE meta SET value = '6' WHERE key = 'schema'")
+    report = build(site, NOW + timedelta(hours=2))
+    assert report.warnings == ()
+    assert report.parsed == 3
+    assert feeds(site) == before
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        assert db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall() == history
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
     assert build(site, NOW + timedelta(hours=2)).no_changes
 
 

@@ -20,6 +20,7 @@ from topicfeeds.pipeline import KEEP_EVERY
 
 from .conftest import record_fields, record_text
 from .test_processes import NOW, TOPICS, project, snapshot, wait_until_gone
+from .test_state import INDEXES
 
 # Enough for two kept batches and a third under way.
 RECORDS = 2 * KEEP_EVERY + 1000
@@ -104,6 +105,10 @@ def test_a_killed_cold_build_resumes_where_it_stopped(
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["read"] == RECORDS - left
     assert snapshot(tmp_path / "feeds") == reference
+    # The killed run filled the tables without their secondary indexes: all are back.
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        made = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        assert sorted(name for (name,) in made) == INDEXES
     again = subprocess.run(command(config), capture_output=True, timeout=300, check=False)
     assert json.loads(again.stdout)["read"] == 0
     assert json.loads(again.stdout)["no_changes"] is True

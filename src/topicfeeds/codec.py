@@ -3,7 +3,7 @@ state store. JSON, not pickle, so a tampered state file cannot run code.
 
 A record is kept in two parts: the light part (every field a topic chooses by, as
 JSON text, read often) and the extra part (its images and related articles, as
-zlib-compressed JSON, read only for the few records that reach a feed). Compressed,
+zstd-compressed JSON, read only for the few records that reach a feed). Compressed,
 the extra part takes about half its size, which keeps several rows to a page. The
 light part leaves out what the store keeps in columns of its own (the file's name and
 the entry id), and the link when it is the id, as it is for most records: a third of
@@ -13,10 +13,12 @@ its size.
 from __future__ import annotations
 
 import json
-import zlib
+import threading
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
+
+import zstandard
 
 from .errors import Problem
 from .model import Entry, Image, Provider, Record, Related
@@ -77,6 +79,28 @@ def _related(r: Record) -> list[Any]:
     ]  # fmt: skip
 
 
+class _Codecs(threading.local):
+    """A zstd compressor and decompressor for each thread (neither may be shared), made
+    once: making one costs three times what compressing a record does.
+
+    zstd rather than zlib: on the extra part of a record (about 720 bytes) zstd's
+    level 1 takes 6 us where zlib's level 1 takes 17 us, for 3% more bytes, and a
+    cold build compresses every record."""
+
+    def __init__(self) -> None:
+        self.compressor = zstandard.ZstdCompressor(level=1)
+        self.decompressor = zstandard.ZstdDecompressor()
+
+    def compress(self, data: bytes) -> bytes:
+        return self.compressor.compress(data)
+
+    def decompress(self, data: bytes) -> bytes:
+        return self.decompressor.decompress(data)
+
+
+_CODECS = _Codecs()
+
+
 class Light(NamedTuple):
     """A record's light part as the store keeps it: the file's key and the entry id
     from their columns, and the JSON text of the rest (see `encode_light_and_extra`)."""
@@ -95,8 +119,7 @@ def encode_light_and_extra(r: Record) -> tuple[str, bytes]:
     fields = _fields(r)[2:]
     if r.link == r.id:
         fields[1] = None
-    # Level 1: as small as the default level on records (within 2%), in half the time.
-    return _dumps(fields), zlib.compress(extra, 1)
+    return _dumps(fields), _CODECS.compress(extra)
 
 
 def decode_light(light: Light) -> Record:
@@ -126,7 +149,7 @@ def decode_light(light: Light) -> Record:
 
 def with_extra(light: Record, extra: bytes) -> Record:
     """The whole record: its light part and the extra part `encode_light_and_extra` gave."""
-    images, related = json.loads(zlib.decompress(extra).decode("utf-8", "surrogatepass"))
+    images, related = json.loads(_CODECS.decompress(extra).decode("utf-8", "surrogatepass"))
     return replace(light, images=_to_images(images), related=_to_related(related))
 
 

@@ -57,7 +57,7 @@ from .selector import (
 )
 from .sources import open_source
 from .stamps import Listing, Stamp, display_path
-from .state import SCHEMA_VERSION, ArchiveRow, History, StateStore
+from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
 from .websub import changed_feeds, deliver, next_attempt, note_changes
 from .workers import available_cpus
 from .writer import render_archive
@@ -466,22 +466,33 @@ class _Run:
             self._note_old(name)
             store.forget(name)
         self.parsed = len(stale)
+        with store.filling():
+            self._store_rows(stale, cached, touched)
+        return touched
+
+    def _store_rows(self, stale: Sequence[str], cached: dict[str, Cached], touched: set[str]) -> None:
+        """Parse files `stale` and store them; add to `touched` the topics (casefolded)
+        of every record added or changed, as it was and as it is."""
+        store, listing, scan_started = self.store, self.listing, self.scan_started
         rows = self.source.rows(stale, self.config.max_record_bytes, self.jobs)
+        # Done for every file of a cold build: each step counts.
         for done, row in enumerate(rows, 1):
-            stamp = row.stamp or listing[row.name]
-            racy = _racy(stamp, self.scan_started)
-            old = cached.get(row.name)
-            if racy or row.stamp != listing[row.name]:
-                self.unsettled.add(row.name)  # its stored stamp proves nothing next time
+            name = row.name
+            listed = listing[name]
+            stamp = row.stamp or listed
+            racy = _racy(stamp, scan_started)
+            old = cached.get(name)
+            if racy or row.stamp != listed:
+                self.unsettled.add(name)  # its stored stamp proves nothing next time
             if old is not None and old.sha256 is not None and old.sha256 == row.sha256:
-                store.restamp(row.name, stamp, racy)  # touched, not changed
+                store.restamp(name, stamp, racy)  # touched, not changed
                 continue
             if old is not None:
-                touched |= store.topics_of(row.name)
-                self._note_old(row.name)
+                touched |= store.topics_of(name)
+                self._note_old(name)
             store.put(row, racy, new=old is None)
             if not row.rejected:
-                touched |= {t.casefold() for t in row.topics}
+                touched.update(row.folded)
                 if row.id is not None and not self.full:  # a full run chooses every topic afresh
                     self.changed_ids.add(row.id)
                 if row.problems != "[]":
@@ -496,7 +507,6 @@ class _Run:
             if self.full and done % KEEP_EVERY == 0:
                 store.keep_progress()
         store.flush()
-        return touched
 
     def _spans(self) -> list[chunks.Span] | None:
         """The name ranges whose stored stamps may differ from the listing (see
