@@ -316,6 +316,16 @@ class _Given:
         return self._record
 
 
+def rank(candidate: Candidate, sort: Sort) -> SortKey:
+    """`order_key(sort)` of the candidate's record, without making the record: the
+    microseconds divided as `datetime.timestamp` divides them, to the same float."""
+    newest = -(candidate.published_micros / 1_000_000)
+    if sort == "newest":
+        return (newest, 0.0, candidate.id)
+    value = candidate.quality if sort == "quality" else candidate.heat
+    return (-value if value is not None else float("inf"), newest, candidate.id)
+
+
 class Shortlist:
     """What `select` needs of one topic's records, gathered from a stream of them
     (`offer` each record the topic can match) while holding only a bounded number:
@@ -329,8 +339,8 @@ class Shortlist:
     articles as entries (which compete with the records for places) keeps every
     admitted record."""
 
-    __slots__ = ("_held_until", "_hold_future", "_key", "_now", "_seq", "_skew", "_sort", "cut", "everything",
-                 "held", "kept", "now", "room", "topic")  # fmt: skip
+    __slots__ = ("_floor", "_held_until", "_hold_future", "_key", "_now", "_seq", "_skew", "_sort",
+                 "cut", "everything", "held", "kept", "now", "room", "topic")  # fmt: skip
 
     def __init__(self, topic: Topic, now: datetime, room: int | None = None) -> None:
         self.topic = topic
@@ -349,6 +359,7 @@ class Shortlist:
         self._hold_future = rules.future != "publish"
         self._skew = timedelta(minutes=rules.clock_skew_minutes) // _MICRO  # as held_until subtracts it
         self._held_until: int | None = None  # held_until(self.held), in microseconds
+        self._floor: SortKey | None = None  # see _settle
 
     def offer(self, record: Record) -> None:
         """Consider one record the topic may select."""
@@ -374,6 +385,8 @@ class Shortlist:
           last kept record and `cut`, then were the rules to admit it, it would be let
           go and `cut` would stay as it is (the lower key of the two); were they to
           exclude it, it would be dropped. Either way nothing changes: it is skipped.
+          (The higher of those two keys is kept as `_floor`; the first part of a sort
+          key, one number, mostly settles the comparison without the rest.)
         """
         published = candidate.published_micros
         if self._hold_future and published > self._now:
@@ -384,32 +397,45 @@ class Shortlist:
                     if all(rule(record, self.topic, self.now) is None for rule in _PRESENT_RULES):
                         self.held, self._held_until = record, until
                 return
-        newest = -(published / 1_000_000)  # as published.timestamp() gives it: see order_key
-        sort = self._sort
-        if sort == "newest":
-            key: SortKey = (newest, 0.0, candidate.id)
-        else:
-            value = candidate.quality if sort == "quality" else candidate.heat
-            key = (-value if value is not None else float("inf"), newest, candidate.id)
-        kept = self.kept
-        full = not self.everything and len(kept) >= self.room
-        cut = self.cut
-        if full and cut is not None and key >= cut and (not kept or key >= kept[-1][0]):
+        floor = self._floor
+        if floor is not None:
+            # The first part of `rank` alone settles most: one number, no tuple.
+            if self._sort == "newest":
+                first = -(published / 1_000_000)
+            else:
+                value = candidate.quality if self._sort == "quality" else candidate.heat
+                first = -value if value is not None else float("inf")
+            if first > floor[0]:
+                return
+        key = rank(candidate, self._sort)
+        if floor is not None and key >= floor:
             return
         record = candidate.record()
         if exclusion(record, self.topic, self.now) is not None:
             return
-        if full:
+        kept = self.kept
+        if not self.everything and len(kept) >= self.room:
             if not kept or key >= kept[-1][0]:
                 self._let_go(key)
                 return
             self._let_go(kept.pop()[0])
         self._seq += 1
         bisect.insort(kept, (key, self._seq, record))
+        self._settle()
 
     def _let_go(self, key: SortKey) -> None:
         if self.cut is None or key < self.cut:
             self.cut = key
+        self._settle()
+
+    def _settle(self) -> None:
+        # The key at or below which a record can change nothing (see `consider`):
+        # set once every place is taken and something was let go.
+        kept, cut = self.kept, self.cut
+        if cut is None or self.everything or len(kept) < self.room:
+            self._floor = None
+        else:
+            self._floor = max(cut, kept[-1][0]) if kept else cut
 
     @property
     def records(self) -> list[Record]:
