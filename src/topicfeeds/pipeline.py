@@ -576,16 +576,19 @@ class _Run:
                     by_name.setdefault(name, []).append(lists[topic.slug])
         # Past ten topics, one pass over every record costs less than their own.
         match = None if every or len(topics) > 10 else sorted(by_name)
-        # The shortlists a record goes to, by its topics as written: records share them.
-        routes: dict[tuple[str, ...], list[Shortlist]] = {}
+        # The shortlists a record with one topic goes to, by that topic as written: a
+        # few spellings however many records, so memory stays flat.
+        single: dict[str, list[Shortlist]] = {}
         for _, light in self.store.light_records(match):
             candidate = codec.LightCandidate(light)
-            names = tuple(candidate.topics)
-            route = routes.get(names)
+            names = candidate.topics
+            route = single.get(names[0]) if len(names) == 1 else None
             if route is None:
                 found = chain(every, *(by_name.get(n.casefold(), ()) for n in names))
                 # A topic matching two of a record's topics is offered it once.
-                route = routes[names] = list(dict.fromkeys(found))
+                route = list(dict.fromkeys(found))
+                if len(names) == 1:
+                    single[names[0]] = route
             for shortlist in route:
                 shortlist.consider(candidate)
         return lists
