@@ -5,16 +5,21 @@ in-memory records, with few places so that copies, ties, holds and cuts crowd th
 from __future__ import annotations
 
 import bisect
+import random
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
+import feedparser
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
+from topicfeeds import build
 from topicfeeds.codec import micros
 from topicfeeds.config import Rules, Topic
 from topicfeeds.model import Record, Related
+from topicfeeds.reader import read_records
 from topicfeeds.selector import (
     Shortlist,
     SortKey,
@@ -27,7 +32,7 @@ from topicfeeds.selector import (
     shortlisted,
 )
 
-from .conftest import make_record
+from .conftest import BASE_CONFIG, make_config, make_record, write_record
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
@@ -295,3 +300,53 @@ def test_a_shortlist_decides_as_select_on_crowded_corpora(
     assert due_at(selection.admitted, seen, chosen_topic, NOW) == due_at(
         everything.admitted, records, chosen_topic, NOW
     )
+
+
+# -- through the build: one pass over the stored records fills every shortlist
+
+CHOOSING_TOPICS = [
+    ("all", "['*']", "limit: 3"),
+    ("energy-grid", "[Energy, Grid]", "limit: 2"),
+    ("energy", "[Energy]", "sort: quality\n    limit: 2"),
+    ("grid", "[Grid]", "sort: heat\n    limit: 1"),
+    ("solar", "[Solar]", "limit: 2\n    future: publish"),
+    ("recent", "[Energy]", "limit: 2\n    max_age_days: 1"),
+    ("cited", "[Grid]", "limit: 3\n    related: entries"),
+    ("skewed", "[Solar, Grid]", "limit: 2\n    clock_skew_minutes: 90"),
+    *((f"spare-{n}", f"[Spare {n}]", "limit: 1") for n in range(4)),  # past ten topics: one pass
+]
+
+
+def test_a_build_fills_every_shortlist_as_choosing_from_every_record_would(tmp_path: Path) -> None:
+    """Records dated about the run's time and ahead of it, copies of one article,
+    records naming several topics (two of them matched by one topic), a topic taking
+    every record: each topic's feed holds what `select` over every record gives."""
+    text = (
+        BASE_CONFIG.split("topics:\n")[0]
+        + "topics:\n"
+        + "".join(
+            f"  {slug}:\n    title: {slug}\n    match: {match}\n    {rules}\n"
+            for slug, match, rules in CHOOSING_TOPICS
+        )
+    )
+    config = make_config(tmp_path, text)
+    rnd = random.Random(11)
+    names = ["Energy", "Grid", "Solar", "energy", "Spare 1"]
+    for n in range(200):
+        when = NOW + timedelta(minutes=rnd.choice([-3000, -600, -30, 0, 3, 40, 200, 5000]))
+        article = f"https://n.example/{rnd.randrange(100)}"
+        write_record(
+            tmp_path / "seeds", f"{n:03d}.txt", title=f"Story {n}", webUrl=article, originalUrl=...,
+            publishedDateTime=when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            quality=rnd.choice([10, 50, 90]), heat=rnd.choice([1, 5]), published=rnd.random() > 0.1,
+            topics=rnd.sample(names, rnd.randrange(0, 4)),
+        )  # fmt: skip
+    build(config, NOW)
+    records = read_records(tmp_path / "seeds").records
+    shown = {}
+    for chosen in config.topics:
+        feed = feedparser.parse((tmp_path / "feeds" / f"{chosen.slug}.atom").read_bytes())
+        expected = [e.id for e in select(records, chosen, NOW).entries]
+        assert [e.id for e in feed.entries] == expected, chosen.slug
+        shown[chosen.slug] = len(expected)
+    assert all(shown[slug] for slug, _, _ in CHOOSING_TOPICS[:8])  # none of them empty
