@@ -69,6 +69,8 @@ def _provider_keys(record: Record) -> set[str]:
 
 def _providers(record: Record, topic: Topic, now: datetime) -> str | None:
     rules = topic.rules
+    if not rules.providers_include and not rules.providers_exclude:
+        return None  # most topics: no provider's keys to make
     name = record.provider.name if record.provider else "no provider"
     keys = _provider_keys(record)
     if rules.providers_include and not keys & set(rules.providers_include):
@@ -87,6 +89,8 @@ def _words(words: tuple[str, ...]) -> re.Pattern[str]:
 
 def _keywords(record: Record, topic: Topic, now: datetime) -> str | None:
     rules = topic.rules
+    if not rules.keywords_include and not rules.keywords_exclude:
+        return None  # most topics: no text to join
     text = f"{record.title}\n{record.excerpt}"
     if rules.keywords_include and not _words(rules.keywords_include).search(text):
         return f"keywords: none of {_names(rules.keywords_include)} in title or excerpt"
