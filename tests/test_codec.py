@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from topicfeeds.codec import (
     Light,
+    LightCandidate,
     decode_light,
     decode_problems,
     encode_light_and_extra,
@@ -15,6 +16,7 @@ from topicfeeds.codec import (
 )
 from topicfeeds.errors import Problem
 from topicfeeds.model import Image, Provider, Related
+from topicfeeds.selector import order_key, rank
 
 from .conftest import make_record
 
@@ -73,6 +75,23 @@ def test_records_survive_the_round_trip(  # type: ignore[no-untyped-def]
     )
     light, extra = encode_light_and_extra(record)
     assert with_extra(decode_light(Light(record.key, record.id, light)), extra) == record
+
+
+@given(times, times, numbers, numbers, providers, st.lists(texts, max_size=3))
+def test_a_light_candidate_ranks_and_decodes_as_its_record(  # type: ignore[no-untyped-def]
+    published, updated, quality, heat, provider, topics
+) -> None:
+    """What a shortlist reads of a stored record before deciding whether to make it
+    ranks it as the record made from the same text does, to the same float."""
+    record = make_record(published=published, updated=updated, quality=quality, heat=heat, provider=provider,
+                         topics=tuple(topics), images=(), related=())  # fmt: skip
+    light = Light(record.key, record.id, encode_light_and_extra(record)[0])
+    candidate = LightCandidate(light)
+    assert candidate.topics == list(record.topics)
+    for sort in ("newest", "quality", "heat"):
+        assert rank(candidate, sort) == order_key(sort)(record)
+    assert candidate.record() == decode_light(light) == record
+    assert candidate.record() is candidate.record()  # made once
 
 
 def test_the_light_part_holds_neither_name_nor_id_nor_a_link_equal_to_the_id() -> None:

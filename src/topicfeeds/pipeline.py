@@ -586,13 +586,21 @@ class _Run:
                     by_name.setdefault(name, []).append(lists[topic.slug])
         # Past ten topics, one pass over every record costs less than their own.
         match = None if every or len(topics) > 10 else sorted(by_name)
+        # The shortlists a record with one topic goes to, by that topic as written: a
+        # few spellings however many records, so memory stays flat.
+        single: dict[str, list[Shortlist]] = {}
         for _, light in self.store.light_records(match):
-            record = codec.decode_light(light)
-            offered: set[str] = set()
-            for shortlist in chain(every, *(by_name.get(n.casefold(), ()) for n in record.topics)):
-                if shortlist.topic.slug not in offered:  # a topic matching two of its topics
-                    offered.add(shortlist.topic.slug)
-                    shortlist.offer(record)
+            candidate = codec.LightCandidate(light)
+            names = candidate.topics
+            route = single.get(names[0]) if len(names) == 1 else None
+            if route is None:
+                found = chain(every, *(by_name.get(n.casefold(), ()) for n in names))
+                # A topic matching two of a record's topics is offered it once.
+                route = list(dict.fromkeys(found))
+                if len(names) == 1:
+                    single[names[0]] = route
+            for shortlist in route:
+                shortlist.consider(candidate)
         return lists
 
     def _choose_all(self, topic: Topic, shortlist: Shortlist) -> tuple[Selection, Sequence[Record]]:

@@ -69,6 +69,8 @@ def _provider_keys(record: Record) -> set[str]:
 
 def _providers(record: Record, topic: Topic, now: datetime) -> str | None:
     rules = topic.rules
+    if not rules.providers_include and not rules.providers_exclude:
+        return None  # most topics: no provider's keys to make
     name = record.provider.name if record.provider else "no provider"
     keys = _provider_keys(record)
     if rules.providers_include and not keys & set(rules.providers_include):
@@ -87,6 +89,8 @@ def _words(words: tuple[str, ...]) -> re.Pattern[str]:
 
 def _keywords(record: Record, topic: Topic, now: datetime) -> str | None:
     rules = topic.rules
+    if not rules.keywords_include and not rules.keywords_exclude:
+        return None  # most topics: no text to join
     text = f"{record.title}\n{record.excerpt}"
     if rules.keywords_include and not _words(rules.keywords_include).search(text):
         return f"keywords: none of {_names(rules.keywords_include)} in title or excerpt"
@@ -140,6 +144,7 @@ RULES: tuple[Rule, ...] = (
     _max_age,
     _future,
 )
+_PRESENT_RULES = tuple(rule for rule in RULES if rule is not _future)
 
 
 def exclusion(record: Record, topic: Topic, now: datetime) -> str | None:
@@ -280,6 +285,51 @@ def shortlist_room(topic: Topic) -> int:
     return topic.rules.limit + topic.rules.limit // 4 + 8
 
 
+class Candidate(Protocol):
+    """A record as a `Shortlist` first sees it: what ranks it, and the whole record
+    on demand (see `Shortlist.consider`: most records are never asked for it)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def published_micros(self) -> int: ...  # microseconds since the epoch
+    @property
+    def quality(self) -> float | None: ...
+    @property
+    def heat(self) -> float | None: ...
+    def record(self) -> Record: ...
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICRO = timedelta(microseconds=1)
+
+
+class _Given:
+    """A whole record as a `Candidate`."""
+
+    __slots__ = ("_record", "heat", "id", "published_micros", "quality")
+
+    def __init__(self, record: Record) -> None:
+        self._record = record
+        self.id = record.id
+        self.published_micros = (record.published - _EPOCH) // _MICRO
+        self.quality = record.quality
+        self.heat = record.heat
+
+    def record(self) -> Record:
+        return self._record
+
+
+def rank(candidate: Candidate, sort: Sort) -> SortKey:
+    """`order_key(sort)` of the candidate's record, without making the record: the
+    microseconds divided as `datetime.timestamp` divides them, to the same float."""
+    newest = -(candidate.published_micros / 1_000_000)
+    if sort == "newest":
+        return (newest, 0.0, candidate.id)
+    value = candidate.quality if sort == "quality" else candidate.heat
+    return (-value if value is not None else float("inf"), newest, candidate.id)
+
+
 class Shortlist:
     """What `select` needs of one topic's records, gathered from a stream of them
     (`offer` each record the topic can match) while holding only a bounded number:
@@ -293,7 +343,8 @@ class Shortlist:
     articles as entries (which compete with the records for places) keeps every
     admitted record."""
 
-    __slots__ = ("_key", "_seq", "cut", "everything", "held", "kept", "now", "room", "topic")
+    __slots__ = ("_floor", "_held_until", "_hold_future", "_key", "_now", "_seq", "_skew", "_sort",
+                 "cut", "everything", "held", "kept", "now", "room", "topic")  # fmt: skip
 
     def __init__(self, topic: Topic, now: datetime, room: int | None = None) -> None:
         self.topic = topic
@@ -302,19 +353,70 @@ class Shortlist:
         rules = topic.rules
         self.everything = rules.max_age_days is not None or rules.related == "entries"
         self._key = order_key(rules.sort)
+        self._sort = rules.sort
         self._seq = 0
         self.kept: list[tuple[SortKey, int, Record]] = []  # best first
         self.cut: SortKey | None = None
         self.held: Record | None = None  # see next_release
+        # The same instants as microseconds since the epoch, compared without datetimes.
+        self._now = (now - _EPOCH) // _MICRO
+        self._hold_future = rules.future != "publish"
+        self._skew = timedelta(minutes=rules.clock_skew_minutes) // _MICRO  # as held_until subtracts it
+        self._held_until: int | None = None  # held_until(self.held), in microseconds
+        self._floor: SortKey | None = None  # see _settle
 
     def offer(self, record: Record) -> None:
         """Consider one record the topic may select."""
-        topic, now = self.topic, self.now
-        if exclusion(record, topic, now) is not None:
-            if record.published > now:
-                self._hold(record)
+        self.consider(_Given(record))
+
+    def consider(self, candidate: Candidate) -> None:
+        """Consider one record the topic may select, given as a `Candidate`: the
+        whole record is asked for only when the rules must look at it.
+
+        Which records `offer` keeps, what it lets go (`cut`) and what it holds
+        (`held`) are what running every rule on each record would give, by two cases
+        that need no rule at all:
+
+        - A record dated after `now` by more than the clock-skew tolerance, in a topic
+          that holds such records, fails the `future` rule whatever the others say:
+          it is never kept nor let go. It changes only `held`, and only when its
+          release time comes before the held record's and the other rules admit it:
+          the rules run for those alone.
+        - Otherwise `future` admits it (it is not dated ahead, or not by more than
+          the tolerance, or the topic publishes such records). When every place is
+          taken (and the topic does not keep every admitted record), something was
+          already let go (`cut` is set) and its sort key ranks at or below both the
+          last kept record and `cut`, then were the rules to admit it, it would be let
+          go and `cut` would stay as it is (the lower key of the two); were they to
+          exclude it, it would be dropped. Either way nothing changes: it is skipped.
+          (The higher of those two keys is kept as `_floor`; the first part of a sort
+          key, one number, mostly settles the comparison without the rest.)
+        """
+        published = candidate.published_micros
+        if self._hold_future and published > self._now:
+            until = published - self._skew
+            if until > self._now:
+                if self._held_until is None or until < self._held_until:
+                    record = candidate.record()
+                    if all(rule(record, self.topic, self.now) is None for rule in _PRESENT_RULES):
+                        self.held, self._held_until = record, until
+                return
+        floor = self._floor
+        if floor is not None:
+            # The first part of `rank` alone settles most: one number, no tuple.
+            if self._sort == "newest":
+                first = -(published / 1_000_000)
+            else:
+                value = candidate.quality if self._sort == "quality" else candidate.heat
+                first = -value if value is not None else float("inf")
+            if first > floor[0]:
+                return
+        key = rank(candidate, self._sort)
+        if floor is not None and key >= floor:
             return
-        key = self._key(record)
+        record = candidate.record()
+        if exclusion(record, self.topic, self.now) is not None:
+            return
         kept = self.kept
         if not self.everything and len(kept) >= self.room:
             if not kept or key >= kept[-1][0]:
@@ -323,17 +425,21 @@ class Shortlist:
             self._let_go(kept.pop()[0])
         self._seq += 1
         bisect.insort(kept, (key, self._seq, record))
+        self._settle()
 
     def _let_go(self, key: SortKey) -> None:
         if self.cut is None or key < self.cut:
             self.cut = key
+        self._settle()
 
-    def _hold(self, record: Record) -> None:
-        first = None if self.held is None else held_until(self.held, self.topic)
-        if next_release((record,), self.topic, self.now) is not None:
-            until = held_until(record, self.topic)
-            if first is None or (until is not None and until < first):
-                self.held = record
+    def _settle(self) -> None:
+        # The key at or below which a record can change nothing (see `consider`):
+        # set once every place is taken and something was let go.
+        kept, cut = self.kept, self.cut
+        if cut is None or self.everything or len(kept) < self.room:
+            self._floor = None
+        else:
+            self._floor = max(cut, kept[-1][0]) if kept else cut
 
     @property
     def records(self) -> list[Record]:
@@ -492,7 +598,7 @@ def next_release(records: Iterable[Record], topic: Topic, now: datetime) -> date
         until = held_until(record, topic)
         if until is None or until <= now or (first is not None and until >= first):
             continue
-        if all(rule(record, topic, now) is None for rule in RULES if rule is not _future):
+        if all(rule(record, topic, now) is None for rule in _PRESENT_RULES):
             first = until
     return first
 
