@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
@@ -177,14 +178,35 @@ def test_a_damaged_or_foreign_state_is_rebuilt_with_a_warning(site: Config, dama
     assert build(site, NOW).no_changes
 
 
-def test_a_state_of_schema_4_keeps_its_history_and_reads_every_record_again(site: Config) -> None:
+def _built_twice(site: Config) -> tuple[dict[str, tuple[bytes, int]], Path]:
+    """Two builds, the second after an edit (the entry's `updated` moves, and the state
+    says when): the feeds they left, and the state file, for an upgrade test to age."""
     build(site, NOW)
     write_record(site.records_dir, "1.txt", title="Story 1, edited", webUrl="https://www.gridwatch.example/1",
                  originalUrl=..., publishedDateTime="2026-11-21T08:00:00Z")  # fmt: skip
-    build(site, NOW + timedelta(hours=1))  # the entry's `updated` moves, and the state says when
-    before = feeds(site)
+    build(site, NOW + timedelta(hours=1))
     state = site.state_path
     assert state is not None
+    return feeds(site), state
+
+
+def _upgraded_keeping(
+    site: Config, before: dict[str, tuple[bytes, int]], state: Path, history: list[Any]
+) -> None:
+    """The next build reads every record again, publishes the same feeds, keeps the
+    entries' history and notes the current schema; the one after has nothing to do."""
+    report = build(site, NOW + timedelta(hours=2))
+    assert report.warnings == ()
+    assert report.parsed == 3
+    assert feeds(site) == before
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        assert db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall() == history
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
+    assert build(site, NOW + timedelta(hours=2)).no_changes
+
+
+def test_a_state_of_schema_4_keeps_its_history_and_reads_every_record_again(site: Config) -> None:
+    before, state = _built_twice(site)
     with contextlib.closing(sqlite3.connect(state)) as db, db:  # as schema 4 left it
         history = db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall()
         db.execute("DROP TABLE file_topics")
@@ -208,13 +230,7 @@ def test_a_state_of_schema_4_keeps_its_history_and_reads_every_record_again(site
 
 
 def test_a_state_of_schema_5_keeps_its_history_and_reads_every_record_again(site: Config) -> None:
-    build(site, NOW)
-    write_record(site.records_dir, "1.txt", title="Story 1, edited", webUrl="https://www.gridwatch.example/1",
-                 originalUrl=..., publishedDateTime="2026-11-21T08:00:00Z")  # fmt: skip
-    build(site, NOW + timedelta(hours=1))
-    before = feeds(site)
-    state = site.state_path
-    assert state is not None
+    before, state = _built_twice(site)
     with contextlib.closing(sqlite3.connect(state)) as db, db:  # as schema 5 left it
         history = db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall()
         rows = db.execute("SELECT name, id, size, mtime_ns, ino, ctime_ns, sha256, racy, light, extra, "
@@ -229,24 +245,11 @@ def test_a_state_of_schema_5_keeps_its_history_and_reads_every_record_again(site
                        [(*r[:8], None if r[8] is None else f'["{r[0]}","{r[1]}",' + r[8][1:], *r[9:])
                         for r in rows])  # fmt: skip
         db.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
-    report = build(site, NOW + timedelta(hours=2))
-    assert report.warnings == ()
-    assert report.parsed == 3
-    assert feeds(site) == before
-    with contextlib.closing(sqlite3.connect(state)) as db:
-        assert db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall() == history
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
-    assert build(site, NOW + timedelta(hours=2)).no_changes
+    _upgraded_keeping(site, before, state, history)
 
 
 def test_a_state_of_schema_6_keeps_its_history_and_reads_every_record_again(site: Config) -> None:
-    build(site, NOW)
-    write_record(site.records_dir, "1.txt", title="Story 1, edited", webUrl="https://www.gridwatch.example/1",
-                 originalUrl=..., publishedDateTime="2026-11-21T08:00:00Z")  # fmt: skip
-    build(site, NOW + timedelta(hours=1))
-    before = feeds(site)
-    state = site.state_path
-    assert state is not None
+    before, state = _built_twice(site)
     with contextlib.closing(sqlite3.connect(state)) as db, db:  # as schema 6 left it
         history = db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall()
         # Its extra parts were zlib-compressed.
@@ -255,14 +258,7 @@ def test_a_state_of_schema_6_keeps_its_history_and_reads_every_record_again(site
         db.executemany("UPDATE files SET extra = ? WHERE name = ?",
                        [(zlib.compress(unpack(extra), 1), name) for name, extra in extras])  # fmt: skip
         db.execute("UPDATE meta SET value = '6' WHERE key = 'schema'")
-    report = build(site, NOW + timedelta(hours=2))
-    assert report.warnings == ()
-    assert report.parsed == 3
-    assert feeds(site) == before
-    with contextlib.closing(sqlite3.connect(state)) as db:
-        assert db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall() == history
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
-    assert build(site, NOW + timedelta(hours=2)).no_changes
+    _upgraded_keeping(site, before, state, history)
 
 
 def test_a_feed_file_changed_by_someone_else_is_restored(site: Config) -> None:
