@@ -192,13 +192,19 @@ def order_key(sort: Sort) -> Callable[[_Sortable], SortKey]:
     """The sort key of a topic's `sort` rule, for records and entries alike."""
 
     def key(item: _Sortable) -> SortKey:
-        newest = -item.published.timestamp()
-        if sort == "newest":
-            return (newest, 0.0, item.id)
-        value = item.quality if sort == "quality" else item.heat
-        return (-value if value is not None else float("inf"), newest, item.id)
+        return _sort_key(sort, item.published.timestamp(), item.quality, item.heat, item.id)
 
     return key
+
+
+def _sort_key(sort: Sort, timestamp: float, quality: float | None, heat: float | None, id_: str) -> SortKey:
+    """Where an item ranks under `sort`, from its date (seconds since the epoch) and
+    values: shared by `order_key` and `rank`, so the two always agree."""
+    newest = -timestamp
+    if sort == "newest":
+        return (newest, 0.0, id_)
+    value = quality if sort == "quality" else heat
+    return (-value if value is not None else float("inf"), newest, id_)
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,11 +329,8 @@ class _Given:
 def rank(candidate: Candidate, sort: Sort) -> SortKey:
     """`order_key(sort)` of the candidate's record, without making the record: the
     microseconds divided as `datetime.timestamp` divides them, to the same float."""
-    newest = -(candidate.published_micros / 1_000_000)
-    if sort == "newest":
-        return (newest, 0.0, candidate.id)
-    value = candidate.quality if sort == "quality" else candidate.heat
-    return (-value if value is not None else float("inf"), newest, candidate.id)
+    c = candidate
+    return _sort_key(sort, c.published_micros / 1_000_000, c.quality, c.heat, c.id)
 
 
 class Shortlist:
