@@ -5,13 +5,26 @@ as the patterns' expression does."""
 from __future__ import annotations
 
 import fnmatch
+import os
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from topicfeeds import build
+from topicfeeds.pipeline import RACY_NS
 from topicfeeds.sources.folder import FolderSource
+from topicfeeds.sources.folder import _read as folder_read
 from topicfeeds.stamps import PACKED, Listing, Stamp, name_matcher, stamp_of, suffixes_of
+from topicfeeds.state import Row, StateStore
+
+from .conftest import make_config, write_record
+
+NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
 
 def test_packed_names_are_sorted_with_their_stamps() -> None:
@@ -88,3 +101,75 @@ def test_a_folder_scan_lists_regular_record_files(tmp_path: Path) -> None:
     assert listing["a.txt"] == stamp_of((tmp_path / "a.txt").stat())
     other = FolderSource(tmp_path, ("[ab].*", "link.md")).scan()  # through the expression
     assert other.names == ["a.txt", "b.md", "link.md"]
+
+
+def test_a_scan_of_names_alone_lists_the_same_files(tmp_path: Path) -> None:
+    """Without stamps, the entries' types tell the files: the same names as a scan that
+    stats each, their stamps still to be set."""
+    for name in ["b.md", "a.txt", ".hidden.md", "c.yaml"]:
+        (tmp_path / name).write_text("x")
+    (tmp_path / "folder.md").mkdir()
+    (tmp_path / "link.md").symlink_to(tmp_path / "b.md")
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "gone")
+    (tmp_path / "to-folder.md").symlink_to(tmp_path / "folder.md")
+    source = FolderSource(tmp_path, ("*.txt", "*.md"))
+    names = source.scan(stamps=False)
+    assert names.names == source.scan().names == ["a.txt", "b.md", "link.md"]
+    assert not names.stamped
+    assert names["b.md"] == Stamp(0, 0, 0, 0)
+
+
+def test_stamps_set_one_by_one_give_the_listing_a_scan_gives() -> None:
+    stamps = {"b": Stamp(2, 20, 200, 2000), "a": Stamp(1, 10, 100, 1000), "c": Stamp(3, -30, 2**64 - 1, 3)}
+    listing = Listing.unstamped(list(stamps))
+    assert listing.names == ["a", "b", "c"]
+    for at, name in enumerate(listing.names):
+        listing.set_stamp(at, stamps[name])
+    assert listing.stamps == Listing.of(stamps).stamps
+    assert listing.digest() == Listing.of(stamps).digest()
+    listing.set_stamp(1, Stamp(2, 20, 2**64 + 1, 2000))  # beyond 64 bits: kept whole
+    assert [listing[n] for n in listing.names] == [stamps["a"], (2, 20, 2**64 + 1, 2000), stamps["c"]]
+
+
+def test_a_cold_build_lists_names_alone_and_keeps_the_stamps_a_scan_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run with no file known reads every file: it lists the names alone, takes each
+    stamp as the file is read, and stores what a scan that stats every file gives, so
+    that the next run finds nothing changed."""
+    config = make_config(tmp_path)
+    for n in range(30):
+        write_record(tmp_path / "seeds", f"{n:02d}.md", title=f"Story {n}")
+    (tmp_path / "seeds" / "bad.md").write_text("no front matter")
+    (tmp_path / "seeds" / "link.md").symlink_to(tmp_path / "seeds" / "01.md")
+    stats = 0
+    files = FolderSource._files
+
+    def counted(source: FolderSource) -> Iterator[tuple[str, os.stat_result]]:
+        nonlocal stats
+        stats += 1
+        return files(source)
+
+    monkeypatch.setattr(FolderSource, "_files", counted)
+    first = build(config, NOW)
+    assert (first.parsed, stats) == (32, 0)
+    assert config.state_path is not None
+    store, _ = StateStore.open(config.state_path)
+    listing = FolderSource(tmp_path / "seeds", ("*.md",)).scan()
+    known, differing = store.changed(listing)
+    store.close()
+    assert known == set(listing.names)
+    # Those listed here are too young to trust (racy), with the stamps the scan gives.
+    assert all(cached.stamp == listing[name] for name, cached in differing.items())
+    time.sleep(RACY_NS / 1e9)  # no longer too young: nothing is read again
+    again = build(config, NOW)
+    assert (again.parsed, stats) == (len(differing), 2)  # the scan above, and this run's
+    assert build(config, NOW).no_changes
+
+
+def test_a_file_that_cannot_be_opened_is_stamped_as_a_scan_stamps_it(tmp_path: Path) -> None:
+    (tmp_path / "folder.md").mkdir()
+    row = Row._make(folder_read("folder.md", folder=str(tmp_path), max_bytes=1000))
+    assert row.rejected
+    assert row.stamp == stamp_of((tmp_path / "folder.md").stat())
+    assert "cannot read" in row.problems

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import bisect
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import feedparser
+import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from topicfeeds import build
+from topicfeeds import build, pipeline
 from topicfeeds.codec import micros
 from topicfeeds.config import Rules, Topic
 from topicfeeds.model import Record, Related
@@ -317,19 +319,24 @@ CHOOSING_TOPICS = [
 ]
 
 
-def test_a_build_fills_every_shortlist_as_choosing_from_every_record_would(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stored", [False, True], ids=["as-rows-are-stored", "from-the-store"])
+def test_a_build_fills_every_shortlist_as_choosing_from_every_record_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, stored: bool
+) -> None:
     """Records dated about the run's time and ahead of it, copies of one article,
     records naming several topics (two of them matched by one topic), a topic taking
-    every record: each topic's feed holds what `select` over every record gives."""
-    text = (
-        BASE_CONFIG.split("topics:\n")[0]
-        + "topics:\n"
-        + "".join(
+    every record: each topic's feed holds what `select` over every record gives. A
+    cold build fills the shortlists as it stores the records; a full run over records
+    already stored (here: the configuration changed) reads them back from the store."""
+
+    def topics_text(chosen: Sequence[tuple[str, str, str]]) -> str:
+        blocks = (
             f"  {slug}:\n    title: {slug}\n    match: {match}\n    {rules}\n"
-            for slug, match, rules in CHOOSING_TOPICS
+            for slug, match, rules in chosen
         )
-    )
-    config = make_config(tmp_path, text)
+        return BASE_CONFIG.split("topics:\n")[0] + "topics:\n" + "".join(blocks)
+
+    config = make_config(tmp_path, topics_text(CHOOSING_TOPICS))
     rnd = random.Random(11)
     names = ["Energy", "Grid", "Solar", "energy", "Spare 1"]
     for n in range(200):
@@ -341,7 +348,20 @@ def test_a_build_fills_every_shortlist_as_choosing_from_every_record_would(tmp_p
             quality=rnd.choice([10, 50, 90]), heat=rnd.choice([1, 5]), published=rnd.random() > 0.1,
             topics=rnd.sample(names, rnd.randrange(0, 4)),
         )  # fmt: skip
+    if stored:
+        build(make_config(tmp_path, topics_text(CHOOSING_TOPICS[:-1])), NOW)
+        config = make_config(tmp_path, topics_text(CHOOSING_TOPICS))
+    streamed: list[bool] = []
+    offers = pipeline._Run._offers
+
+    def spy(run: Any, stale: Sequence[str]) -> Any:
+        given = offers(run, stale)
+        streamed.append(given is not None)
+        return given
+
+    monkeypatch.setattr(pipeline._Run, "_offers", spy)
     build(config, NOW)
+    assert streamed == [not stored]
     records = read_records(tmp_path / "seeds").records
     shown = {}
     for chosen in config.topics:

@@ -61,6 +61,7 @@ from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
 from .websub import changed_feeds, deliver, next_attempt, note_changes
 from .workers import available_cpus
 from .writer import render_archive
+from .yamlload import CACHE_LIMIT
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
@@ -305,6 +306,37 @@ def explain(
     return Explanation(record, shown, tuple(warnings), verdicts)
 
 
+class _Offers:
+    """Which of some topics' shortlists each record goes to, by its topics."""
+
+    def __init__(self, topics: Sequence[Topic], lists: dict[str, Shortlist]) -> None:
+        self.every = [lists[t.slug] for t in topics if MATCH_ALL in t.match]
+        self.by_name: dict[str, list[Shortlist]] = {}
+        for topic in topics:
+            if MATCH_ALL not in topic.match:
+                for name in topic.match:
+                    self.by_name.setdefault(name, []).append(lists[topic.slug])
+        # The shortlists a record goes to, by its topics as written: records share a
+        # few combinations of them, and the cache is emptied when full, so memory stays
+        # flat however many records.
+        self.routes: dict[str | tuple[str, ...], list[Shortlist]] = {}
+
+    def offer(self, candidate: codec.LightCandidate) -> None:
+        """Offer one record to each shortlist of a topic it matches."""
+        names = candidate.topics
+        known = names[0] if len(names) == 1 else tuple(names)
+        route = self.routes.get(known)
+        if route is None:
+            found = chain(self.every, *(self.by_name.get(n.casefold(), ()) for n in names))
+            # A topic matching two of a record's topics is offered it once.
+            route = list(dict.fromkeys(found))
+            if len(self.routes) >= CACHE_LIMIT:
+                self.routes.clear()
+            self.routes[known] = route
+        for shortlist in route:
+            shortlist.consider(candidate)
+
+
 class _Run:
     """One build (or explanation) over one state store."""
 
@@ -338,11 +370,15 @@ class _Run:
         self.due: dict[str, int | None] = {}  # each topic's valid_until as the last run left it
         self.changed_names: list[str] = []  # output files whose bytes this run changed
         self.allow_removals = allow_removals
+        # Shortlists filled as a build that reads every record stores them (see _offers).
+        self.streamed: dict[str, Shortlist] | None = None
 
     def scan(self) -> Listing:
         """List the records folder: every record file's stamp, by name."""
         self.scan_started = time.time_ns()
-        self.listing = self.source.scan()
+        # With no file known, every one is read and stamped as it is (see _store_rows):
+        # the names alone are listed, and the cold build spares a stat a file.
+        self.listing = self.source.scan(stamps=self.store.holds_files())
         return self.listing
 
     def prepare(self) -> set[str]:
@@ -403,6 +439,9 @@ class _Run:
             ):
                 return self._report(len(listing), 0, (), int(store.meta("feeds") or 0))
             touched = self.prepare()
+            if not listing.stamped:  # stamped as the files were read: described anew
+                self.digests.clear()
+                settled = "chunks" if spans is not None else listing.digest()
             topics = self.topics()
             rebuilt = self.due = store.topic_valid_until()
             self.counts = {} if self.full else decode_counts(store.meta("topic_counts"))
@@ -466,19 +505,51 @@ class _Run:
             self._note_old(name)
             store.forget(name)
         self.parsed = len(stale)
+        offers = self._offers(stale)
         with store.filling():
-            self._store_rows(stale, cached, touched)
+            self._store_rows(stale, cached, touched, offers)
         return touched
 
-    def _store_rows(self, stale: Sequence[str], cached: dict[str, Cached], touched: set[str]) -> None:
+    def _offers(self, stale: Sequence[str]) -> _Offers | None:
+        """When this run reads every record into an empty store, as a cold build does,
+        and chooses every topic from all of them (a full run, its topics named by the
+        configuration), the topics' shortlists are filled as the rows are stored: the
+        records are not read back from the store, and the shortlists' work overlaps the
+        parsing. Offered in the store's order of names (`chunks.orderable`), as they
+        would be read from it."""
+        config = self.config
+        if not self.full or config.auto or self.store.holds_files() or len(stale) != len(self.listing):
+            return None
+        if not chunks.orderable(self.listing.names):
+            return None
+        topics = plan_topics(config, {}).topics
+        self.streamed = {t.slug: Shortlist(t, self.now) for t in topics}
+        return _Offers(topics, self.streamed)
+
+    def _store_rows(
+        self, stale: Sequence[str], cached: dict[str, Cached], touched: set[str], offers: _Offers | None
+    ) -> None:
         """Parse files `stale` and store them; add to `touched` the topics (casefolded)
-        of every record added or changed, as it was and as it is."""
+        of every record added or changed, as it was and as it is; offer each record to
+        `offers` when given."""
         store, listing, scan_started = self.store, self.listing, self.scan_started
         rows = self.source.rows(stale, self.config.max_record_bytes, self.jobs)
+        names, at, stamped = listing.names, 0, listing.stamped
         # Done for every file of a cold build: each step counts.
         for done, row in enumerate(rows, 1):
             name = row.name
-            listed = listing[name]
+            # Rows come in the listing's order: each name is found by looking on from
+            # the last, most often at once, rather than by a search of every name.
+            try:
+                at = names.index(name, at)
+            except ValueError:  # out of order after all
+                at = listing.index(name)
+                if at < 0:
+                    raise KeyError(name) from None
+            listed = listing.stamp_at(at)
+            if not stamped:  # names alone were listed: the file's stamp is what was read
+                listed = row.stamp or listed
+                listing.set_stamp(at, listed)
             stamp = row.stamp or listed
             racy = _racy(stamp, scan_started)
             old = cached.get(name)
@@ -492,6 +563,8 @@ class _Run:
                 self._note_old(name)
             store.put(row, racy, new=old is None)
             if not row.rejected:
+                if offers is not None:
+                    offers.offer(codec.LightCandidate(codec.Light(name, row.id, row.light)))  # type: ignore[arg-type]
                 touched.update(row.folded)
                 if row.id is not None and not self.full:  # a full run chooses every topic afresh
                     self.changed_ids.add(row.id)
@@ -574,33 +647,19 @@ class _Run:
     def _shortlists(self, topics: Sequence[Topic]) -> dict[str, Shortlist]:
         """A shortlist for each of `topics`, filled in one pass over the records they
         can match: each record is decoded once, and none is held beyond the shortlists,
-        so memory does not grow with the records folder."""
+        so memory does not grow with the records folder. Those filled as this run
+        stored every record (see _offers) are taken when they are for the same topics."""
+        streamed, self.streamed = self.streamed, None
+        if streamed is not None and [s.topic for s in streamed.values()] == list(topics):
+            return streamed
         lists = {t.slug: Shortlist(t, self.now) for t in topics}
         if not topics:
             return lists
-        every = [lists[t.slug] for t in topics if MATCH_ALL in t.match]
-        by_name: dict[str, list[Shortlist]] = {}
-        for topic in topics:
-            if MATCH_ALL not in topic.match:
-                for name in topic.match:
-                    by_name.setdefault(name, []).append(lists[topic.slug])
+        offers = _Offers(topics, lists)
         # Past ten topics, one pass over every record costs less than their own.
-        match = None if every or len(topics) > 10 else sorted(by_name)
-        # The shortlists a record with one topic goes to, by that topic as written: a
-        # few spellings however many records, so memory stays flat.
-        single: dict[str, list[Shortlist]] = {}
+        match = None if offers.every or len(topics) > 10 else sorted(offers.by_name)
         for _, light in self.store.light_records(match):
-            candidate = codec.LightCandidate(light)
-            names = candidate.topics
-            route = single.get(names[0]) if len(names) == 1 else None
-            if route is None:
-                found = chain(every, *(by_name.get(n.casefold(), ()) for n in names))
-                # A topic matching two of a record's topics is offered it once.
-                route = list(dict.fromkeys(found))
-                if len(names) == 1:
-                    single[names[0]] = route
-            for shortlist in route:
-                shortlist.consider(candidate)
+            offers.offer(codec.LightCandidate(light))
         return lists
 
     def _choose_all(self, topic: Topic, shortlist: Shortlist) -> tuple[Selection, Sequence[Record]]:

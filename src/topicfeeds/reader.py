@@ -85,7 +85,7 @@ Outcome = tuple["Record | None", tuple[Problem, ...]]
 class Tracked:
     """One file's outcome with the stamp and content hash of the bytes it came from."""
 
-    path: Path
+    path: Path | str
     stamp: Stamp | None  # None when the file could not be opened
     sha256: str | None  # None when the file was not read (missing, too large)
     outcome: Outcome
@@ -105,11 +105,13 @@ def collect(files: Sequence[Path], outcomes: Iterable[Outcome]) -> ReadResult:
     return ReadResult(tuple(records), tuple(errors), tuple(warnings), len(files))
 
 
-def read_tracked(path: Path, max_bytes: int, shown: str | None = None, key: str | None = None) -> Tracked:
+def read_tracked(
+    path: Path | str, max_bytes: int, shown: str | None = None, key: str | None = None
+) -> Tracked:
     """Read and parse one file, noting its stamp and content hash; `shown` names it in
     messages (by default its path as the user would write it), `key` is the record's
     identity (by default the file's name)."""
-    shown = display_path(path) if shown is None else shown
+    shown = display_path(Path(path)) if shown is None else shown
     stamp = None
     try:
         stamp, data = _read_file(path, max_bytes, shown)
@@ -122,13 +124,13 @@ def read_tracked(path: Path, max_bytes: int, shown: str | None = None, key: str 
         return Tracked(path, stamp, None, (None, (exc.problem,)))
     digest = hashlib.sha256(data).hexdigest()
     try:
-        record, warnings = parse_record(data, shown, key=key or path.name)
+        record, warnings = parse_record(data, shown, key=key or Path(path).name)
     except RecordError as exc:
         return Tracked(path, stamp, digest, (None, (exc.problem,)))
     return Tracked(path, stamp, digest, (record, tuple(warnings)))
 
 
-def _read_file(path: Path, max_bytes: int, shown: str) -> tuple[Stamp, bytes]:
+def _read_file(path: Path | str, max_bytes: int, shown: str) -> tuple[Stamp, bytes]:
     """The file's stamp and bytes, through the system calls alone: a file object costs
     twice as much as the reading (a cold build reads 100,000 files). A file larger
     than `max_bytes` is not read (RecordError)."""

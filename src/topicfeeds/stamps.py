@@ -47,6 +47,7 @@ class Listing:
 
     names: list[str]  # sorted
     stamps: bytearray | list[Stamp]  # in name order; Stamp tuples when a value does not fit PACKED
+    stamped: bool = True  # False: the names alone were listed, each stamp is set as the file is read
 
     def __len__(self) -> int:
         return len(self.names)
@@ -76,6 +77,18 @@ class Listing:
             return Stamp._make(PACKED.unpack_from(self.stamps, at * PACKED.size))
         return self.stamps[at]
 
+    def set_stamp(self, at: int, stamp: Stamp) -> None:
+        """Give the `at`-th name its stamp (in a listing of names alone)."""
+        stamps = self.stamps
+        if isinstance(stamps, bytearray):
+            try:
+                PACKED.pack_into(stamps, at * PACKED.size, *stamp)
+                return
+            except struct.error:  # beyond 64 bits: every stamp as a tuple from now on
+                stamps = [Stamp._make(s) for s in PACKED.iter_unpack(stamps)]
+                object.__setattr__(self, "stamps", stamps)
+        stamps[at] = stamp
+
     def digest(self, start: int = 0, end: int | None = None) -> str:
         """A digest of the names from `start` to `end` and their stamps."""
         end = len(self.names) if end is None else end
@@ -94,6 +107,11 @@ class Listing:
             return cls(names, bytearray(b"".join(PACKED.pack(*stamps[name]) for name in names)))
         except struct.error:  # beyond 64 bits
             return cls(names, [stamps[name] for name in names])
+
+    @classmethod
+    def unstamped(cls, names: list[str]) -> Listing:
+        """The listing of `names` in any order, every stamp still to be set (zero)."""
+        return cls(sorted(names), bytearray(PACKED.size * len(names)), stamped=False)
 
     @classmethod
     def of_packed(cls, names: list[str], stamps: bytearray) -> Listing:

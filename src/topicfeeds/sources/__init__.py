@@ -25,8 +25,10 @@ class RecordSource(Protocol):
     def check(self) -> None:
         """Refuse to start when the place is unusable (OutputError)."""
 
-    def scan(self) -> Listing:
-        """Every record file's stamp, by name."""
+    def scan(self, stamps: bool = True) -> Listing:
+        """Every record file's stamp, by name. Without `stamps` the names may come
+        alone (`Listing.stamped` says): for a run that reads every file, and takes
+        each one's stamp from its row."""
 
     def rows(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[Row]:
         """Read and parse the files `names`, in any order, as rows for the store."""

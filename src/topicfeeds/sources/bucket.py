@@ -32,8 +32,8 @@ class BucketSource:
     def check(self) -> None:
         """Listing is the check: wrong credentials or a missing bucket show there."""
 
-    def scan(self) -> Listing:
-        """One LIST request per 1,000 objects."""
+    def scan(self, stamps: bool = True) -> Listing:
+        """One LIST request per 1,000 objects, which gives the stamps too."""
         matches = name_matcher(self.patterns)
         listing: dict[str, Stamp] = {}
         for name, size, etag, when in s3.listed(self.client, self.url):
@@ -60,17 +60,17 @@ class BucketSource:
             except s3.CLIENT_ERRORS as exc:
                 # No stamp, as for a file that could not be opened: the next run tries again.
                 problem = RecordError(name, f"cannot read: {s3.reason(exc)}").problem
-                return row_of(Tracked(Path(name), None, None, (None, (problem,))))._replace(name=name)
+                return row_of(Tracked(Path(name), None, None, (None, (problem,))), name)
             if len(data) > max_bytes:
                 raise RecordError(name, f"larger than the {max_bytes}-byte limit for a record")
         except RecordError as exc:
-            return row_of(Tracked(Path(name), stamp, None, (None, (exc.problem,))))._replace(name=name)
+            return row_of(Tracked(Path(name), stamp, None, (None, (exc.problem,))), name)
         digest = hashlib.sha256(data).hexdigest()
         try:
             record, warnings = parse_record(data, name, key=name)
         except RecordError as exc:
-            return row_of(Tracked(Path(name), stamp, digest, (None, (exc.problem,))))._replace(name=name)
-        return row_of(Tracked(Path(name), stamp, digest, (record, tuple(warnings))))._replace(name=name)
+            return row_of(Tracked(Path(name), stamp, digest, (None, (exc.problem,))), name)
+        return row_of(Tracked(Path(name), stamp, digest, (record, tuple(warnings))), name)
 
     def _get(self, name: str, max_bytes: int) -> bytes:
         """The object's bytes, up to one past `max_bytes`: one GET request."""

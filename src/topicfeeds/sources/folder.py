@@ -7,6 +7,7 @@ the folder. `**/` also matches no folder at all, as in shells that know it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import stat
@@ -37,10 +38,13 @@ class FolderSource:
         if not self.folder.is_dir():
             raise OutputError(f"{self.folder}: records folder does not exist")
 
-    def scan(self) -> Listing:
-        """Every record file's stamp, by name: one directory listing and one stat a file."""
+    def scan(self, stamps: bool = True) -> Listing:
+        """Every record file's stamp, by name: one directory listing and one stat a file;
+        without `stamps`, the listing alone (its entries' types tell the files)."""
         if self.nested:
             return Listing.of(self._scan_nested())
+        if not stamps:
+            return Listing.unstamped(list(self._names()))
         names: list[str] = []
         packed = bytearray()
         add_name, add_packed, pack = names.append, packed.extend, PACKED.pack
@@ -55,9 +59,27 @@ class FolderSource:
 
     def _files(self) -> Iterator[tuple[str, os.stat_result]]:
         """Each record file's name and stat result."""
+        regular = stat.S_ISREG
+        for entry in self._entries():
+            try:
+                st = entry.stat()
+            except FileNotFoundError:  # removed since it was listed
+                continue
+            if regular(st.st_mode):
+                yield entry.name, st
+
+    def _names(self) -> Iterator[str]:
+        """Each record file's name: a regular file, or a link to one, as `_files` finds."""
+        for entry in self._entries():
+            # The entry's type, from the listing itself; a stat only for links (which
+            # `is_file` follows) and where the file system gives no type.
+            if entry.is_file():
+                yield entry.name
+
+    def _entries(self) -> Iterator[os.DirEntry[str]]:
+        """The entries of the folder whose names the patterns take."""
         endings = suffixes_of(self.patterns)
         matches = name_matcher(self.patterns)
-        regular = stat.S_ISREG
         try:
             entries = os.scandir(self.folder)
         except OSError as exc:
@@ -73,12 +95,7 @@ class FolderSource:
                         continue
                 elif not matches(name):
                     continue
-                try:
-                    st = entry.stat()
-                except FileNotFoundError:  # removed since it was listed
-                    continue
-                if regular(st.st_mode):
-                    yield name, st
+                yield entry
 
     def _scan_nested(self) -> dict[str, Stamp]:
         """Every record file below the folder, by its path relative to it; hidden
@@ -106,10 +123,7 @@ class FolderSource:
     def rows(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[Row]:
         """Parsed in `jobs` processes when there are many (see workers.py)."""
         # Names, not paths, go to the workers: each makes its files' paths itself.
-        if self.nested:
-            work = functools.partial(_read_below, folder=self.folder, max_bytes=max_bytes)
-        else:
-            work = functools.partial(_read, folder=self.folder, max_bytes=max_bytes)
+        work = functools.partial(_read, folder=os.fspath(self.folder), max_bytes=max_bytes)
         return map(Row._make, iter_files(names, work, jobs))
 
     def named(self, text: str) -> str | None:
@@ -133,12 +147,14 @@ class FolderSource:
 # A worker sends rows back as plain tuples, which pickle in half the time.
 
 
-def _read(name: str, folder: Path, max_bytes: int) -> tuple[Any, ...]:
-    """Record file `name` in `folder`, as a Row's fields."""
-    return tuple(read_row(folder / name, max_bytes))
-
-
-def _read_below(name: str, folder: Path, max_bytes: int) -> tuple[Any, ...]:
-    """Record file `name` (its path below `folder`, in a subfolder), as a Row's fields."""
-    path = folder / name
-    return tuple(read_row(path, max_bytes, key=path.relative_to(folder).as_posix()))
+def _read(name: str, folder: str, max_bytes: int) -> tuple[Any, ...]:
+    """Record file `name` in `folder` (its path below it, in a subfolder), as a Row's
+    fields."""
+    path = os.path.join(folder, name)  # noqa: PTH118 - a Path a file costs more than reading it
+    row = read_row(path, name, max_bytes)
+    if row.stamp is None:
+        # Not opened (no permission, say): stamped as the listing stamps it, so that a
+        # run that listed the names alone (see `scan`) keeps the stamp a listing gives.
+        with contextlib.suppress(OSError):
+            row = row._replace(stamp=stamp_of(os.stat(path)))  # noqa: PTH116
+    return tuple(row)
