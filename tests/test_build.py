@@ -9,11 +9,12 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import feedparser
 import pytest
 
-from topicfeeds import build, load_config
+from topicfeeds import build, load_config, pipeline, workers
 from topicfeeds.cli import main
 
 from .conftest import SEEDS, write_record
@@ -196,3 +197,52 @@ def test_python_m_and_version(shipped: Path) -> None:
     result = run_cli("--version", cwd=shipped)
     assert result.returncode == 0
     assert result.stdout.strip().startswith("topicfeeds ")
+
+
+def test_feeds_made_in_parallel_are_those_made_one_by_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Topics chosen a batch at a time, their files made by worker processes: the same
+    files, byte for byte, as one process makes, archive pages and site files included."""
+    matches = ["AI", "Computer Vision", "Climate", "Cybersecurity", "Space", "Robotics"]
+    topics = "".join(
+        f"  t{n}-{variant}:\n    title: T{n} {variant}\n    match: [{match}]\n    {rules}\n"
+        for n, match in enumerate(matches)
+        for variant, rules in (
+            ("new", "limit: 3"),
+            ("best", "sort: quality\n    limit: 2\n    archive: true"),
+        )
+    )
+    text = (
+        (ROOT / "config.yaml")
+        .read_text(encoding="utf-8")
+        .split("\ntopics:\n")[0]
+        .replace("auto: true", "auto: false")
+    )
+    text += (
+        "\ntopics:\n"
+        + topics
+        + "  everything:\n    title: Everything\n    match: ['*']\n    related: entries\n"
+    )
+    monkeypatch.setattr(pipeline, "RENDER_BATCH", 5)  # three batches of chosen topics
+    monkeypatch.setattr(pipeline, "RENDER_PARALLEL_MIN", 2)
+    pools = 0
+    pool = workers._Pool.__init__
+
+    def counted(self: workers._Pool, *args: Any) -> None:
+        nonlocal pools
+        pools += 1
+        pool(self, *args)
+
+    monkeypatch.setattr(workers._Pool, "__init__", counted)
+    made = {}
+    for jobs in (1, 2):
+        site = tmp_path / f"jobs-{jobs}"
+        shutil.copytree(SEEDS, site / "seeds")
+        (site / "config.yaml").write_text(text, encoding="utf-8")
+        report = build(load_config(site / "config.yaml"), datetime(2026, 11, 28, tzinfo=timezone.utc), jobs)
+        assert not report.errors and not report.failures
+        made[jobs] = {p.name: p.read_bytes() for p in sorted((site / "feeds").iterdir())}
+    assert pools == 3  # every batch made by workers when there are two jobs
+    assert len(made[1]) > 13 * 4
+    assert made[2] == made[1]

@@ -12,7 +12,7 @@ import hashlib
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from itertools import chain
@@ -22,7 +22,7 @@ from typing import Literal
 from . import __version__, chunks, codec
 from .archive import archive_name, plan_archive
 from .codec import from_micros, micros
-from .config import MATCH_ALL, Config, Topic
+from .config import MATCH_ALL, Config, Site, Topic
 from .destinations import Destination, open_destination
 from .destinations.dry import DryRun
 from .errors import OutputError, Problem, PublishError, RemovalsRefused, printable
@@ -59,7 +59,7 @@ from .sources import open_source
 from .stamps import Listing, Stamp, display_path
 from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
 from .websub import changed_feeds, deliver, next_attempt, note_changes
-from .workers import available_cpus
+from .workers import available_cpus, iter_files
 from .writer import render_archive
 from .yamlload import CACHE_LIMIT
 
@@ -304,6 +304,41 @@ def explain(
         finally:
             store.close()
     return Explanation(record, shown, tuple(warnings), verdicts)
+
+
+# Topics chosen before their files are made in parallel: enough to keep the workers
+# busy, few enough that their entries (whole records) take little memory.
+RENDER_BATCH = 64
+# Fewer topics to make than this are made here: forking costs about as much as
+# making the files of a few small topics.
+RENDER_PARALLEL_MIN = 8
+
+
+def render_all(site: Site, chosen: Sequence[_Chosen], jobs: int) -> Iterator[dict[str, bytes]]:
+    """The files of each topic `chosen`, in order, made by up to `jobs` processes (see
+    workers.py): rendering is pure, and the run's own process puts each in place."""
+
+    def make(c: _Chosen) -> dict[str, bytes]:
+        return render_topic(site, c.topic, c.entries, __version__, c.updated, c.prev_archive)
+
+    return iter_files(chosen, make, jobs, per_chunk=1, least=RENDER_PARALLEL_MIN)
+
+
+@dataclass(frozen=True, slots=True)
+class _Chosen:
+    """What one topic publishes, chosen, before its files are made (see _Run._choose)."""
+
+    topic: Topic
+    selection: Selection
+    records: Sequence[Record]  # those its due time is found from
+    narrow: bool  # chosen from only some of its records
+    entries: Sequence[Entry]
+    updated: datetime | None
+    prev_archive: str | None
+    digest: str
+    render: bool  # whether its files must be made (else the files in place are these)
+    pages: list[Path | str]  # archive pages put in place
+    failed: list[PublishError]  # archive pages that could not be
 
 
 class _Offers:
@@ -717,56 +752,78 @@ class _Run:
         rendered = self.store.rendered()
         # Topics that choose from all their records do so from shortlists, filled together.
         shortlists = self._shortlists([t for t in topics if plans[t.slug][1] is None])
-        for done, topic in enumerate(topics, 1):
-            last, ids = plans[topic.slug]
-            selection = None
-            narrow = last is not None and ids is not None
-            records: Sequence[Record] = ()
-            if last is not None and ids is not None:
-                records = self._records_of(ids)
-                selection = self.select(topic, records)
-                if not update_holds(last, selection):
-                    selection, narrow = None, False  # a place opened that only the others can fill
-            if selection is None:
-                shortlist = shortlists.pop(topic.slug, None) or self._shortlists([topic])[topic.slug]
-                selection, records = self._choose_all(topic, shortlist)
-            # Times still to come are shown when they come, unless the topic publishes
-            # future-dated records as they are (`future: publish`).
-            shown_at = None if topic.rules.future == "publish" else self.now
-            entries = self._with_history(topic.slug, as_of(selection.entries, shown_at))
-            prev_archive = None
-            pages_written: list[Path | str] = []
-            if topic.rules.archive:
-                entries, prev_archive = self._archive(topic, entries)
-                # The pages first: the feed never links a page that is not there yet.
-                pages_written, _, pages_failed = self._put_archive(topic.slug)
-                failures += pages_failed
-            self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
-            updated = feed_updated(entries, shown_at)
-            site = self.config.site
-            digest = topic_digest(site, topic, entries, __version__, updated, prev_archive)
-            if rendered.get(topic.slug) == digest and self._outputs_intact(topic_files(topic)):
-                # Made of the same as the files in place: the same bytes, not made again.
-                written: list[Path | str] = []
-                failed: list[PublishError] = []
-                unchanged = [self.destination.location(name) for name in topic_files(topic)]
-            else:
-                files = render_topic(site, topic, entries, __version__, updated, prev_archive)
-                written, unchanged, failed = self._publish_files(files)
-            written = [*pages_written, *written]
-            failures += failed
-            if not failed:
-                due = self._due(topic, selection, records, narrow=narrow)
-                self.store.set_topic(topic.slug, due, last_feed(selection).floor)
-                rendered[topic.slug] = digest
-            else:
-                self.store.forget_topic(topic.slug)  # so the next run writes it again
-                rendered.pop(topic.slug, None)
-            reports.append(TopicReport(topic.slug, tuple(written), tuple(unchanged)))
-            self.progress("feeds", done, len(topics))
+        done = 0
+        for start in range(0, len(topics), RENDER_BATCH):
+            # Chosen here, a batch at a time; their files made in parallel (see
+            # render_all), each put in place as it comes, in the topics' order.
+            made = [
+                self._choose(t, plans[t.slug], shortlists, rendered)
+                for t in topics[start : start + RENDER_BATCH]
+            ]
+            files = render_all(self.config.site, [m for m in made if m.render], self.jobs)
+            for m in made:
+                topic = m.topic
+                failures += m.failed
+                if m.render:
+                    written, unchanged, failed = self._publish_files(next(files))
+                else:  # made of the same as the files in place: the same bytes, not made again
+                    written, failed = [], []
+                    unchanged = [self.destination.location(name) for name in topic_files(topic)]
+                written = [*m.pages, *written]
+                failures += failed
+                if not failed:
+                    due = self._due(topic, m.selection, m.records, narrow=m.narrow)
+                    self.store.set_topic(topic.slug, due, last_feed(m.selection).floor)
+                    rendered[topic.slug] = m.digest
+                else:
+                    self.store.forget_topic(topic.slug)  # so the next run writes it again
+                    rendered.pop(topic.slug, None)
+                reports.append(TopicReport(topic.slug, tuple(written), tuple(unchanged)))
+                done += 1
+                self.progress("feeds", done, len(topics))
         if topics:
             self.store.set_rendered(rendered)
         return reports, failures
+
+    def _choose(
+        self,
+        topic: Topic,
+        plan: tuple[LastFeed | None, frozenset[str] | None],
+        shortlists: dict[str, Shortlist],
+        rendered: dict[str, str],
+    ) -> _Chosen:
+        """What `topic` publishes: its selection and entries (with their history), its
+        archive brought up to date (the pages put in place first: the feed never links
+        a page that is not there yet), and whether its files must be made again."""
+        last, ids = plan
+        selection = None
+        narrow = last is not None and ids is not None
+        records: Sequence[Record] = ()
+        if last is not None and ids is not None:
+            records = self._records_of(ids)
+            selection = self.select(topic, records)
+            if not update_holds(last, selection):
+                selection, narrow = None, False  # a place opened that only the others can fill
+        if selection is None:
+            shortlist = shortlists.pop(topic.slug, None) or self._shortlists([topic])[topic.slug]
+            selection, records = self._choose_all(topic, shortlist)
+        # Times still to come are shown when they come, unless the topic publishes
+        # future-dated records as they are (`future: publish`).
+        shown_at = None if topic.rules.future == "publish" else self.now
+        entries = self._with_history(topic.slug, as_of(selection.entries, shown_at))
+        prev_archive = None
+        pages: list[Path | str] = []
+        failed: list[PublishError] = []
+        if topic.rules.archive:
+            entries, prev_archive = self._archive(topic, entries)
+            pages, _, failed = self._put_archive(topic.slug)
+        self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
+        updated = feed_updated(entries, shown_at)
+        digest = topic_digest(self.config.site, topic, entries, __version__, updated, prev_archive)
+        render = rendered.get(topic.slug) != digest or not self._outputs_intact(topic_files(topic))
+        return _Chosen(
+            topic, selection, records, narrow, entries, updated, prev_archive, digest, render, pages, failed
+        )
 
     def _due(
         self, topic: Topic, selection: Selection, records: Sequence[Record], *, narrow: bool

@@ -62,17 +62,27 @@ def available_cpus() -> int:
         return os.cpu_count() or 1
 
 
-def iter_files(paths: Sequence[P], work: Callable[[P], T], jobs: int = 1) -> Iterator[T]:
-    """`work` applied to every path (or name: whatever `work` takes), in order. With
-    `jobs` > 1 and many files, chunks of the list go to `jobs` forked workers, a few
-    chunks ahead of the caller, which only stores each result as it comes: the
-    parsing, the costly part, is all done in parallel, and the caller's own work
-    overlaps it. `work`'s results must pickle (plain tuples of text, numbers and
-    bytes pickle fastest)."""
-    if jobs < 2 or len(paths) < PARALLEL_MIN_FILES or "fork" not in multiprocessing.get_all_start_methods():
+def iter_files(
+    paths: Sequence[P],
+    work: Callable[[P], T],
+    jobs: int = 1,
+    *,
+    per_chunk: int | None = None,
+    least: int | None = None,
+) -> Iterator[T]:
+    """`work` applied to every path (or name, or anything `work` takes), in order. With
+    `jobs` > 1 and at least `least` paths (PARALLEL_MIN_FILES), chunks of `per_chunk`
+    (CHUNK_FILES) go to `jobs` forked workers, a few chunks ahead of the caller, which
+    only stores each result as it comes: the parsing, the costly part, is all done in
+    parallel, and the caller's own work overlaps it. The workers inherit `paths` and
+    `work` as they are; `work`'s results must pickle (plain tuples of text, numbers
+    and bytes pickle fastest)."""
+    least = PARALLEL_MIN_FILES if least is None else least
+    per_chunk = CHUNK_FILES if per_chunk is None else per_chunk
+    if jobs < 2 or len(paths) < max(2, least) or "fork" not in multiprocessing.get_all_start_methods():
         yield from (work(p) for p in paths)
         return
-    chunks = [paths[i : i + CHUNK_FILES] for i in range(0, len(paths), CHUNK_FILES)]
+    chunks = [paths[i : i + per_chunk] for i in range(0, len(paths), per_chunk)]
     pool = _Pool(work, chunks, jobs)
     finished = False
     try:
