@@ -362,9 +362,11 @@ class _Offers:
         known = names[0] if len(names) == 1 else tuple(names)
         route = self.routes.get(known)
         if route is None:
-            found = chain(self.every, *(self.by_name.get(n.casefold(), ()) for n in names))
+            found = [*self.every]
+            for name in names:
+                found += self.by_name.get(name.casefold(), ())
             # A topic matching two of a record's topics is offered it once.
-            route = list(dict.fromkeys(found))
+            route = list(dict.fromkeys(found)) if len(found) > 1 else found
             if len(self.routes) >= CACHE_LIMIT:
                 self.routes.clear()
             self.routes[known] = route
@@ -570,6 +572,7 @@ class _Run:
         store, listing, scan_started = self.store, self.listing, self.scan_started
         rows = self.source.rows(stale, self.config.max_record_bytes, self.jobs)
         names, at, stamped = listing.names, 0, listing.stamped
+        full, auto, total = self.full, self.config.auto, len(stale)
         # Done for every file of a cold build: each step counts.
         for done, row in enumerate(rows, 1):
             name = row.name
@@ -581,9 +584,10 @@ class _Run:
                 at = listing.index(name)
                 if at < 0:
                     raise KeyError(name) from None
-            listed = listing.stamp_at(at)
-            if not stamped:  # names alone were listed: the file's stamp is what was read
-                listed = row.stamp or listed
+            if stamped:
+                listed = listing.stamp_at(at)
+            else:  # names alone were listed: the file's stamp is what was read
+                listed = row.stamp or _UNREAD
                 listing.set_stamp(at, listed)
             stamp = row.stamp or listed
             racy = _racy(stamp, scan_started)
@@ -597,22 +601,20 @@ class _Run:
                 touched |= store.topics_of(name)
                 self._note_old(name)
             store.put(row, racy, new=old is None)
-            if not row.rejected:
+            if row.light is not None:  # not rejected
                 if offers is not None:
                     offers.offer(codec.LightCandidate(codec.Light(name, row.id, row.light)))  # type: ignore[arg-type]
                 touched.update(row.folded)
-                if row.id is not None and not self.full:  # a full run chooses every topic afresh
+                if row.id is not None and not full:  # a full run chooses every topic afresh
                     self.changed_ids.add(row.id)
                 if row.problems != "[]":
                     self.warnings.extend(self._shown(p) for p in codec.decode_problems(row.problems))
-                many = self.config.auto and too_many_topics(
-                    row.topics, self.config.auto_max_topics_per_record
-                )
+                many = auto and too_many_topics(row.topics, self.config.auto_max_topics_per_record)
                 if many:
                     self.warnings.append(Problem(self.shown_key(row.name), None, "topics", many))
-            if done % PROGRESS_EVERY == 0 or done == len(stale):
-                self.progress("records", done, len(stale))
-            if self.full and done % KEEP_EVERY == 0:
+            if done % PROGRESS_EVERY == 0 or done == total:
+                self.progress("records", done, total)
+            if full and done % KEEP_EVERY == 0:
                 store.keep_progress()
         store.flush()
 
@@ -1045,6 +1047,9 @@ def _ceiling_warning(config: Config, wanted: int, left_out: Sequence[str]) -> Pr
         f"{wanted} record topics want an automatic feed, more than {config.auto_max_topics}; "
         f"left out: {shown}",
     )
+
+
+_UNREAD = Stamp(0, 0, 0, 0)  # the stamp of a listed file that could not be read or stat-ed
 
 
 def _racy(stamp: Stamp, scan_started: int) -> bool:
