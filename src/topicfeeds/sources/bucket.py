@@ -7,7 +7,6 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from .. import s3
 from ..config import BucketUrl, S3Settings
@@ -60,17 +59,17 @@ class BucketSource:
             except s3.CLIENT_ERRORS as exc:
                 # No stamp, as for a file that could not be opened: the next run tries again.
                 problem = RecordError(name, f"cannot read: {s3.reason(exc)}").problem
-                return row_of(Tracked(Path(name), None, None, (None, (problem,))), name)
+                return row_of(Tracked(name, None, None, (None, (problem,))), name)
             if len(data) > max_bytes:
                 raise RecordError(name, f"larger than the {max_bytes}-byte limit for a record")
         except RecordError as exc:
-            return row_of(Tracked(Path(name), stamp, None, (None, (exc.problem,))), name)
+            return row_of(Tracked(name, stamp, None, (None, (exc.problem,))), name)
         digest = hashlib.sha256(data).hexdigest()
         try:
             record, warnings = parse_record(data, name, key=name)
         except RecordError as exc:
-            return row_of(Tracked(Path(name), stamp, digest, (None, (exc.problem,))), name)
-        return row_of(Tracked(Path(name), stamp, digest, (record, tuple(warnings))), name)
+            return row_of(Tracked(name, stamp, digest, (None, (exc.problem,))), name)
+        return row_of(Tracked(name, stamp, digest, (record, tuple(warnings))), name)
 
     def _get(self, name: str, max_bytes: int) -> bytes:
         """The object's bytes, up to one past `max_bytes`: one GET request."""
