@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
+import sys
 from pathlib import Path
 
 from topicfeeds.stamps import Stamp
-from topicfeeds.state import Row, StateStore
+from topicfeeds.state import Row, StateStore, _id_hash
 
 INDEXES = ["file_topics_by_name", "file_topics_by_topic", "files_by_id", "files_rejected"]
 
@@ -80,3 +82,24 @@ def test_a_store_killed_while_filling_gets_its_indexes_back_when_opened(tmp_path
     assert notes == []
     assert indexes(path) == INDEXES
     assert again.counts() == (30, 5)
+
+
+def test_a_query_left_half_read_when_the_store_closes_ends_quietly(tmp_path: Path) -> None:
+    """A run stopped by a signal closes its store while a query is still being read;
+    dropping that query later must not print a traceback about the closed database."""
+    store, _ = StateStore.open(tmp_path / "s.sqlite")
+    with store:
+        for row in rows(30):
+            store.put(row._replace(id_hash=row.id and _id_hash(row.id)), racy=False, new=True)
+    unraised: list[BaseException | None] = []
+    previous = sys.unraisablehook
+    sys.unraisablehook = lambda hook: unraised.append(hook.exc_value)
+    try:
+        query = store.copies_of(f"https://news.example/{n}" for n in range(1, 30))
+        next(query)
+        store.close()
+        del query
+        gc.collect()
+    finally:
+        sys.unraisablehook = previous
+    assert unraised == []

@@ -409,7 +409,11 @@ class StateStore:
         ordered: list[Any] = sorted(values)
         for start in range(0, len(ordered), _CHUNK):
             part = ordered[start : start + _CHUNK]
-            yield from self._db.execute(query.format(marks=",".join("?" * len(part))), part)
+            # Not `yield from` the cursor: closing this generator would close the cursor
+            # too, which raises once the store is closed (a run stopped by a signal
+            # drops a half-read query after its store).
+            for row in self._db.execute(query.format(marks=",".join("?" * len(part))), part):  # noqa: UP028
+                yield row
 
     def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, codec.Light]]:
         """(entry id, light record) of every good record of the articles `ids` (all
