@@ -116,7 +116,16 @@ def linux_proc() -> None:
         pytest.skip("needs /proc")
 
 
-def kill_at_moments(tmp_path: Path, fractions: Iterator[float] | list[float]) -> None:
+def kill_at_moments(
+    tmp_path: Path,
+    fractions: Iterator[float] | list[float],
+    signals: tuple[int, ...] = (signal.SIGKILL,),
+) -> None:
+    """Signal a run at each of `fractions` of a run's length, cycling through
+    `signals`. A run that gets SIGTERM or SIGINT must end with 128 + the signal (or 0,
+    had it finished) and print no traceback; no run may leave a process behind. For
+    those two signals the moments count from when the command has taken them in hand:
+    one that comes while the interpreter itself starts is Python's to report."""
     site, reference = tmp_path / "site", tmp_path / "reference"
     site.mkdir()
     config = project(site)
@@ -133,15 +142,22 @@ def kill_at_moments(tmp_path: Path, fractions: Iterator[float] | list[float]) ->
     duration = time.monotonic() - started
 
     edition = 1
-    for fraction in fractions:
+    for n, fraction in enumerate(fractions):
+        signum = signals[n % len(signals)]
         edition += 1
         write_corpus(site / "seeds", edition)  # every victim has every file to parse again
-        victim = start(config, errors=False)
+        victim = start(config, errors=signum != signal.SIGKILL)
+        if signum != signal.SIGKILL:
+            wait_until_taken(victim.pid)
         time.sleep(duration * fraction)
-        victim.send_signal(signal.SIGKILL)
-        victim.wait()
+        victim.send_signal(signum)
+        _, err = victim.communicate(timeout=30)
+        moment = f"{signal.Signals(signum).name} at {fraction:.0%}"
+        if signum != signal.SIGKILL:
+            assert victim.returncode in (0, 128 + signum), f"{moment}: exit {victim.returncode}: {err!r}"
+            assert b"Traceback" not in err and b"Exception ignored" not in err, f"{moment}: {err!r}"
         left = wait_until_gone(victim.pid)
-        assert not left, f"killed at {fraction:.0%}: processes {left} of the run outlived it"
+        assert not left, f"{moment}: processes {left} of the run outlived it"
         # The next run takes the lock at once; it is killed in turn by the next moment.
     shutil.rmtree(reference)
     shutil.copytree(site, reference, ignore=shutil.ignore_patterns(".topicfeeds-state*", "feeds"))
@@ -161,10 +177,34 @@ def test_a_killed_parallel_run_leaves_no_process_and_never_blocks_the_next(tmp_p
     kill_at_moments(tmp_path, [0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 0.97])
 
 
+@pytest.mark.usefixtures("linux_proc")
+def test_a_parallel_run_stopped_at_twelve_moments_ends_quietly(tmp_path: Path) -> None:
+    """SIGTERM and SIGINT by turns, from loading the package to the last file
+    written: each run ends with the signal's status and no traceback, and the next
+    run publishes what a clean build publishes."""
+    kill_at_moments(tmp_path, [n / 13 for n in range(12)], (signal.SIGTERM, signal.SIGINT))
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("linux_proc")
 def test_a_killed_parallel_run_at_forty_moments(tmp_path: Path) -> None:
     kill_at_moments(tmp_path, [n / 40 for n in range(1, 41)])
+
+
+def wait_until_taken(pid: int, seconds: float = 10.0) -> None:
+    """Wait until the command in process `pid` has taken SIGTERM and SIGINT in hand:
+    it blocks or catches SIGTERM (/proc/PID/status). Not SIGINT, which Python
+    itself catches from its start."""
+    signum = signal.SIGTERM
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        fields = dict(
+            line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line
+        )
+        if (int(fields["SigBlk"], 16) | int(fields["SigCgt"], 16)) >> (signum - 1) & 1:
+            return
+        time.sleep(0.001)
+    raise AssertionError("the run did not take SIGTERM in hand")
 
 
 def wait_for_workers(victim: subprocess.Popen[bytes], seconds: float = 30.0) -> list[int]:

@@ -4,21 +4,50 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from .config import Config, Rules, Site, Topic, load_config
-from .errors import (
-    ConfigError,
-    LockedError,
-    OutputError,
-    Problem,
-    PublishError,
-    RecordError,
-    RemovalsRefused,
-    TopicfeedsError,
-)
-from .model import Entry, Image, Provider, Record, Related
-from .pipeline import BuildReport, build, explain
-from .reader import read_record, read_records
-from .selector import exclusion, select, topics_for
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+# The names below are imported when first used (PEP 562), so that the `topicfeeds`
+# command can take SIGTERM and ^C quietly before it loads the rest of the package.
+if TYPE_CHECKING:
+    from .config import Config, Rules, Site, Topic, load_config
+    from .errors import (
+        ConfigError,
+        LockedError,
+        OutputError,
+        Problem,
+        PublishError,
+        RecordError,
+        RemovalsRefused,
+        TopicfeedsError,
+    )
+    from .model import Entry, Image, Provider, Record, Related
+    from .pipeline import BuildReport, build, explain
+    from .reader import read_record, read_records
+    from .selector import exclusion, select, topics_for
+
+_HOMES = {
+    **dict.fromkeys(["Config", "Rules", "Site", "Topic", "load_config"], "config"),
+    **dict.fromkeys(
+        ["ConfigError", "LockedError", "OutputError", "Problem", "PublishError", "RecordError",
+         "RemovalsRefused", "TopicfeedsError"],
+        "errors",
+    ),
+    **dict.fromkeys(["Entry", "Image", "Provider", "Record", "Related"], "model"),
+    **dict.fromkeys(["BuildReport", "build", "explain"], "pipeline"),
+    **dict.fromkeys(["read_record", "read_records"], "reader"),
+    **dict.fromkeys(["exclusion", "select", "topics_for"], "selector"),
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> object:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BuildReport",

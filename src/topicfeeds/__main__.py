@@ -1,5 +1,5 @@
 """`python -m topicfeeds`: the same as the `topicfeeds` command."""
 
-from .cli import main
+from .command import main
 
 raise SystemExit(main())

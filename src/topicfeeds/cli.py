@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from . import __version__
 from .builder import parse_datetime
+from .command import end_on_signal
 from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
 from .pipeline import BuildReport, Progress, build, check_folders, explain
@@ -40,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A terminated or interrupted run unwinds: temporary files are removed, the state
     # store rolls back, workers end and the lock is released; the status is 128 + the
     # signal's number, as a shell reports it, with no traceback.
-    previous = {signum: signal.signal(signum, _terminate) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous = {signum: signal.signal(signum, end_on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
     try:
         try:
             status = _main(argv)
@@ -94,10 +95,6 @@ def _main(argv: Sequence[str] | None) -> int:
     except TopicfeedsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-
-
-def _terminate(signum: int, frame: object) -> None:
-    raise SystemExit(128 + signum)
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:

@@ -1,0 +1,40 @@
+"""The `topicfeeds` command's entry point. A cron job's timeout or an impatient ^C
+may come at any moment of a run, so SIGTERM and SIGINT are taken in hand from this
+module's first line to the process's last:
+
+- while the rest of the package loads (a good part of a second) they wait: an
+  exception raised by a handler there could land in one of the import machinery's
+  callbacks, which would print it and carry on;
+- during the run they end it with 128 + the signal's number and no traceback;
+- once the run has returned they wait again, and go with the process: the work is
+  done, and while the interpreter tears down, a handler's exception would be printed
+  as ignored, and Python restores the default actions, which would kill the process
+  and hide the run's status.
+"""
+
+from __future__ import annotations
+
+import signal
+
+ENDING = {signal.SIGTERM, signal.SIGINT}
+
+
+def end_on_signal(signum: int, frame: object) -> None:
+    """End with 128 + the signal's number, as a shell reports it, and no traceback:
+    SystemExit unwinds the run (temporary files, state, workers, lock)."""
+    raise SystemExit(128 + signum)
+
+
+def main() -> int:
+    """Run the command line; return the exit status."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
+    try:
+        from .cli import main as run  # loaded while the signals wait
+
+        for signum in ENDING:
+            signal.signal(signum, end_on_signal)
+        # A signal that came while loading is delivered here, and ends the run at once.
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        return run()
+    finally:
+        signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
