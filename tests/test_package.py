@@ -12,6 +12,7 @@ import topicfeeds
 
 
 def test_every_exported_name_is_the_object_of_its_module() -> None:
+    assert sorted([*topicfeeds._HOMES, "__version__"]) == sorted(topicfeeds.__all__)
     for name in topicfeeds.__all__:
         value = getattr(topicfeeds, name)
         if name != "__version__":
@@ -28,4 +29,4 @@ def test_the_entry_point_loads_without_the_rest_of_the_package() -> None:
     heavy = ("topicfeeds", "yaml", "feedgen", "sqlite3")
     code = f"import sys, topicfeeds.command; print(sorted(m for m in sys.modules if m.startswith({heavy})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['topicfeeds', 'topicfeeds.command']"
+    assert out.strip() == "['topicfeeds', 'topicfeeds.command', 'topicfeeds.signals']"

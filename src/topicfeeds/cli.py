@@ -19,10 +19,10 @@ from typing import Any, TextIO
 
 from . import __version__
 from .builder import parse_datetime
-from .command import end_on_signal
 from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
 from .pipeline import BuildReport, Progress, build, check_folders, explain
+from .signals import ENDING, end_on_signal
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # A terminated or interrupted run unwinds: temporary files are removed, the state
     # store rolls back, workers end and the lock is released; the status is 128 + the
     # signal's number, as a shell reports it, with no traceback.
-    previous = {signum: signal.signal(signum, end_on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous = {signum: signal.signal(signum, end_on_signal) for signum in ENDING}
     try:
         try:
             status = _main(argv)
@@ -163,7 +163,7 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
             print(f"{stamp} {run.reason}: {summary(run.report)}")
         sys.stdout.flush()
 
-    previous = {signum: signal.signal(signum, on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+    previous = {signum: signal.signal(signum, on_signal) for signum in ENDING}
     try:
         watch(config, options, on_run, stop, idle=idle)
     except SystemExit as exit_:

@@ -16,13 +16,7 @@ from __future__ import annotations
 
 import signal
 
-ENDING = {signal.SIGTERM, signal.SIGINT}
-
-
-def end_on_signal(signum: int, frame: object) -> None:
-    """End with 128 + the signal's number, as a shell reports it, and no traceback:
-    SystemExit unwinds the run (temporary files, state, workers, lock)."""
-    raise SystemExit(128 + signum)
+from .signals import ENDING, end_on_signal
 
 
 def main() -> int:

@@ -602,8 +602,8 @@ class _Run:
                 self._note_old(name)
             store.put(row, racy, new=old is None)
             if row.light is not None:  # not rejected
-                if offers is not None:
-                    offers.offer(codec.LightCandidate(codec.Light(name, row.id, row.light)))  # type: ignore[arg-type]
+                if offers is not None and row.id is not None:  # a good row has its id
+                    offers.offer(codec.LightCandidate(codec.Light(name, row.id, row.light)))
                 touched.update(row.folded)
                 if row.id is not None and not full:  # a full run chooses every topic afresh
                     self.changed_ids.add(row.id)

@@ -9,10 +9,10 @@ import tempfile
 from pathlib import Path
 
 from .errors import PublishError, RemoveError
+from .signals import ENDING
 
 _TEMP_PREFIX = ".topicfeeds-"
 _TEMP_SUFFIX = ".tmp"
-_HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 def publish(path: Path, data: bytes) -> bool:
@@ -26,7 +26,7 @@ def publish(path: Path, data: bytes) -> bool:
     # SIGTERM and SIGINT wait while the temporary file is made and named: their handler
     # raises, and raised in between it would leave a file whose name nobody knows. They
     # are let through inside the block below, which removes the file.
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, _HELD)
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
     try:
         fd, temp_name = _mkstemp(path)
     except BaseException:

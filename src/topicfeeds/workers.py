@@ -34,6 +34,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from .signals import ENDING
+
 T = TypeVar("T")
 P = TypeVar("P")
 
@@ -49,7 +51,6 @@ AHEAD_PER_WORKER = 3
 # A chunk's results are about half a megabyte (500 rows of about 1.1 KB).
 _PIPE_BYTES = 1024 * 1024
 
-_ENDING = {signal.SIGTERM, signal.SIGINT}
 _PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PARENT_POLL_SECONDS = 0.2
 
@@ -136,7 +137,7 @@ class _Pool:
         # Until a worker has put its own signal handling in place (see _worker_started),
         # SIGTERM and SIGINT wait, so that the run's handler never runs in one; in this
         # process they arrive after.
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, _ENDING)
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
         try:
             for n, worker in enumerate(self.workers):
                 # A worker closes what it inherits of the others' pipes and of ours, so
@@ -248,7 +249,7 @@ def _worker_started(parent: int) -> None:
     # and carry on. A worker simply ends.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _ENDING)  # held by iter_files while forking
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, ENDING)  # held by iter_files while forking
     if not _die_with_parent():
         threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
     if os.getppid() != parent:  # the run died before the line above took effect
