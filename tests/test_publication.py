@@ -321,6 +321,52 @@ def test_nginx_denies_dot_files_and_its_internal_path(site: Site, nginx: str) ->
         (site.feeds / ".topicfeeds-ai.atom.x.tmp").unlink()
 
 
+def test_nginx_follows_no_link_out_of_the_folder(site: Site, nginx: str) -> None:
+    secret = site.root / "outside.txt"
+    secret.write_text("outside the folder", encoding="utf-8")
+    links = {
+        "link.atom": secret,
+        "link.rss": secret,
+        "link.html": secret,
+        "elsewhere": site.root / "seeds",
+        "hostname.txt": Path("/etc/hostname"),
+    }
+    for name, target in links.items():
+        (site.feeds / name).symlink_to(target)
+    seed = next((site.root / "seeds").iterdir()).name
+    try:
+        for target in ("/link.atom", "/link.rss", "/link.html", f"/elsewhere/{seed}", "/hostname.txt"):
+            for accept in (READER, BROWSER):
+                status, _, body = fetch(nginx, target, accept=accept)
+                assert status in (403, 404) and b"outside" not in body and b"---" not in body, target
+        # The folder's own files are served as before, the styled way included.
+        for name in ("ai.atom", "ai.rss", "index.html"):
+            for accept in (READER, BROWSER):
+                status, _, body = fetch(nginx, f"/{name}", accept=accept)
+                assert (status, body) == (200, (site.feeds / name).read_bytes())
+    finally:
+        for name in links:
+            (site.feeds / name).unlink()
+        secret.unlink()
+
+
+def test_nginx_serves_well_known_for_certbot_and_no_other_dot_file(site: Site, nginx: str) -> None:
+    challenge = site.feeds / ".well-known" / "acme-challenge"
+    challenge.mkdir(parents=True)
+    (challenge / "t0ken").write_text("t0ken.thumbprint", encoding="utf-8")
+    (challenge / ".hidden").write_text("hidden", encoding="utf-8")
+    (site.feeds / ".well-knownx").write_text("hidden", encoding="utf-8")
+    try:
+        status, _, body = fetch(nginx, "/.well-known/acme-challenge/t0ken")
+        assert (status, body) == (200, b"t0ken.thumbprint")
+        hidden = ("/.well-known/acme-challenge/.hidden", "/.well-knownx", "/.well-known/../.well-knownx")
+        for target in hidden:
+            assert fetch(nginx, target)[0] == 404, target
+    finally:
+        shutil.rmtree(site.feeds / ".well-known")
+        (site.feeds / ".well-knownx").unlink()
+
+
 def test_chromium_renders_a_feed_from_nginx(nginx: str, screenshots: Path, tmp_path: Path) -> None:
     dom = chromium(nginx + "space.rss", tmp_path)
     chromium(nginx + "space.rss", tmp_path, screenshots / "nginx-space.rss.png")

@@ -21,7 +21,7 @@ from . import __version__
 from .builder import parse_datetime
 from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
-from .pipeline import BuildReport, Progress, build, check_folders, explain
+from .pipeline import BuildReport, Progress, build, explain
 from .signals import ENDING, end_on_signal
 
 EXIT_OK = 0
@@ -112,12 +112,13 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
         raise TopicfeedsError(f"--port: expected 0 to 65535, got {args.port}")
     if config.output_url is not None:
         raise TopicfeedsError(f"output: serve previews a local output folder, not {config.output_url}")
-    check_folders(config)
-    from .serve import WebSub, serve  # only this command needs the HTTP server modules
+    from .serve import WebSub, check_folder, serve  # only this command needs the HTTP server modules
 
+    check_folder(config.output_dir)  # only the output folder: a preview needs no records
     hubs = tuple(hub.url for hub in config.site.hubs)
+    websub = WebSub(config.site.base_url, hubs) if hubs else None
     try:
-        serve(config.output_dir, args.bind, args.port, WebSub(config.site.base_url, hubs) if hubs else None)
+        serve(config.output_dir, args.bind, args.port, websub, base_url=config.site.base_url)
     except SystemExit as stop:
         if stop.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             return EXIT_OK  # ^C or `kill` is how a preview ends: not a failure

@@ -6,6 +6,13 @@ never a dot-file or a path outside the folder, and answers a browser navigating 
 Atom or RSS file with an XML type it styles with the feed's stylesheet (Chromium shows
 application/atom+xml as plain text and Firefox downloads it) while feed readers get
 the registered type; `Vary: Accept` tells caches the two apart.
+
+The files carry the config's `site.base_url`, the production address; served here, the
+text files get this server's own address in its place, so that a browser or a feed
+reader fed the OPML file stays on the preview. A fixed number of connections is served
+at once (the others wait in the listen queue); a client has a few seconds to send a
+request line and headers, which also ends an idle kept-alive connection; a client that
+hangs up or goes silent is dropped without a word.
 """
 
 from __future__ import annotations
@@ -13,21 +20,27 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import gzip
+import hashlib
+import io
 import ipaddress
 import os
 import posixpath
+import re
 import socket
 import stat
 import sys
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
 from .archive import is_archive
+from .errors import OutputError
 
 MEDIA_TYPES = {
     ".atom": "application/atom+xml",
@@ -43,6 +56,15 @@ MEDIA_TYPES = {
 BROWSER_FEED_TYPE = "application/xml"
 STYLED_FEEDS = (".atom", ".rss")
 COMPRESSIBLE_BELOW = 64  # bytes: smaller bodies are sent as they are
+# Files whose text may hold site.base_url, which a preview gives as its own address.
+REWRITTEN = (".atom", ".rss", ".json", ".opml", ".html", ".xml", ".txt")
+
+WORKERS = 32  # connections served at once; the next ones wait in the listen queue
+BACKLOG = 128  # the listen queue: a burst of readers waits there rather than being refused
+REQUEST_SECONDS = 5.0  # for a request line and its headers, or a body; also the keep-alive idle time
+SEND_SECONDS = 30.0  # for each 64 KiB of an answer a client is slow to take
+LINGER_SECONDS = 2.0  # reading what a refused client still sends, so that it sees the refusal
+MAX_BODY = 64 * 1024  # bytes of a request body read (and dropped); a longer one is refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,15 +94,29 @@ class WebSub:
     hubs: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Preview:
+    """The production address the files carry and the address they are served at here."""
+
+    base_url: str  # the config's site.base_url, as the files spell it
+    origin: str  # this server as the client reached it: "http://127.0.0.1:8000/"
+
+
 FEED_SUFFIXES = (".atom", ".rss", ".json")
 
 
 def answer(
-    root: Path, method: str, target: str, headers: dict[str, str], websub: WebSub | None = None
+    root: Path,
+    method: str,
+    target: str,
+    headers: dict[str, str],
+    websub: WebSub | None = None,
+    preview: Preview | None = None,
 ) -> Answer:
     """The answer to `method target` with request `headers` (names lowercase), served
     from folder `root`; with `websub`, feeds carry `Link` headers naming their hubs
-    and themselves. Pure but for reading the file: tested without a socket."""
+    and themselves; with `preview`, text files name `preview.origin` where they name
+    the production base URL. Pure but for reading the file: tested without a socket."""
     if method not in ("GET", "HEAD"):
         return _error(HTTPStatus.METHOD_NOT_ALLOWED, (("Allow", "GET, HEAD"),))
     path = _resolve(root, target)
@@ -93,6 +129,10 @@ def answer(
         body = path.read_bytes()
     except OSError:
         return _error(HTTPStatus.NOT_FOUND)
+    moved = False
+    if preview is not None and path.suffix in REWRITTEN:
+        kept, body = body, preview_links(body, preview.base_url, preview.origin)
+        moved = body != kept
     content_type, varies = media_type(path.suffix, headers.get("accept", ""))
     if content_type.startswith("text/") or content_type.endswith(("xml", "json")):
         content_type += "; charset=utf-8"
@@ -100,7 +140,11 @@ def answer(
     use_gzip = len(body) >= COMPRESSIBLE_BELOW and "gzip" in _accepted(headers.get("accept-encoding", ""))
     if len(body) >= COMPRESSIBLE_BELOW:
         vary.append("Accept-Encoding")
-    etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}{"-gzip" if use_gzip else ""}"'
+    # A rewritten body's tag is made from its bytes: served at another address, it differs.
+    version = f"{st.st_size:x}"
+    if moved:
+        version = f"{len(body):x}-{hashlib.blake2b(body, digest_size=6).hexdigest()}"
+    etag = f'"{st.st_mtime_ns:x}-{version}{"-gzip" if use_gzip else ""}"'
     common = [
         ("ETag", etag),
         ("Last-Modified", email.utils.formatdate(st.st_mtime, usegmt=True)),
@@ -111,7 +155,8 @@ def answer(
         common.append(("Vary", ", ".join(vary)))
     # An archive page never changes: no hub announces it.
     if websub is not None and websub.hubs and path.suffix in FEED_SUFFIXES and not is_archive(path.name):
-        self_url = websub.base_url + path.relative_to(root).as_posix()
+        where = websub.base_url if preview is None else preview.origin
+        self_url = where + path.relative_to(root).as_posix()
         common += [("Link", f'<{hub}>; rel="hub"') for hub in websub.hubs]
         common.append(("Link", f'<{self_url}>; rel="self"'))
     if _not_modified(headers, etag, st.st_mtime):
@@ -121,6 +166,53 @@ def answer(
         common.append(("Content-Encoding", "gzip"))
     out = (("Content-Type", content_type), ("Content-Length", str(len(body))), *common)
     return Answer(HTTPStatus.OK, out, b"" if method == "HEAD" else body)
+
+
+def preview_links(body: bytes, base_url: str, origin: str) -> bytes:
+    """`body` with every address under `base_url` moved to the same path under `origin`."""
+    if not base_url or base_url == origin:
+        return body
+    return body.replace(base_url.encode("utf-8"), origin.encode("utf-8"))
+
+
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
+)
+
+
+def origin_of(host: str | None, fallback: str) -> str:
+    """This server's address as a client reached it (its `Host` header), or `fallback`
+    when the header is missing or is not a host name or address with a port."""
+    if host is None or not _HOST.fullmatch(host):
+        return fallback
+    return f"http://{host.lower()}/"
+
+
+def request_body(lengths: list[str], codings: list[str]) -> int | Answer:
+    """How many bytes of body follow a request with these Content-Length and
+    Transfer-Encoding headers, to be read and dropped; or the refusal to send (and
+    close the connection after: what follows cannot be told from the next request)."""
+    close = (("Connection", "close"),)
+    if codings:  # chunked or other: a preview has no use for it, so none is decoded
+        return _error(HTTPStatus.LENGTH_REQUIRED, close)
+    values = {v.strip() for length in lengths for v in length.split(",")}
+    if not values:
+        return 0
+    if len(values) > 1 or not all(v.isdigit() and v.isascii() for v in values):
+        return _error(HTTPStatus.BAD_REQUEST, close)
+    length = int(values.pop())
+    if length > MAX_BODY:
+        return _error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, close)
+    return length
+
+
+def check_folder(root: Path) -> None:
+    """Refuse to serve `root` unless it is a folder (exit status 2); it need not be
+    writable, and the records folder plays no part."""
+    if not root.exists():
+        raise OutputError(f"{root}: output folder does not exist; build the feeds first")
+    if not root.is_dir():
+        raise OutputError(f"{root}: output path is not a folder")
 
 
 def _resolve(root: Path, target: str) -> Path | None:
@@ -139,9 +231,13 @@ def _resolve(root: Path, target: str) -> Path | None:
     path = root.joinpath(*parts)
     try:
         real = path.resolve(strict=True)
+        folder = root.resolve(strict=True)
     except (OSError, RuntimeError):
         return None
-    return real if real.is_relative_to(root.resolve()) else None
+    if not real.is_relative_to(folder):
+        return None
+    # A link inside the folder may lead to a dot-file: what it leads to counts.
+    return None if any(p.startswith(".") for p in real.relative_to(folder).parts) else real
 
 
 def _accepted(header: str) -> set[str]:
@@ -176,22 +272,95 @@ def _error(status: HTTPStatus, extra: tuple[tuple[str, str], ...] = ()) -> Answe
     return Answer(status, headers, body)
 
 
-def make_server(root: Path, bind: str, port: int, *, log: TextIO | None = None,
-                websub: WebSub | None = None) -> ThreadingHTTPServer:  # fmt: skip
-    """A server for folder `root`, bound but not yet serving (`serve_forever` starts it)."""
+def make_server(root: Path, bind: str, port: int, *, log: TextIO | None = None, websub: WebSub | None = None,
+                base_url: str | None = None) -> ThreadingHTTPServer:  # fmt: skip
+    """A server for folder `root`, bound but not yet serving (`serve_forever` starts it);
+    with `base_url`, text files name this server where they name `base_url`."""
     folder = root.resolve()
-    server_class = _Server6 if ":" in bind else ThreadingHTTPServer
-    server = server_class((bind, port), _handler(folder, log, websub))
-    server.daemon_threads = True
-    return server
+    server_class = _Server6 if ":" in bind else _Server
+    return server_class((bind, port), _handler(folder, log, websub, base_url))
 
 
-class _Server6(ThreadingHTTPServer):
+class _Server(ThreadingHTTPServer):
+    """A thread per connection, at most WORKERS at once: a connection is accepted only
+    when a worker is free, so the others wait in the kernel's listen queue."""
+
+    request_queue_size = BACKLOG
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], handler: Callable[..., BaseHTTPRequestHandler]) -> None:
+        self._workers = threading.BoundedSemaphore(WORKERS)
+        self._stopping = threading.Event()
+        super().__init__(address, handler)
+
+    def get_request(self) -> tuple[Any, Any]:
+        while not self._workers.acquire(timeout=0.25):
+            if self._stopping.is_set():
+                raise OSError("the server is stopping")  # the serving loop skips it
+        try:
+            return super().get_request()
+        except BaseException:
+            self._workers.release()
+            raise
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._workers.release()  # no thread was started to release it
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._workers.release()
+
+    def shutdown(self) -> None:
+        self._stopping.set()
+        super().shutdown()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up or goes silent is routine: a browser cancels loads.
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError, _Late)):
+            super().handle_error(request, client_address)
+
+
+class _Server6(_Server):
     address_family = socket.AF_INET6
 
 
+class _Late(Exception):
+    """The client did not send its request (or body) in the time it has."""
+
+
+class _Timed(io.RawIOBase):
+    """A socket's reading side on a clock: each read gets the time left until the
+    deadline, so a request that trickles in a byte at a time still ends on time."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._deadline = time.monotonic()
+
+    def start(self, seconds: float) -> None:
+        self._deadline = time.monotonic() + seconds
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise _Late
+        self._sock.settimeout(left)
+        try:
+            return self._sock.recv_into(buffer)
+        except TimeoutError:
+            raise _Late from None
+
+
 def _handler(
-    folder: Path, log: TextIO | None, websub: WebSub | None
+    folder: Path, log: TextIO | None, websub: WebSub | None, base_url: str | None
 ) -> Callable[..., BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # every answer has a length: connections are kept
@@ -199,15 +368,73 @@ def _handler(
         def version_string(self) -> str:
             return "topicfeeds-preview"
 
+        def setup(self) -> None:
+            super().setup()
+            self.rfile.close()
+            self._clock = _Timed(self.connection)
+            self.rfile = io.BufferedReader(self._clock)
+
+        def handle_one_request(self) -> None:
+            self._clock.start(REQUEST_SECONDS)
+            try:
+                super().handle_one_request()
+            except (ConnectionError, _Late):
+                self.close_connection = True  # hung up or silent: nothing to answer
+
+        def handle_expect_100(self) -> bool:
+            # "100 Continue" only for a body that will be read; a refusal comes instead.
+            if isinstance(self._body(), Answer):
+                return True
+            return super().handle_expect_100()
+
+        def _body(self) -> int | Answer:
+            return request_body(
+                self.headers.get_all("Content-Length", []), self.headers.get_all("Transfer-Encoding", [])
+            )
+
         def _reply(self) -> None:
+            body = self._body()
+            if isinstance(body, Answer):
+                self._send(body)
+                self._linger()
+                return
+            self._clock.start(REQUEST_SECONDS)
+            while body > 0:  # read and dropped, so that it is not taken for the next request
+                got = self.rfile.read(min(body, 65536))
+                if not got:
+                    self.close_connection = True
+                    return
+                body -= len(got)
             headers = {k.lower(): v for k, v in self.headers.items()}
-            result = answer(folder, self.command, self.path, headers, websub)
-            self.send_response(result.status)
-            for name, value in result.headers:
-                self.send_header(name, value)
-            self.end_headers()
-            if result.body and self.command != "HEAD":
-                self.wfile.write(result.body)
+            preview = None
+            if base_url is not None:
+                host, port = self.connection.getsockname()[:2]  # where this client reached us
+                shown = f"[{host}]" if ":" in host else host
+                preview = Preview(base_url, origin_of(self.headers.get("Host"), f"http://{shown}:{port}/"))
+            self._send(answer(folder, self.command, self.path, headers, websub, preview))
+
+        def _send(self, result: Answer) -> None:
+            try:
+                self.connection.settimeout(SEND_SECONDS)
+                self.send_response(result.status)
+                for name, value in result.headers:
+                    self.send_header(name, value)
+                self.end_headers()
+                if self.command != "HEAD":
+                    view = memoryview(result.body)
+                    for start in range(0, len(view), 65536):
+                        self.wfile.write(view[start : start + 65536])
+            except TimeoutError:
+                raise _Late from None
+
+        def _linger(self) -> None:
+            # Closing with unread bytes would reset the connection, and the client could
+            # lose the refusal before reading it: read a moment longer, then close.
+            with contextlib.suppress(OSError, _Late):
+                self.connection.shutdown(socket.SHUT_WR)
+                self._clock.start(LINGER_SECONDS)
+                while self.rfile.read1(65536):
+                    pass
 
         # Every method gets an answer; all but GET and HEAD are refused with 405.
         do_GET = do_HEAD = do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _reply
@@ -219,9 +446,12 @@ def _handler(
     return Handler
 
 
-def serve(root: Path, bind: str, port: int, websub: WebSub | None = None) -> None:
-    """Serve `root` until interrupted, logging requests to standard error."""
-    with make_server(root, bind, port, log=sys.stderr, websub=websub) as server:
+def serve(
+    root: Path, bind: str, port: int, websub: WebSub | None = None, base_url: str | None = None
+) -> None:
+    """Serve `root` until interrupted, logging requests to standard error; with
+    `base_url`, text files name this server where they name `base_url`."""
+    with make_server(root, bind, port, log=sys.stderr, websub=websub, base_url=base_url) as server:
         host, actual = str(server.server_address[0]), int(server.server_address[1])
         shown = f"[{host}]" if ":" in host else host
         print(f"topicfeeds: previewing {os.fspath(root)} at http://{shown}:{actual}/ (Ctrl-C stops)",
