@@ -670,6 +670,30 @@ def test_a_hubs_token_and_password_are_never_printed(tmp_path: Path) -> None:
     assert "hunter2" not in result.stderr + result.stdout
 
 
+@pytest.mark.usefixtures("linux_proc")
+def test_a_watch_publishes_the_next_record_while_a_hub_trickles(tmp_path: Path) -> None:
+    """The watch told the hubs inside its run: a hub trickling its answer held it there,
+    and the next record was never published. Now a thread of its own tells them."""
+    with raw_hub(trickle) as hub:
+        root = hub_site(tmp_path, f"{{url: '{hub.url}', timeout: 60}}")
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "topicfeeds", "watch", "-q", "-c", str(root / "config.yaml")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_for(lambda: len(hub.requests) == 1, timeout=30)  # the first run's ping: it trickles
+            seeds = root / "seeds"
+            (seeds / ".3.tmp").write_text(story(3, "Comet sighted", "Space"), encoding="utf-8")
+            (seeds / ".3.tmp").rename(seeds / "3.txt")
+            atom = root / "feeds" / "space.atom"
+            wait_for(lambda: b"Comet sighted" in atom.read_bytes(), timeout=10)
+        finally:
+            watch.terminate()
+            _, err = watch.communicate(timeout=30)
+        assert watch.returncode == 0, err
+        assert len(hub.requests) == 1  # the round under way has its minute: no second one started
+
+
 # -- the pure parts of a hub's answer
 
 
