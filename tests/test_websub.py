@@ -556,22 +556,22 @@ def run_build(root: Path, timeout: float = 60) -> tuple[dict[str, Any], str, flo
 
 def test_a_redirect_is_a_failed_delivery_never_followed(tmp_path: Path) -> None:
     """urllib followed a 301/302/303 as a GET without the body, to any host, and the run
-    counted the pings as sent. A redirect is reported, and the pings wait."""
+    counted the pings as sent. A redirect is reported, and the pings wait for the next run."""
     statuses = ["301 Moved Permanently", "302 Found", "303 See Other"]
-    with raw_hub(answering("204 No Content")) as elsewhere:
+    with contextlib.ExitStack() as stack:
+        elsewhere = stack.enter_context(raw_hub(answering("204 No Content")))
         target = f"http://127.0.0.1:{elsewhere.port}/elsewhere?key=abc"
-        with raw_hub(
-            lambda sock, hub: answering(statuses[len(hub.requests) - 1], f"Location: {target}")(sock, hub)
-        ) as hub:
-            root = hub_site(tmp_path, f"{{url: '{hub.url}', per_request: 10}}")
-            for n, status in enumerate(statuses, 1):
-                out, err, _ = run_build(root)
-                assert out["status"] == 0
-                assert out["pings"] == {"sent": 0, "waiting": 6}  # queued, and tried again by each run
-                shown = f"http://127.0.0.1:{elsewhere.port}/elsewhere?key=***"
-                assert f"hub answered {status[:3]} (redirect to {shown}); not followed" in err
-                assert len(hub.requests) == n and hub.requests[-1][0].startswith("POST /hub ")
-            assert elsewhere.requests == []
+        hubs = [stack.enter_context(raw_hub(answering(s, f"Location: {target}"))) for s in statuses]
+        root = hub_site(tmp_path, ", ".join(f"{{url: '{hub.url}', per_request: 10}}" for hub in hubs))
+        for run in (1, 2):
+            out, err, _ = run_build(root)
+            assert out["status"] == 0
+            assert out["pings"] == {"sent": 0, "waiting": 18}  # queued, and tried again by the next run
+            shown = f"http://127.0.0.1:{elsewhere.port}/elsewhere?key=***"
+            for hub, status in zip(hubs, statuses, strict=True):
+                assert f"{hub.url}: hub answered {status[:3]} (redirect to {shown}); not followed" in err
+                assert len(hub.requests) == run and hub.requests[-1][0].startswith("POST /hub ")
+        assert elsewhere.requests == []
 
 
 def test_a_trickling_hub_is_cut_off_at_its_timeout(tmp_path: Path) -> None:
