@@ -207,7 +207,7 @@ def _latencies(timed: list[tuple[float, str, float]], fresh: Sequence[Path], lin
             f"{line.run.get('reason')} run of {line.run.get('seconds')} s reading {line.run.get('read')} "
             f"(+{line.at - landed:.2f} s)"
             for line in lines
-            if landed <= line.at <= landed + latency + 1
+            if landed <= line.at <= landed + latency + 1 and line.run.get("reason") != "hubs"  # not a run
         ]
         near = "; ".join(runs) or "none"
         print(f"  slow: sample {order[name]} ({name}) {latency:.3f} s; runs ended after it: {near}")

@@ -340,11 +340,13 @@ def test_pings_waiting_for_a_retry_after_go_out_when_it_ends(tmp_path: Path) -> 
     (root / "seeds" / "0000.txt").write_text(story(0), encoding="utf-8")
     running = Watch(root)
     try:
-        running.wait_for_lines(2, timeout=20)  # the start, then the run the Retry-After called for
+        # The start; the hubs told, and answering 503; told again when the Retry-After ended.
+        running.wait_for_lines(3, timeout=20)
         # 503 to the first of three feeds (one a request), then all three a second later
         assert len(hub.requests) == 4
         assert 1.0 <= hub.requests[1].at - hub.requests[0].at < 3.0
-        assert " hubs: " in running.lines[1][1] and "hubs told of 3 feeds, 0 waiting" in running.lines[1][1]
+        assert " hubs: " in running.lines[1][1] and "hubs told of 0 feeds, 3 waiting" in running.lines[1][1]
+        assert " hubs: " in running.lines[2][1] and "hubs told of 3 feeds, 0 waiting" in running.lines[2][1]
     finally:
         assert running.stop() == 0
         server.shutdown()

@@ -6,8 +6,10 @@ from `topicfeeds serve` (the feeds' URLs point there) and keeps what it got."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import socketserver
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +17,8 @@ import threading
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -396,6 +399,21 @@ def test_hub_config_is_validated(tmp_path: Path) -> None:
     assert ok.site.hubs == (Hub("https://hub.example/"),)
 
 
+def test_a_hub_timeout_past_five_minutes_is_refused(tmp_path: Path) -> None:
+    """`timeout: .inf` passed the check, and a socket cannot wait that long: the run
+    would have ended with an OverflowError."""
+    text = BASE_CONFIG.replace(
+        "  author: Test Newsroom",
+        "  author: Test Newsroom\n  hubs: [{url: 'https://h.example/', timeout: .inf},"
+        " {url: 'https://k.example/', timeout: 300}]",
+    )
+    with pytest.raises(ConfigError) as caught:
+        parse_config(text, tmp_path / "config.yaml")
+    assert [str(p).split(": ", 1)[1] for p in caught.value.problems] == [
+        "site.hubs.0.timeout: expected at most 300 seconds, got inf"
+    ]
+
+
 def test_a_state_of_schema_3_gains_the_websub_tables_and_keeps_its_history(tmp_path: Path) -> None:
     path = tmp_path / "state.sqlite"
     store, _ = StateStore.open(path)
@@ -431,3 +449,271 @@ def test_a_ping_noted_again_while_it_was_sent_is_kept(tmp_path: Path) -> None:
         assert store.pings() == {}
     finally:
         store.close()
+
+
+# -- hubs that misbehave: each test fails, rather than hangs, on a client that trusts them
+
+
+@dataclass
+class RawHub:
+    """A hub that writes its answers byte by byte, as a test needs: `answer(sock, hub)`
+    writes one. It keeps each request's first line and body, and counts the bytes of
+    answer it got to write."""
+
+    answer: Callable[[socket.socket, RawHub], None]
+    requests: list[tuple[str, bytes]] = field(default_factory=list)
+    written: int = 0
+    done: threading.Event = field(default_factory=threading.Event)  # the test is over: stop writing
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hub"
+
+    def write(self, sock: socket.socket, data: bytes) -> None:
+        sock.sendall(data)
+        self.written += len(data)
+
+
+@contextmanager
+def raw_hub(answer: Callable[[socket.socket, RawHub], None]) -> Iterator[RawHub]:
+    hub = RawHub(answer)
+
+    class Handler(socketserver.StreamRequestHandler):
+        def handle(self) -> None:
+            first = self.rfile.readline().decode("latin-1").strip()
+            length = 0
+            while (line := self.rfile.readline()) not in (b"\r\n", b"\n", b""):
+                name, _, value = line.decode("latin-1").partition(":")
+                if name.strip().lower() == "content-length":
+                    length = int(value)
+            hub.requests.append((first, self.rfile.read(length)))
+            with contextlib.suppress(OSError):  # the client has gone: as it should
+                answer(self.connection, hub)
+
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    hub.port = server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield hub
+    finally:
+        hub.done.set()
+        server.shutdown()
+        server.server_close()
+
+
+def answering(status: str, *headers: str) -> Callable[[socket.socket, RawHub], None]:
+    def answer(sock: socket.socket, hub: RawHub) -> None:
+        hub.write(
+            sock, "".join(f"{h}\r\n" for h in (f"HTTP/1.1 {status}", *headers, "Content-Length: 0")).encode()
+        )
+        hub.write(sock, b"\r\n")
+
+    return answer
+
+
+def trickle(sock: socket.socket, hub: RawHub) -> None:
+    """A head that never ends: a byte every 0.2 s, well within any socket timeout."""
+    hub.write(sock, b"HTTP/1.1 200 OK\r\nX-Wait: ")
+    while not hub.done.wait(0.2):
+        hub.write(sock, b".")
+
+
+FLOOD = 64 << 20
+
+
+def flood(sock: socket.socket, hub: RawHub) -> None:
+    """An answer whose body goes on (64 MB here, for ever from a hostile hub)."""
+    hub.write(sock, b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n")
+    chunk = b"x" * (1 << 16)
+    while hub.written < FLOOD and not hub.done.is_set():
+        hub.write(sock, chunk)
+
+
+def hub_site(tmp_path: Path, hub: str) -> Path:
+    """A site whose single hub is `hub` (a YAML flow item); its feeds are "served" on a
+    port nobody listens on."""
+    root = tmp_path / "site"
+    root.mkdir(exist_ok=True)
+    configure(root, free_port(), f"[{hub}]")
+    (root / "seeds" / "1.txt").write_text(story(1, "Batteries", "Energy"), encoding="utf-8")
+    (root / "seeds" / "2.txt").write_text(story(2, "Rockets", "Space"), encoding="utf-8")
+    return root
+
+
+def run_build(root: Path, timeout: float = 60) -> tuple[dict[str, Any], str, float]:
+    """`build --json` as a subprocess: its summary, its standard error and how long it took.
+    `timeout` turns a run that would hang into a failure."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "--json", "-c", str(root / "config.yaml")],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+    assert "Traceback" not in result.stderr, result.stderr
+    return json.loads(result.stdout), result.stderr, time.monotonic() - started
+
+
+def test_a_redirect_is_a_failed_delivery_never_followed(tmp_path: Path) -> None:
+    """urllib followed a 301/302/303 as a GET without the body, to any host, and the run
+    counted the pings as sent. A redirect is reported, and the pings wait for the next run."""
+    statuses = ["301 Moved Permanently", "302 Found", "303 See Other"]
+    with contextlib.ExitStack() as stack:
+        elsewhere = stack.enter_context(raw_hub(answering("204 No Content")))
+        target = f"http://127.0.0.1:{elsewhere.port}/elsewhere?key=abc"
+        hubs = [stack.enter_context(raw_hub(answering(s, f"Location: {target}"))) for s in statuses]
+        root = hub_site(tmp_path, ", ".join(f"{{url: '{hub.url}', per_request: 10}}" for hub in hubs))
+        for run in (1, 2):
+            out, err, _ = run_build(root)
+            assert out["status"] == 0
+            assert out["pings"] == {"sent": 0, "waiting": 18}  # queued, and tried again by the next run
+            shown = f"http://127.0.0.1:{elsewhere.port}/elsewhere?key=***"
+            for hub, status in zip(hubs, statuses, strict=True):
+                assert f"{hub.url}: hub answered {status[:3]} (redirect to {shown}); not followed" in err
+                assert len(hub.requests) == run and hub.requests[-1][0].startswith("POST /hub ")
+        assert elsewhere.requests == []
+
+
+def test_a_trickling_hub_is_cut_off_at_its_timeout(tmp_path: Path) -> None:
+    """A byte every 0.2 s meets no socket timeout: a run used to wait for ever. Now the
+    request is over at the hub's timeout, all told, and the pings wait."""
+    with raw_hub(trickle) as hub:
+        root = hub_site(tmp_path, f"{{url: '{hub.url}', timeout: 0.5}}")
+        out, err, took = run_build(root, timeout=20)
+        assert out["status"] == 0 and out["pings"] == {"sent": 0, "waiting": 6}
+        assert f"{hub.url}: no answer within 0.5 s; 6 feeds wait for the next run" in err
+        assert took < 15  # a run of about a second, the request's half second in it
+        assert len(hub.requests) == 1
+
+
+def test_a_slow_hub_gets_three_times_its_timeout_per_run_and_the_rest_waits(tmp_path: Path) -> None:
+    """Each answer in 0.3 s, within the timeout of 0.5 s: a run used to wait for every
+    one of them (39 feeds, a minute). Requests to the hub start only while a whole
+    timeout fits in 1.5 s; the rest waits for the next run."""
+    hub = FakeHub(delay=0.3)
+    server = start_hub(hub)
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}/"
+        root = hub_site(tmp_path, f"{{url: '{url}', timeout: 0.5}}")
+        out, err, _ = run_build(root)
+        sent, waiting = out["pings"]["sent"], out["pings"]["waiting"]
+        assert out["status"] == 0 and 1 <= sent <= 4 and sent + waiting == 6
+        assert f"; {waiting} feeds wait for the next run" in err
+        later, _, _ = run_build(root)  # the rest, within the next run's budget
+        assert later["pings"] == {"sent": waiting, "waiting": 0}
+        assert len(set(hub.urls())) == 6  # none lost
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_only_the_head_of_an_endless_answer_is_read(tmp_path: Path) -> None:
+    """The whole answer used to be read into memory (a hub's endless body took a run
+    to 23.5 GB); a 2xx is all a publisher needs of it."""
+    with raw_hub(flood) as hub:
+        root = hub_site(tmp_path, f"{{url: '{hub.url}', per_request: 10}}")
+        out, _, _ = run_build(root)
+        assert out["status"] == 0 and out["pings"] == {"sent": 6, "waiting": 0}
+        time.sleep(0.2)  # the hub finds the connection gone
+        assert hub.written < FLOOD // 4  # what the sockets' buffers took, not the answer
+
+
+def test_an_absurd_retry_after_is_held_to_a_day(site: Site) -> None:
+    """A Retry-After of 10^20 seconds ended the run with an OverflowError traceback and
+    status 1, after the feeds were published."""
+    hub = FakeHub(answers=[(503, {"Retry-After": "99999999999999999999"})])
+    server = start_hub(hub, site.hub_port)
+    try:
+        before = time.time()
+        out, err, _ = run_build(site.root)
+        assert out["status"] == 0 and out["pings"] == {"sent": 0, "waiting": 6}, err
+        db = sqlite3.connect(site.root / ".topicfeeds-state.sqlite")
+        try:
+            (until,) = db.execute("SELECT not_before FROM hubs").fetchone()
+        finally:
+            db.close()
+        assert before + 86400 - 5 <= until / 1e6 <= time.time() + 86400
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_hubs_token_and_password_are_never_printed(tmp_path: Path) -> None:
+    """A token in the hub URL's query was in every warning; a password in a refused one
+    was quoted by the config check. Both are shown as ***; the request has the token."""
+    with raw_hub(answering("500 Internal Server Error")) as hub:
+        root = hub_site(tmp_path, f"'{hub.url}?token=s3cret-t0ken&v=2'")
+        out, err, _ = run_build(root)
+        assert out["pings"] == {"sent": 0, "waiting": 6}
+        assert f"{hub.url}?token=***&v=***: HTTP 500; 6 feeds wait" in err
+        assert any(f"{hub.url}?token=***&v=***: HTTP 500" in w for w in out["warnings"])  # --json too
+        assert "s3cret-t0ken" not in err + json.dumps(out)
+        assert hub.requests[0][0] == "POST /hub?token=s3cret-t0ken&v=2 HTTP/1.1"
+
+    hubs = (
+        "['https://publisher:hunter2@hub.example/', 'https://hub.example/?k=1', 'https://hub.example/?k=1']"
+    )
+    (root / "config.yaml").write_text(
+        BASE_CONFIG.replace("  author: Test Newsroom", f"  author: Test Newsroom\n  hubs: {hubs}"),
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "-c", str(root / "config.yaml")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert (
+        "site.hubs.0.url: 'https://publisher:***@hub.example/' is not an absolute http(s) URL"
+        in result.stderr
+    )
+    assert "site.hubs.2: https://hub.example/?k=*** is listed twice" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_watch_publishes_the_next_record_while_a_hub_trickles(tmp_path: Path) -> None:
+    """The watch told the hubs inside its run: a hub trickling its answer held it there,
+    and the next record was never published. Now a thread of its own tells them."""
+    with raw_hub(trickle) as hub:
+        root = hub_site(tmp_path, f"{{url: '{hub.url}', timeout: 60}}")
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "topicfeeds", "watch", "-q", "-c", str(root / "config.yaml")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        )  # fmt: skip
+        try:
+            wait_for(lambda: len(hub.requests) == 1, timeout=30)  # the first run's ping: it trickles
+            seeds = root / "seeds"
+            (seeds / ".3.tmp").write_text(story(3, "Comet sighted", "Space"), encoding="utf-8")
+            (seeds / ".3.tmp").rename(seeds / "3.txt")
+            atom = root / "feeds" / "space.atom"
+            wait_for(lambda: b"Comet sighted" in atom.read_bytes(), timeout=10)
+        finally:
+            watch.terminate()
+            _, err = watch.communicate(timeout=30)
+        assert watch.returncode == 0, err
+        assert len(hub.requests) == 1  # the round under way has its minute: no second one started
+
+
+# -- the pure parts of a hub's answer
+
+
+def test_retry_after_is_held_to_a_day_and_garbage_is_no_answer() -> None:
+    now = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
+    assert retry_after("99999999999999999999", now) == 86400.0
+    assert retry_after("86401", now) == 86400.0
+    assert retry_after(" 7 ", now) == 7.0
+    assert retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now) == 86400.0
+    for garbage in ("-5", "1e9", "²", "٣", "nan", "inf", "", "Mon, 99 Foo 2026 99:99:99 GMT", "0x10"):
+        assert retry_after(garbage, now) is None, garbage
+
+
+def test_redact_url_hides_query_values_and_a_password() -> None:
+    from topicfeeds.clean import redact_url
+
+    assert redact_url("https://hub.example/p?token=abc&x=1#f") == "https://hub.example/p?token=***&x=***#f"
+    assert redact_url("https://hub.example/p?abc") == "https://hub.example/p?***"
+    assert redact_url("https://me:pw@hub.example/") == "https://me:***@hub.example/"
+    assert redact_url("https://me:p@ss@hub.example/") == "https://me:***@hub.example/"
+    assert redact_url("https://me@hub.example:8443/") == "https://me@hub.example:8443/"
+    assert redact_url("ftp://me:pw@[::1/?k=v") == "ftp://me:***@[::1/?k=***"  # not a URL, shown redacted
+    assert redact_url("https://hub.example/") == "https://hub.example/"

@@ -119,6 +119,26 @@ def _clean_url_slow(value: str) -> str | None:
     return urlunsplit((parts.scheme.lower(), netloc, path, query, fragment))
 
 
+# The userinfo's password of a URL (or of a string meant as one): whatever lies
+# between the user name's colon and the last "@" before the path.
+_PASSWORD = re.compile(r"\A((?:[A-Za-z][A-Za-z0-9+.\-]*:)?//)?([^/?#@:]*):([^/?#]*)@")
+
+
+def redact_url(url: str) -> str:
+    """`url` fit to print in a warning or a log: the password of its userinfo and the
+    value of every query parameter replaced with `***` (a hub's URL often carries its
+    publisher's token there). Only for showing; requests use the URL as it is. Works on
+    text, not on a parsed URL, so that a value refused as a URL is shown redacted too."""
+    shown = _PASSWORD.sub(r"\1\2:***@", url, count=1)
+    head, mark, rest = shown.partition("?")
+    if not mark:
+        return shown
+    query, hash_, fragment = rest.partition("#")
+    items = (item.partition("=") for item in query.split("&"))
+    query = "&".join(f"{name}=***" if sep else ("***" if name else "") for name, sep, _ in items)
+    return f"{head}?{query}{hash_}{fragment}"
+
+
 def canonical_url(url: str) -> str:
     """The identity of an article behind `url` (already cleaned): no fragment,
     default port or tracking parameters, so re-shared links map to one entry id."""

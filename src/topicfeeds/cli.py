@@ -21,7 +21,7 @@ from . import __version__
 from .builder import parse_datetime
 from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
-from .pipeline import BuildReport, Progress, build, explain
+from .pipeline import BuildReport, HubsReport, Progress, build, explain
 from .signals import ENDING, end_on_signal
 
 EXIT_OK = 0
@@ -153,6 +153,9 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
         if run.refused is not None:
             print(f"error: {run.refused}; run build --allow-removals if that is intended", file=sys.stderr)
             return
+        if run.told is not None:
+            _print_told(run.told, stamp, args)
+            return
         assert run.report is not None
         status = _print_problems(run.report)
         quiet_check = run.reason == "check" and run.report.no_changes and not run.report.pings_sent
@@ -175,6 +178,22 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     return EXIT_OK
+
+
+def _print_told(told: HubsReport, stamp: str, args: argparse.Namespace) -> None:
+    """A watch's line for a round of telling the hubs: none when there was nothing to tell."""
+    for problem in told.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    if not (told.sent or told.warnings):
+        return  # only pings waiting for a hub's Retry-After
+    if args.json:
+        pings = {"sent": told.sent, "waiting": told.waiting}
+        warnings = [str(p) for p in told.warnings]
+        line = {"time": stamp, "reason": "hubs", "status": EXIT_OK, "warnings": warnings, "pings": pings}
+        print(json.dumps({**line, "seconds": round(told.seconds, 3)}))
+    elif not args.quiet:
+        print(f"{stamp} hubs: topicfeeds: hubs told of {_count(told.sent, 'feed')}, {told.waiting} waiting")
+    sys.stdout.flush()
 
 
 def _print_problems(report: BuildReport) -> int:

@@ -13,7 +13,7 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from .clean import clean_line, clean_url
+from .clean import clean_line, clean_url, redact_url
 from .errors import ConfigError, Problem, dotted
 from .reader import DEFAULT_MAX_BYTES
 from .stamps import DEFAULT_PATTERNS, display_path
@@ -29,6 +29,8 @@ FUTURE = ("hold", "publish")
 Future = Literal["hold", "publish"]
 HubParam = Literal["url", "topic"]  # how a WebSub hub wants a changed feed named: hub.url or hub.topic
 HUB_PARAMS: tuple[HubParam, ...] = get_args(HubParam)
+# A hub's longest `timeout`: a run may spend three times it on the hub.
+HUB_TIMEOUT_LIMIT = 300.0
 DEFAULT_CLOCK_SKEW_MINUTES = 5.0
 # A record with thousands of topics would otherwise make thousands of feeds.
 DEFAULT_AUTO_MAX_TOPICS_PER_RECORD = 20
@@ -60,7 +62,7 @@ class Hub:
     url: str
     param: HubParam = "url"  # the publish request names feeds as hub.url (or hub.topic)
     per_request: int = 1  # feed URLs one publish request may name (WebSub leaves it to the hub)
-    timeout: float = 5.0  # seconds a request may take before the hub counts as down
+    timeout: float = 5.0  # seconds a request may take, all told, before the hub counts as down
 
 
 @dataclass(frozen=True, slots=True)
@@ -374,7 +376,9 @@ class _Checker:
             self.problem((*path, key), "must not be empty")
         return text or default
 
-    def url(self, m: dict[str, Any], key: str, path: Path_, *, required: bool) -> str | None:
+    def url(
+        self, m: dict[str, Any], key: str, path: Path_, *, required: bool, secret: bool = False
+    ) -> str | None:
         value = m.get(key)
         if value is None:
             if required:
@@ -382,7 +386,9 @@ class _Checker:
             return None
         url = clean_url(value)
         if url is None:
-            self.problem((*path, key), f"{value!r} is not an absolute http(s) URL")
+            # A hub's URL may carry a token or a password: the message shows neither.
+            shown = redact_url(value) if secret and isinstance(value, str) else value
+            self.problem((*path, key), f"{shown!r} is not an absolute http(s) URL")
         return url
 
     def number(
@@ -607,7 +613,8 @@ class _Checker:
         if value is None:
             return ()
         if not isinstance(value, list):
-            self.problem(path, f"expected a list of hub URLs, got {_describe(value)}")
+            shown = redact_url(value) if isinstance(value, str) else value
+            self.problem(path, f"expected a list of hub URLs, got {_describe(shown)}")
             return ()
         hubs: list[Hub] = []
         for n, item in enumerate(value):
@@ -618,16 +625,21 @@ class _Checker:
                 self.problem(where, f"expected a hub URL or a mapping with url, param; got {_describe(item)}")
                 continue
             m = self.mapping(item, where, _HUB_KEYS)
-            url = self.url(m, "url", where, required=True)
+            url = self.url(m, "url", where, required=True, secret=True)
             param = m.get("param", "url")
             if param not in HUB_PARAMS:
                 self.problem((*where, "param"), f"expected one of {', '.join(HUB_PARAMS)}, got {param!r}")
                 continue
             per_request = self.number(m, "per_request", where, minimum=1, integer=True)
             timeout = self.number(m, "timeout", where, minimum=0.1)
+            if timeout is not None and timeout > HUB_TIMEOUT_LIMIT:
+                self.problem(
+                    (*where, "timeout"), f"expected at most {HUB_TIMEOUT_LIMIT:g} seconds, got {timeout:g}"
+                )
+                timeout = None
             if url is not None:
                 if any(h.url == url for h in hubs):
-                    self.problem(where, f"{url} is listed twice")
+                    self.problem(where, f"{redact_url(url)} is listed twice")
                     continue
                 hubs.append(Hub(url, param, int(per_request or 1), timeout or 5.0))
         return tuple(hubs)

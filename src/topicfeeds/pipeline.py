@@ -137,6 +137,17 @@ class BuildReport:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class HubsReport:
+    """What telling the hubs came to."""
+
+    sent: int  # changed feed URLs the hubs confirmed (once per hub)
+    waiting: int  # changed feed URLs hubs are still to be told of
+    retry: datetime | None  # when a hub's Retry-After lets waiting pings go out
+    warnings: tuple[Problem, ...]  # a line per hub that did not take them all
+    seconds: float
+
+
 def check_records_folder(config: Config) -> None:
     """Refuse to start when the records folder is unusable (exit status 2); a bucket
     shows whether it is usable when it is listed."""
@@ -183,6 +194,7 @@ def build(
     full: bool = False,
     allow_removals: bool = False,
     dry_run: bool = False,
+    hubs: bool = True,
 ) -> BuildReport:
     """Bring every topic's feeds up to date with the records folder.
 
@@ -193,7 +205,8 @@ def build(
     chooses every topic afresh, as a run without state would, keeping the history of
     published entries (so edited entries keep their `updated`); `allow_removals` lets
     the run drop most of the records the feeds hold (RemovalsRefused otherwise);
-    `dry_run` writes nothing anywhere and reports what would be written.
+    `dry_run` writes nothing anywhere and reports what would be written; `hubs=False`
+    leaves the run's WebSub pings noted in the state for `tell_hubs` to send.
     """
     if config.output_url is None:
         check_folders(config, create=not dry_run)
@@ -227,23 +240,37 @@ def build(
     # only delays them. A hub's Retry-After is measured on the clock, whatever `now`
     # says. A dry run tells no hub.
     try:
-        store.patience(STORE_PATIENCE)
-        delivery = None if dry_run else deliver(store, config.site, datetime.now(timezone.utc))
-        retry = None if delivery is None else next_attempt(store, config.site, datetime.now(timezone.utc))
+        told = tell_hubs(config, store) if hubs and not dry_run else None
     finally:
         store.close()
     planned = tuple(destination.planned) if isinstance(destination, DryRun) else None
-    problems = () if delivery is None else delivery.problems
-    hub_notes = tuple(Problem(display_path(config.path), None, "site.hubs", p) for p in problems)
     return replace(
         report,
-        warnings=(*notes, *report.warnings, *hub_notes),
+        warnings=(*notes, *report.warnings, *(() if told is None else told.warnings)),
         seconds=time.monotonic() - started,
         planned=planned,
-        pings_sent=0 if delivery is None else delivery.sent,
-        pings_waiting=0 if delivery is None else delivery.waiting,
-        pings_retry=retry,
+        pings_sent=0 if told is None else told.sent,
+        pings_waiting=0 if told is None else told.waiting,
+        pings_retry=None if told is None else told.retry,
     )
+
+
+def tell_hubs(config: Config, store: StateStore | None = None) -> HubsReport:
+    """Tell the WebSub hubs of the changed feeds noted in the state: from `store`, or
+    from a connection of its own, which may be open beside a run that holds the lock
+    (as `watch` tells them, in a thread of its own). Raises sqlite3.Error when the
+    state cannot be read; the pings then wait for the next call."""
+    started = time.monotonic()
+    if store is None:
+        if config.state_path is None:
+            return HubsReport(0, 0, None, (), 0.0)  # a state kept in memory was the run's own
+        with contextlib.closing(StateStore.attach(config.state_path)) as own:
+            return tell_hubs(config, own)
+    store.patience(STORE_PATIENCE)
+    delivery = deliver(store, config.site, datetime.now(timezone.utc))
+    retry = next_attempt(store, config.site, datetime.now(timezone.utc))
+    notes = tuple(Problem(display_path(config.path), None, "site.hubs", p) for p in delivery.problems)
+    return HubsReport(delivery.sent, delivery.waiting, retry, notes, time.monotonic() - started)
 
 
 def fingerprint(config: Config) -> str:

@@ -277,6 +277,16 @@ class StateStore:
         return cls._create(str(path), path), notes
 
     @classmethod
+    def attach(cls, path: Path) -> StateStore:
+        """Another connection to the state file at `path` as it is: nothing is created,
+        upgraded or rebuilt, for it may be open beside a run (sqlite3.Error when it
+        cannot be opened)."""
+        uri = f"{path.resolve().as_uri()}?mode=rw"  # not created where it is missing
+        connection = sqlite3.connect(uri, uri=True, isolation_level=None)
+        connection.execute("PRAGMA synchronous=NORMAL")
+        return cls(connection)
+
+    @classmethod
     def _connect(cls, path: Path) -> StateStore:
         connection = sqlite3.connect(path, isolation_level=None)
         # Takes effect only on a new file. A record row is about 1.2 KB: three fit in a

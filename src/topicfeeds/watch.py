@@ -4,9 +4,13 @@ whenever record files are added, changed, renamed or removed.
 Events only say *when* to run, never *what* to do: every run is the same `build`
 (the same stat scan, the same lock), so a watch and a cron `build` never disagree.
 Events can be lost (an overflowing inotify queue, a network file system), so a run
-also happens after `check_every` seconds without one, and when a WebSub hub's
-`Retry-After` ends while pings wait for it. A run that finds the lock held waits for
-it, then runs.
+also happens after `check_every` seconds without one. A run that finds the lock held
+waits for it, then runs.
+
+WebSub hubs are told from a thread of their own, woken after every run and when a
+hub's `Retry-After` ends while pings wait for it: a slow hub (each request may take its
+`timeout`, a round three times that) never holds up the next run. It tells them as
+`build` does, from a connection of its own to the state, outside the lock.
 
 A check is a stat scan of the whole folder (about 0.7 s at 100,000 records), so it
 comes every five minutes by default, as often as a cron `build` would have run, and
@@ -23,6 +27,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import signal
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -38,12 +44,13 @@ from watchfiles._rust_notify import RustNotify
 
 from .config import Config
 from .errors import LockedError, RemovalsRefused
-from .pipeline import BuildReport, build
+from .pipeline import BuildReport, HubsReport, build, tell_hubs
+from .signals import ENDING
 from .stamps import name_matcher
 
 Reason = Literal["start", "change", "check", "hubs"]
-"""Why a run happened: the watch started, record files changed, the periodic check, or
-a hub's `Retry-After` ended and the pings waiting for it may go out."""
+"""Why a run happened: the watch started, record files changed, the periodic check; or
+"hubs": not a run, but the hubs were told of the changed feeds."""
 
 # How long one attempt waits for the lock before the watch looks at its stop flag.
 LOCK_ATTEMPT_SECONDS = 0.5
@@ -72,9 +79,10 @@ class WatchRun:
     """One run of a watch, for its log line."""
 
     reason: Reason
-    report: BuildReport | None  # None when the run was refused
+    report: BuildReport | None  # None when the run was refused, or for the hubs
     waited: float  # seconds spent waiting for another run's lock
     refused: RemovalsRefused | None = None  # most records gone: nothing was changed
+    told: HubsReport | None = None  # what telling the hubs came to (reason "hubs")
 
 
 def watch(
@@ -88,7 +96,8 @@ def watch(
 ) -> None:
     """Run `build` at once, then whenever the records folder changes or `check_every`
     seconds pass without a change, until `stop` is set; `on_run` is told about each
-    run. A run refused because most records are gone changes nothing and is
+    run, and about each round of telling the hubs (from another thread, never while
+    it is told about a run). A run refused because most records are gone changes nothing and is
     reported; the watch goes on. `idle`, when given, is set while the watch only
     waits for changes (a signal handler may then just set `stop`; during a run it
     should raise, so the run unwinds). Errors that stop a build before it starts (an unusable folder) end the
@@ -97,56 +106,105 @@ def watch(
     matches = name_matcher(tuple(config.patterns))
     folder = config.records_dir
 
-    retry_at: list[float] = []  # when (monotonic) a hub's Retry-After ends, if pings wait for one
     check_cost = [0.0]  # seconds the last run that found nothing to do took: what a check costs
+    telling = threading.Lock()  # runs and the hubs' thread report one at a time
+
+    def tell(run: WatchRun) -> None:
+        with telling:
+            on_run(run)
+
+    # Without hubs there is nothing to tell; a state kept in memory only the run can read.
+    hubs = _Hubs(config, tell) if config.site.hubs and config.state_path is not None else None
 
     def run(reason: Reason) -> None:
         started = time.monotonic()
         while not stop.is_set():
             try:
-                report = build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS)
+                report = build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS, hubs=hubs is None)
             except LockedError:
                 continue  # a cron build is running: ours follows it
             except RemovalsRefused as exc:
                 # Refused again at every run until the records come back or someone
                 # runs `build --allow-removals`; the watch itself goes on.
-                on_run(WatchRun(reason, None, time.monotonic() - started, exc))
+                tell(WatchRun(reason, None, time.monotonic() - started, exc))
                 return
-            retry_at[:] = (
-                [] if report.pings_retry is None else [_monotonic(report.pings_retry) + RETRY_MARGIN]
-            )
+            if hubs is not None:
+                hubs.wake()
             if report.no_changes:
                 check_cost[0] = report.seconds
-            on_run(WatchRun(reason, report, _waited(started, report)))
+            tell(WatchRun(reason, report, _waited(started, report)))
             return_memory()
             return
 
-    with _watcher(folder, options.polling) as watcher:
-        # Watching before the first run: what lands during it is noticed.
-        run("start")
-        while not stop.is_set():
-            idle.set()
-            # Until the periodic check, or sooner when pings wait for a hub's Retry-After.
-            every = check_interval(options.check_every, check_cost[0])
-            wait = min([every, *(t - time.monotonic() for t in retry_at)])
-            try:
-                found = watcher.watch(
-                    round(options.longest * 1000),
-                    max(1, round(options.settle * 1000)),
-                    max(1, round(wait * 1000)),
-                    stop,
-                )
-            finally:
-                idle.clear()
-            if isinstance(found, str):
-                if found != "timeout":  # "stop" or "signal"
+    try:
+        with _watcher(folder, options.polling) as watcher:
+            # Watching before the first run: what lands during it is noticed.
+            run("start")
+            while not stop.is_set():
+                idle.set()
+                every = check_interval(options.check_every, check_cost[0])
+                try:
+                    found = watcher.watch(
+                        round(options.longest * 1000),
+                        max(1, round(options.settle * 1000)),
+                        max(1, round(every * 1000)),
+                        stop,
+                    )
+                finally:
+                    idle.clear()
+                if isinstance(found, str):
+                    if found != "timeout":  # "stop" or "signal"
+                        return
+                    run("check")
+                elif stop.is_set():
                     return
-                # The same build either way: it finds what changed, and tells the hubs.
-                run("hubs" if retry_at and time.monotonic() >= retry_at[0] else "check")
-            elif stop.is_set():
+                elif any(Path(path).parent == folder and matches(Path(path).name) for _, path in found):
+                    run("change")  # other files (an atomic writer's temporary file) do not count
+    finally:
+        if hubs is not None:
+            hubs.stop()
+
+
+class _Hubs:
+    """Tells the hubs, in a thread of its own, whenever a run has noted pings and
+    when a hub's `Retry-After` ends, so that a slow hub never holds up the next run.
+    A round that is under way when the watch ends is left to its deadline: what it
+    did not hear confirmed stays noted for the next run."""
+
+    def __init__(self, config: Config, tell: Callable[[WatchRun], None]) -> None:
+        self._config = config
+        self._tell = tell
+        self._wake = threading.Event()
+        self._done = False
+        threading.Thread(target=self._loop, name="topicfeeds-hubs", daemon=True).start()
+
+    def wake(self) -> None:
+        """Tell the hubs what waits for them, once the round under way (if any) is over."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Tell the hubs nothing more."""
+        self._done = True
+        self._wake.set()
+
+    def _loop(self) -> None:
+        # SIGTERM and ^C are the main thread's: delivered here, they would not end the
+        # watch, and once it has returned, they would kill the process.
+        signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
+        retry_at: float | None = None  # when (monotonic) a hub's Retry-After ends, if pings wait for one
+        while True:
+            self._wake.wait(None if retry_at is None else max(0.0, retry_at - time.monotonic()))
+            if self._done:
                 return
-            elif any(Path(path).parent == folder and matches(Path(path).name) for _, path in found):
-                run("change")  # other files (an atomic writer's temporary file) do not count
+            self._wake.clear()
+            try:
+                told = tell_hubs(self._config)
+            except sqlite3.Error:
+                retry_at = None  # the state is busy or being rebuilt: the next run wakes us
+                continue
+            retry_at = None if told.retry is None else _monotonic(told.retry) + RETRY_MARGIN
+            if not self._done:
+                self._tell(WatchRun("hubs", None, 0.0, told=told))
 
 
 def check_interval(check_every: float, cost: float) -> float:
