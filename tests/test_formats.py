@@ -4,6 +4,8 @@ list, the stylesheets, and the `formats` rule that chooses them."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 from itertools import pairwise
@@ -199,6 +201,43 @@ def test_the_formats_rule_chooses_the_files(tmp_path: Path) -> None:
     assert [o.get("xmlUrl").rsplit("/", 1)[1] for o in opml.iter("outline")] == ["energy.json", "space.atom"]
     index = lxml_html.fromstring((config.output_dir / "index.html").read_bytes())
     assert [a.get("href") for a in index.findall(".//main//h3/a")] == ["energy.html"]  # space has no page
+
+
+def test_a_topic_with_a_page_names_it_as_its_feeds_alternate_link(tmp_path: Path) -> None:
+    """Atom's alternate link, RSS's channel link, JSON Feed's home_page_url and the OPML
+    htmlUrl all name the topic's page; a topic without one names the site."""
+    text = BASE_CONFIG + "  plain:\n    title: Plain\n    match: [Energy]\n    formats: [atom, rss, json]\n"
+    config = make_config(tmp_path, text)
+    write_record(tmp_path / "seeds", "a.txt")
+    command = [
+        sys.executable,
+        "-m",
+        "topicfeeds",
+        "build",
+        "-q",
+        "-c",
+        str(config.path),
+        "--now",
+        "2026-11-28T00:00:00Z",
+    ]
+    subprocess.run(command, check=True, timeout=60)
+    out = config.output_dir
+    opml = etree.fromstring((out / "topics.opml").read_bytes())
+    html_urls = {o.get("xmlUrl"): o.get("htmlUrl") for o in opml.iter("outline")}
+    for slug, home in (
+        ("energy", "https://news.example/feeds/energy.html"),
+        ("plain", "https://news.example/"),
+    ):
+        atom = etree.fromstring((out / f"{slug}.atom").read_bytes())
+        assert [
+            link.get("href") for link in atom.findall("{http://www.w3.org/2005/Atom}link[@rel='alternate']")
+        ] == [home]
+        assert etree.fromstring((out / f"{slug}.rss").read_bytes()).findtext("channel/link") == home
+        assert json.loads((out / f"{slug}.json").read_bytes())["home_page_url"] == home
+        assert html_urls[f"https://news.example/feeds/{slug}.atom"] == home
+        for name in (f"{slug}.atom", f"{slug}.rss"):
+            assert feedparser.parse((out / name).read_bytes()).feed.link == home
+    assert (out / "energy.html").is_file() and not (out / "plain.html").exists()
 
 
 def test_formats_default_to_all_four() -> None:

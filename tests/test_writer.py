@@ -55,11 +55,11 @@ def test_feed_metadata() -> None:
     assert atom.findtext(f"{ATOM}author/{ATOM}name") == "Desk"
     links = {(link.get("rel"), link.get("href")) for link in atom.findall(f"{ATOM}link")}
     assert links == {
-        ("alternate", "https://news.example/"),
+        ("alternate", "https://news.example/feeds/energy.html"),  # the topic's page
         ("self", "https://news.example/feeds/energy.atom"),
     }
     channel = rss.find("channel")
-    assert channel.findtext("link") == "https://news.example/"
+    assert channel.findtext("link") == "https://news.example/feeds/energy.html"
     assert channel.find(f"{ATOM}link").get("href") == "https://news.example/feeds/energy.rss"
     assert channel.findtext("generator") == "topicfeeds 9.9"
     assert channel.findtext("language") == "en"

@@ -68,7 +68,7 @@ class Site:
     """The publication the feeds belong to."""
 
     title: str
-    link: str  # the site's home page: each feed's alternate link
+    link: str  # the site's home page: the alternate link of feeds whose topic has no page
     base_url: str  # where the output folder is served; ends with "/"
     language: str | None
     author: Author

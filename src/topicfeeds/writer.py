@@ -30,10 +30,10 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .config import Site, Topic
+from .config import Format, Site, Topic
 from .model import EMPTY_FEED_TIME, Entry, Image, Related
 
-__all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "render"]
+__all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "home_page", "render"]
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 ATOM_NS = "http://www.w3.org/2005/Atom"
@@ -55,6 +55,12 @@ class RenderedFeed:
 def feed_urls(site: Site, topic: Topic) -> tuple[str, str]:
     """Where the topic's Atom and RSS files are served."""
     return f"{site.base_url}{topic.slug}.atom", f"{site.base_url}{topic.slug}.rss"
+
+
+def home_page(site: Site, slug: str, formats: Sequence[Format]) -> str:
+    """The page a topic's feeds name as their alternate link (and the OPML file as its
+    htmlUrl): the topic's own page when it has one, else the site's home page."""
+    return f"{site.base_url}{slug}.html" if "html" in formats else site.link
 
 
 def render(
@@ -90,7 +96,7 @@ def render_archive(
     fg.topicfeeds.archive = True
     atom_url, _ = feed_urls(site, topic)
     links = [
-        {"href": site.link, "rel": "alternate", "type": "text/html"},
+        {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"},
         {"href": url, "rel": "self", "type": "application/atom+xml"},
         {"href": atom_url, "rel": "current", "type": "application/atom+xml"},
         *([{"href": prev_url, "rel": "prev-archive", "type": "application/atom+xml"}] if prev_url else []),
@@ -159,7 +165,7 @@ def _generator(
 
 def _atom(fg: FeedGenerator, site: Site, topic: Topic, prev_archive: str | None = None) -> bytes:
     atom_url, _ = feed_urls(site, topic)
-    home = {"href": site.link, "rel": "alternate", "type": "text/html"}
+    home = {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"}
     hubs = [{"href": hub.url, "rel": "hub"} for hub in site.hubs]
     atom_type = "application/atom+xml"
     archive = [{"href": prev_archive, "rel": "prev-archive", "type": atom_type}] if prev_archive else []
@@ -170,7 +176,7 @@ def _atom(fg: FeedGenerator, site: Site, topic: Topic, prev_archive: str | None 
 
 def _rss(fg: FeedGenerator, site: Site, topic: Topic) -> bytes:
     _, rss_url = feed_urls(site, topic)
-    home = {"href": site.link, "rel": "alternate", "type": "text/html"}
+    home = {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"}
     # RSS takes its channel <link> from the last link given.
     fg.link([{"href": rss_url, "rel": "self", "type": "application/rss+xml"}, home], replace=True)
     return _with_stylesheet(_hex_escapes(fg.rss_str(pretty=True)))
