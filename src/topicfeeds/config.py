@@ -106,6 +106,7 @@ class Topic:
     description: str
     match: tuple[str, ...]  # casefolded record topics; ("*",) matches every record
     rules: Rules
+    automatic: bool = False  # made by `auto` for a record topic, not configured
 
 
 @dataclass(frozen=True, slots=True)
