@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
+from lxml import etree
 
 from topicfeeds.config import Config, parse_config
 from topicfeeds.model import Image, Provider, Record, Related
@@ -142,6 +143,16 @@ def require_program(name: str) -> str:
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)
+
+
+def without_views(feed: bytes) -> bytes:
+    """An Atom or RSS feed without the XHTML views of its entries that browsers show, as
+    it was before it carried them."""
+    root = etree.fromstring(feed)
+    for view in root.iterfind("*//{http://www.w3.org/1999/xhtml}div/.."):
+        for child in view.findall("{http://www.w3.org/1999/xhtml}div"):
+            view.remove(child)
+    return etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
 
 
 SCREENSHOTS: list[Path] = []  # folders of browser screenshots, named at the end of the run

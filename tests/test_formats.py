@@ -4,6 +4,8 @@ list, the stylesheets, and the `formats` rule that chooses them."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime, timezone
 from itertools import pairwise
@@ -130,7 +132,8 @@ def test_the_index_lists_every_topic_with_its_feeds(shipped: Path) -> None:
     doc = lxml_html.fromstring((shipped / "index.html").read_bytes())
     alternates = [link.get("href") for link in doc.findall(".//head/link[@rel='alternate']")]
     slugs = ("ai", "computer-vision", "climate", "security", "space", "robotics")
-    assert alternates == [f"{s}.{ext}" for s in slugs for ext in ("atom", "rss", "json")]
+    configured = slugs[:-1]  # robotics is made by `auto`: in the body, not the head
+    assert alternates == [f"{s}.{ext}" for s in configured for ext in ("atom", "rss", "json")]
     pages = [a.get("href") for a in doc.findall(".//main//h3/a")]
     assert pages == [f"{s}.html" for s in slugs]
     assert doc.find(".//a[@href='topics.opml']") is not None
@@ -199,6 +202,77 @@ def test_the_formats_rule_chooses_the_files(tmp_path: Path) -> None:
     assert [o.get("xmlUrl").rsplit("/", 1)[1] for o in opml.iter("outline")] == ["energy.json", "space.atom"]
     index = lxml_html.fromstring((config.output_dir / "index.html").read_bytes())
     assert [a.get("href") for a in index.findall(".//main//h3/a")] == ["energy.html"]  # space has no page
+
+
+def test_a_topic_with_a_page_names_it_as_its_feeds_alternate_link(tmp_path: Path) -> None:
+    """Atom's alternate link, RSS's channel link, JSON Feed's home_page_url and the OPML
+    htmlUrl all name the topic's page; a topic without one names the site."""
+    text = BASE_CONFIG + "  plain:\n    title: Plain\n    match: [Energy]\n    formats: [atom, rss, json]\n"
+    config = make_config(tmp_path, text)
+    write_record(tmp_path / "seeds", "a.txt")
+    command = [
+        sys.executable,
+        "-m",
+        "topicfeeds",
+        "build",
+        "-q",
+        "-c",
+        str(config.path),
+        "--now",
+        "2026-11-28T00:00:00Z",
+    ]
+    subprocess.run(command, check=True, timeout=60)
+    out = config.output_dir
+    opml = etree.fromstring((out / "topics.opml").read_bytes())
+    html_urls = {o.get("xmlUrl"): o.get("htmlUrl") for o in opml.iter("outline")}
+    for slug, home in (
+        ("energy", "https://news.example/feeds/energy.html"),
+        ("plain", "https://news.example/"),
+    ):
+        atom = etree.fromstring((out / f"{slug}.atom").read_bytes())
+        assert [
+            link.get("href") for link in atom.findall("{http://www.w3.org/2005/Atom}link[@rel='alternate']")
+        ] == [home]
+        assert etree.fromstring((out / f"{slug}.rss").read_bytes()).findtext("channel/link") == home
+        assert json.loads((out / f"{slug}.json").read_bytes())["home_page_url"] == home
+        assert html_urls[f"https://news.example/feeds/{slug}.atom"] == home
+        for name in (f"{slug}.atom", f"{slug}.rss"):
+            assert feedparser.parse((out / name).read_bytes()).feed.link == home
+    assert (out / "energy.html").is_file() and not (out / "plain.html").exists()
+
+
+def test_the_index_head_names_the_feeds_of_configured_topics_only(tmp_path: Path) -> None:
+    """`auto` can make thousands of topics: the index lists them all in its body, but its
+    head offers a reader the OPML file and the configured topics' feeds alone."""
+    config = make_config(tmp_path, BASE_CONFIG.replace("records: seeds", "records: seeds\nauto: true"))
+    tags = [f"Tag {n:02}" for n in range(20)]
+    write_record(tmp_path / "seeds", "a.txt", topics=["Energy", *tags[:10]])
+    write_record(tmp_path / "seeds", "b.txt", topics=tags[10:], webUrl="https://n.example/b", originalUrl=...)
+    command = [
+        sys.executable,
+        "-m",
+        "topicfeeds",
+        "build",
+        "-q",
+        "-c",
+        str(config.path),
+        "--now",
+        "2026-11-28T00:00:00Z",
+    ]
+    subprocess.run(command, check=True, timeout=60)
+    index = lxml_html.fromstring((config.output_dir / "index.html").read_bytes())
+    head = [(link.get("rel"), link.get("href")) for link in index.findall(".//head/link")]
+    assert head == [
+        ("stylesheet", "style.css"),
+        ("alternate", "energy.atom"),
+        ("alternate", "energy.rss"),
+        ("alternate", "energy.json"),
+        ("outline", "topics.opml"),
+    ]
+    listed = [a.get("href") for a in index.findall(".//main//h3/a")]
+    assert listed == ["energy.html", *(f"tag-{n:02}.html" for n in range(20))]
+    feeds = {a.get("href") for a in index.findall(".//main//ul[@class='feeds']/li/a")}
+    assert {f"tag-07.{ext}" for ext in ("atom", "rss", "json")} <= feeds
 
 
 def test_formats_default_to_all_four() -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import gzip
 import http.client
+import json
 import os
 import re
 import shutil
@@ -18,6 +19,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import feedparser
@@ -25,7 +27,7 @@ import pytest
 from lxml import etree
 from lxml import html as lxml_html
 
-from .conftest import SCREENSHOTS, SEEDS, require_program
+from .conftest import SCREENSHOTS, SEEDS, require_program, without_views
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T00:00:00Z"
@@ -164,8 +166,11 @@ def test_a_browser_finds_every_topic_and_feed_on_the_index(
         (link.get("type"), link.get("href")) for link in doc.findall(".//head/link[@rel='alternate']")
     ]
     types = ("application/atom+xml", "application/rss+xml", "application/feed+json")
+    configured = SLUGS[:-1]  # robotics is made by `auto`: the body lists it, the head does not
     assert alternates == [
-        (t, f"{slug}.{ext}") for slug in SLUGS for t, ext in zip(types, ("atom", "rss", "json"), strict=True)
+        (t, f"{slug}.{ext}")
+        for slug in configured
+        for t, ext in zip(types, ("atom", "rss", "json"), strict=True)
     ]
     assert doc.find(".//a[@href='topics.opml']") is not None
 
@@ -193,6 +198,62 @@ def test_a_feed_opened_in_a_browser_reads_as_a_page(
         assert entry.title in root.xpath("string()")
 
 
+# A page of the test's own beside the feeds (the same origin, so its script may look into
+# them), on which each feed is opened as a browser opens it and reported as it is shown:
+# the text of each entry as a person reads it (a selection's text leaves out what CSS
+# hides) and the links they can follow in it.
+PROBE = """<!DOCTYPE html>
+<meta charset="utf-8">
+<title>What a browser shows of each feed</title>
+<script>
+function report(frame) {
+  const view = frame.contentWindow, feed = frame.contentDocument;
+  const entries = [...feed.documentElement.querySelectorAll("entry, item")].map(entry => {
+    view.getSelection().selectAllChildren(entry);
+    const links = [...entry.getElementsByTagNameNS("http://www.w3.org/1999/xhtml", "a")]
+      .filter(a => a.getClientRects().length > 0)
+      .map(a => ({anchor: a instanceof view.HTMLAnchorElement, href: a.href, text: a.textContent}));
+    return {text: view.getSelection().toString(), links: links};
+  });
+  const out = document.createElement("pre");
+  out.dataset.feed = frame.getAttribute("src");
+  out.textContent = JSON.stringify(entries);
+  document.body.append(out);
+}
+</script>
+<body>
+%s
+"""
+
+
+def test_a_feed_in_a_browser_shows_titles_as_links_dates_in_words_and_summaries(
+    site: Site, tmp_path: Path
+) -> None:
+    names = [f"{slug}.{ext}" for slug in ("security", "ai") for ext in ("atom", "rss")]
+    frames = "".join(
+        f'<iframe src="{n}" onload="report(this)" width="400" height="600"></iframe>' for n in names
+    )
+    probe = site.feeds / "probe.html"
+    probe.write_text(PROBE % frames, encoding="utf-8")
+    try:
+        doc = lxml_html.fromstring(chromium(site.url + "probe.html", tmp_path))
+    finally:
+        probe.unlink()
+    shown = {pre.get("data-feed"): json.loads(pre.text_content()) for pre in doc.iter("pre")}
+    assert sorted(shown) == sorted(names)
+    for name in names:
+        entries = atom_entries(site, name.split(".")[0])
+        assert len(shown[name]) == len(entries) > 1, name
+        for entry, seen in zip(entries, shown[name], strict=True):
+            assert seen["links"] == [{"anchor": True, "href": entry.link, "text": entry.title}], name
+            day = date(*entry.published_parsed[:3])
+            text = seen["text"]
+            assert f"{day.day} {day:%B %Y}" in text, (name, text)  # e.g. "26 November 2026"
+            assert entry.summary in text, (name, text)  # RSS shows Atom's plain summary
+            # nothing raw: no machine dates, ids or escaped HTML
+            assert not re.search(r"\d{4}-\d\d-\d\d|\+0000|<p>|https?:", text), (name, text)
+
+
 # -- a real feed reader
 
 
@@ -218,6 +279,36 @@ def test_newsboat_subscribes_to_every_topic_from_the_opml_file(site: Site, tmp_p
     # newsboat keeps an article once however many topics carry it: every id, once.
     published = {e.id for slug in SLUGS for e in atom_entries(site, slug)}
     assert stored == published and len(published) > 10
+
+
+def test_newsboat_reads_the_same_items_from_a_feed_with_views_for_browsers(
+    site: Site, tmp_path: Path
+) -> None:
+    newsboat = require_program("newsboat")
+    columns = "guid, title, author, url, pubDate, content, enclosure_url, enclosure_type"
+
+    def items(name: str) -> list[tuple[str, ...]]:
+        home = tmp_path / name
+        home.mkdir()
+        (home / "config").write_text("", encoding="utf-8")
+        (home / "urls").write_text(site.url + name + "\n", encoding="utf-8")
+        files = ["-C", str(home / "config"), "-u", str(home / "urls"), "-c", str(home / "cache.db")]
+        env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home), "XDG_DATA_HOME": str(home)}
+        subprocess.run(
+            [newsboat, *files, "-x", "reload"], env=env, capture_output=True, timeout=60, check=True
+        )
+        with contextlib.closing(sqlite3.connect(home / "cache.db")) as cache:
+            return cache.execute(f"SELECT {columns} FROM rss_item ORDER BY guid").fetchall()
+
+    for name in ("security.atom", "security.rss"):
+        plain = site.feeds / f"plain-{name}"  # newsboat keeps an item once: each feed its own cache
+        plain.write_bytes(without_views((site.feeds / name).read_bytes()))
+        try:
+            assert plain.read_bytes() != (site.feeds / name).read_bytes()
+            seen = items(name)
+            assert seen == items(plain.name) and len(seen) == len(atom_entries(site, "security")), name
+        finally:
+            plain.unlink()
 
 
 # -- a real web server

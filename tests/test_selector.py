@@ -160,6 +160,7 @@ def test_auto_topics_get_unique_safe_slugs(tmp_path: Path) -> None:
     assert {auto["Energy Policy"], auto["Energy-Policy"]} == {"energy-policy", "energy-policy-2"}
     assert auto["人工知能"].startswith("topic-")
     assert len({t.slug for t in topics}) == len(topics)
+    assert [t.automatic for t in topics] == [t not in config.topics for t in topics]
     assert topics_for(config, list(reversed(records))) == topics
 
 

@@ -11,14 +11,15 @@ from lxml import etree
 from topicfeeds.config import Author, Rules, Site, Topic
 from topicfeeds.model import Image, Provider, Related
 from topicfeeds.selector import select
-from topicfeeds.writer import EMPTY_FEED_TIME, render
+from topicfeeds.writer import EMPTY_FEED_TIME, reading_date, render
 
-from .conftest import make_record
+from .conftest import make_record, without_views
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 SITE = Site("Test Site", "https://news.example/", "https://news.example/feeds/", "en", Author("Desk"))
 ATOM = "{http://www.w3.org/2005/Atom}"
 MEDIA = "{http://search.yahoo.com/mrss/}"
+XHTML = "{http://www.w3.org/1999/xhtml}"
 
 
 def related(n: int) -> Related:
@@ -55,11 +56,11 @@ def test_feed_metadata() -> None:
     assert atom.findtext(f"{ATOM}author/{ATOM}name") == "Desk"
     links = {(link.get("rel"), link.get("href")) for link in atom.findall(f"{ATOM}link")}
     assert links == {
-        ("alternate", "https://news.example/"),
+        ("alternate", "https://news.example/feeds/energy.html"),  # the topic's page
         ("self", "https://news.example/feeds/energy.atom"),
     }
     channel = rss.find("channel")
-    assert channel.findtext("link") == "https://news.example/"
+    assert channel.findtext("link") == "https://news.example/feeds/energy.html"
     assert channel.find(f"{ATOM}link").get("href") == "https://news.example/feeds/energy.rss"
     assert channel.findtext("generator") == "topicfeeds 9.9"
     assert channel.findtext("language") == "en"
@@ -176,6 +177,54 @@ def test_feedparser_reads_both_feeds_cleanly(mode: str) -> None:
         assert parsed.bozo == 0, parsed.get("bozo_exception")
         assert parsed.entries[0].title == "A title"
         assert parsed.entries[0].published_parsed[:3] == (2026, 11, 20)
+
+
+def test_each_entry_carries_a_view_for_browsers() -> None:
+    """An XHTML element a browser renders and readers pass over: the title as a link, the
+    date in words, and in RSS the excerpt (its description is escaped HTML)."""
+    bare = make_record(id="https://n.example/b", link="https://n.example/b", title="B <i>", excerpt="",
+                       published=datetime(2026, 11, 9, 23, 0, tzinfo=timezone.utc))  # fmt: skip
+    _, atom, rss = feeds(records=[make_record(), bare])
+    views = []
+    for entry in atom.findall(f"{ATOM}entry"):
+        view = entry.find(f"{XHTML}div")
+        assert view.getnext().tag == f"{ATOM}summary" and view.nsmap[None] == XHTML[1:-1]
+        views.append(view)
+    assert [(v.get("class"), v.find(f"{XHTML}a").get("href"), v.findtext(f"{XHTML}a")) for v in views] == [
+        (None, "https://news.example/a", "A title"),
+        ("bare", "https://n.example/b", "B <i>"),  # its summary only repeats the title: hidden
+    ]
+    assert [etree.tostring(v, method="text", encoding=str, with_tail=False) for v in views] == [
+        "A title20 November 2026",
+        "B <i>9 November 2026",
+    ]
+    items = rss.findall("channel/item")
+    assert [
+        (i.find(f"{XHTML}div/{XHTML}a").get("href"), i.findtext(f"{XHTML}div/{XHTML}p")) for i in items
+    ] == [
+        ("https://news.example/a", "An excerpt."),
+        ("https://n.example/b", None),
+    ]
+    assert items[0].find(f"{XHTML}div").get("class") is None
+
+
+def test_a_date_in_words_is_the_day_in_utc() -> None:
+    assert reading_date(datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)) == "7 December 2026"
+    late = timezone(timedelta(hours=-5))
+    assert reading_date(datetime(2026, 12, 7, 23, 30, tzinfo=late)) == "8 December 2026"
+
+
+@pytest.mark.parametrize("mode", ["see-also", "enclosure", "entries", "none"])
+def test_the_view_for_browsers_changes_nothing_a_reader_reads(mode: str) -> None:
+    bare = make_record(id="https://n.example/b", link="https://n.example/b", excerpt="")
+    rendered, _, _ = feeds(mode, records=[make_record(related=(related(1), related(2))), bare])
+    for data in (rendered.atom, rendered.rss):
+        assert without_views(data) != data
+        seen, plain = feedparser.parse(data), feedparser.parse(without_views(data))
+        assert seen.bozo == 0 and seen.feed == plain.feed and len(seen.entries) == len(plain.entries) >= 2
+        for entry, before in zip(seen.entries, plain.entries, strict=True):
+            # feedparser lists elements it does not know, as it does any extension's
+            assert {k: v for k, v in entry.items() if not k.startswith("xhtml_")} == before
 
 
 class _AnyDatetime(type):

@@ -70,7 +70,7 @@ class Site:
     """The publication the feeds belong to."""
 
     title: str
-    link: str  # the site's home page: each feed's alternate link
+    link: str  # the site's home page: the alternate link of feeds whose topic has no page
     base_url: str  # where the output folder is served; ends with "/"
     language: str | None
     author: Author
@@ -108,6 +108,7 @@ class Topic:
     description: str
     match: tuple[str, ...]  # casefolded record topics; ("*",) matches every record
     rules: Rules
+    automatic: bool = False  # made by `auto` for a record topic, not configured
 
 
 @dataclass(frozen=True, slots=True)

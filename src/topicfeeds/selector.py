@@ -700,6 +700,6 @@ def plan_topics(config: Config, names: Mapping[str, tuple[str, int]]) -> TopicPl
         if key in kept:
             name = names[key][0]
             title = f"{config.site.title}: {name}"
-            topics.append(Topic(slugs[key], name, title, (key,), config.defaults))
+            topics.append(Topic(slugs[key], name, title, (key,), config.defaults, automatic=True))
     left_out = tuple(names[k][0] for k in wanted if k not in kept)
     return TopicPlan(tuple(topics), len(wanted), left_out)

@@ -13,6 +13,10 @@ feedgen 1.0.0 needs these corrections, all made here and pinned by the golden te
 - it has no way to add a processing instruction, so the CSS stylesheet that makes a
   feed readable in a browser is put after the XML declaration of its bytes.
 
+What a browser shows of an entry is a small XHTML element the extension adds to it (see
+`_view`): browsers render XHTML elements inside any XML document, links included, and
+readers pass over an element of a namespace they do not know.
+
 feedgen creates Atom elements without a namespace under a literal xmlns
 attribute, so the extension's Atom elements are made the same way.
 """
@@ -22,7 +26,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from feedgen.entry import FeedEntry
@@ -30,14 +34,15 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .config import Site, Topic
+from .config import Format, Site, Topic
 from .model import EMPTY_FEED_TIME, Entry, Image, Related
 
-__all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "render"]
+__all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "home_page", "render"]
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
+XHTML_NS = "http://www.w3.org/1999/xhtml"
 
 # Beside the feeds, relative so that a preview server and production both find it.
 FEED_STYLESHEET = "feed.css"
@@ -55,6 +60,12 @@ class RenderedFeed:
 def feed_urls(site: Site, topic: Topic) -> tuple[str, str]:
     """Where the topic's Atom and RSS files are served."""
     return f"{site.base_url}{topic.slug}.atom", f"{site.base_url}{topic.slug}.rss"
+
+
+def home_page(site: Site, slug: str, formats: Sequence[Format]) -> str:
+    """The page a topic's feeds name as their alternate link (and the OPML file as its
+    htmlUrl): the topic's own page when it has one, else the site's home page."""
+    return f"{site.base_url}{slug}.html" if "html" in formats else site.link
 
 
 def render(
@@ -90,7 +101,7 @@ def render_archive(
     fg.topicfeeds.archive = True
     atom_url, _ = feed_urls(site, topic)
     links = [
-        {"href": site.link, "rel": "alternate", "type": "text/html"},
+        {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"},
         {"href": url, "rel": "self", "type": "application/atom+xml"},
         {"href": atom_url, "rel": "current", "type": "application/atom+xml"},
         *([{"href": prev_url, "rel": "prev-archive", "type": "application/atom+xml"}] if prev_url else []),
@@ -159,7 +170,7 @@ def _generator(
 
 def _atom(fg: FeedGenerator, site: Site, topic: Topic, prev_archive: str | None = None) -> bytes:
     atom_url, _ = feed_urls(site, topic)
-    home = {"href": site.link, "rel": "alternate", "type": "text/html"}
+    home = {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"}
     hubs = [{"href": hub.url, "rel": "hub"} for hub in site.hubs]
     atom_type = "application/atom+xml"
     archive = [{"href": prev_archive, "rel": "prev-archive", "type": atom_type}] if prev_archive else []
@@ -170,7 +181,7 @@ def _atom(fg: FeedGenerator, site: Site, topic: Topic, prev_archive: str | None 
 
 def _rss(fg: FeedGenerator, site: Site, topic: Topic) -> bytes:
     _, rss_url = feed_urls(site, topic)
-    home = {"href": site.link, "rel": "alternate", "type": "text/html"}
+    home = {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"}
     # RSS takes its channel <link> from the last link given.
     fg.link([{"href": rss_url, "rel": "self", "type": "application/rss+xml"}, home], replace=True)
     return _with_stylesheet(_hex_escapes(fg.rss_str(pretty=True)))
@@ -211,6 +222,7 @@ def _add_entry(fg: FeedGenerator, entry: Entry, mode: str) -> None:
         # Once, with every category: feedgen rebuilds the whole list on each call.
         fe.category([{"term": topic} for topic in entry.topics])
     ext: _EntryExtension = fe.topicfeeds
+    ext.entry = entry
     ext.images = entry.images
     ext.provider_source = entry.provider and entry.provider.url and (entry.provider.name, entry.provider.url)
     ext.via = entry.via
@@ -245,6 +257,35 @@ def _rss_description(entry: Entry, mode: str) -> str:
         text = html.escape(entry.via_title or entry.via)
         parts.append(f'<p>Cited by <a href="{html.escape(entry.via)}">{text}</a></p>')
     return "".join(parts) or html.escape(entry.title)
+
+
+def _view(entry: Entry, *, summary: bool) -> etree._Element:
+    """What a browser shows of `entry` where feed.css hides the raw elements: its title
+    as a link and its date in words, and with `summary` its excerpt too (RSS: CSS cannot
+    show the escaped HTML of <description>; an Atom <summary> is shown as it is).
+    The namespace is declared on the element itself: as a prefix on the root, the W3C
+    validator would warn of it in Atom."""
+    view = etree.Element(f"{{{XHTML_NS}}}div", nsmap={None: XHTML_NS})
+    if not summary and not entry.excerpt:
+        view.set("class", "bare")  # the Atom summary only repeats the title: hidden
+    link = etree.SubElement(view, f"{{{XHTML_NS}}}a", href=entry.link)
+    link.text = entry.title
+    link.tail = reading_date(entry.published)
+    if summary and entry.excerpt:
+        etree.SubElement(view, f"{{{XHTML_NS}}}p").text = entry.excerpt
+    return view
+
+
+# Spelt out rather than strftime's %B, which follows the process's locale: the same
+# records give the same bytes wherever the program runs.
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+           "September", "October", "November", "December")  # fmt: skip
+
+
+def reading_date(when: datetime) -> str:
+    """A date in words, in UTC, as people write it: "7 December 2026"."""
+    utc = when.astimezone(timezone.utc)
+    return f"{utc.day} {_MONTHS[utc.month - 1]} {utc.year}"
 
 
 def _html_link(related: Related) -> str:
@@ -291,9 +332,11 @@ class _FeedExtension(BaseExtension):  # type: ignore[misc]
 
 
 class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
-    """Writes what feedgen 1.0.0 cannot: typed links, media elements, the RSS source."""
+    """Writes what feedgen 1.0.0 cannot: typed links, media elements, the RSS source;
+    and the view of the entry that a browser shows."""
 
     def __init__(self) -> None:
+        self.entry: Entry | None = None
         self.atom_links: list[dict[str, str]] = []
         self.images: tuple[Image, ...] = ()
         self.provider_source: Any = None
@@ -318,6 +361,9 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             else:
                 anchor.addnext(element)
             anchor = element
+        summary = entry.find("summary")
+        if self.entry is not None and summary is not None:
+            summary.addprevious(_view(self.entry, summary=False))
         self._media(entry)
         return entry
 
@@ -335,6 +381,8 @@ class _EntryExtension(BaseEntryExtension):  # type: ignore[misc]
             source = etree.SubElement(item, "source", url=url)
             source.text = name
         self._media(item)
+        if self.entry is not None:
+            item.append(_view(self.entry, summary=True))
         return item
 
     def _media(self, parent: etree._Element) -> None:

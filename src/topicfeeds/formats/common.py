@@ -35,6 +35,7 @@ class TopicListing:
     entries: int
     newest: datetime | None  # when the newest entry was published; None when the topic is empty
     formats: tuple[Format, ...]
+    automatic: bool = False  # made by `auto`: the index lists it, but names no feed of it in its head
 
     def file(self, fmt: Format) -> str:
         """The name of this topic's file in format `fmt`."""
@@ -53,7 +54,9 @@ def topic_files(topic: Topic) -> tuple[str, ...]:
 
 def listing_of(topic: Topic, entries: int, newest: datetime | None) -> TopicListing:
     """The listing of `topic` as last built."""
-    return TopicListing(topic.slug, topic.title, topic.description, entries, newest, topic.rules.formats)
+    return TopicListing(
+        topic.slug, topic.title, topic.description, entries, newest, topic.rules.formats, topic.automatic
+    )
 
 
 def preferred_feed(listing: TopicListing) -> Format | None:

@@ -65,7 +65,8 @@ def render(
 
 
 def render_index(site: Site, listings: Sequence[TopicListing], version: str) -> bytes:
-    """The index of every topic."""
+    """The index of every topic. Its head names the feeds of the configured topics only:
+    `auto` can make thousands, listed in its body, too many for a reader to offer."""
     topics = [
         IndexTopic(
             t.slug,
@@ -84,7 +85,9 @@ def render_index(site: Site, listings: Sequence[TopicListing], version: str) -> 
         .render(
             site=site,
             topics=topics,
-            autodiscovery=[feed for t in topics for feed in t.feeds],
+            autodiscovery=[
+                f for t in listings if not t.automatic for f in _feed_links(t.slug, t.title, t.formats)
+            ],
             opml=OPML if uses(listings, "atom", "rss", "json") else None,
             language=site.language or "en",
             version=version,

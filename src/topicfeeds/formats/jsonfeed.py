@@ -17,6 +17,7 @@ from typing import Any
 
 from ..config import Site, Topic
 from ..model import Entry, Related
+from ..writer import home_page
 
 VERSION = "https://jsonfeed.org/version/1.1"
 # Where the two extension objects are described, as the spec asks of extensions.
@@ -30,7 +31,7 @@ def render(
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": f"{site.title}: {topic.title}",
-        "home_page_url": site.link,
+        "home_page_url": home_page(site, topic.slug, topic.rules.formats),
         "feed_url": f"{site.base_url}{topic.slug}.json",
         "description": topic.description,
         "authors": [_author(site.author.name, site.author.uri or _mailto(site.author.email))],

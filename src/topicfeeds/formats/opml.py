@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from lxml import etree
 
 from ..config import Site
+from ..writer import home_page
 from .common import TopicListing, preferred_feed
 
 
@@ -25,10 +26,9 @@ def render_opml(site: Site, listings: Sequence[TopicListing]) -> bytes:
         fmt = preferred_feed(listing)
         if fmt is None:
             continue
-        html = f"{site.base_url}{listing.file('html')}" if "html" in listing.formats else site.link
         outline = etree.SubElement(body, "outline", type="rss", text=listing.title, title=listing.title)
         outline.set("description", listing.description)
         outline.set("xmlUrl", f"{site.base_url}{listing.file(fmt)}")
-        outline.set("htmlUrl", html)
+        outline.set("htmlUrl", home_page(site, listing.slug, listing.formats))
     data: bytes = etree.tostring(opml, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
