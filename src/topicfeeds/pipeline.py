@@ -516,8 +516,9 @@ class _Run:
             store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
             # Noted with the run, so a run that dies before telling the hubs leaves them noted.
             note_changes(store, config.site, changed_feeds(config.site, self.changed_names))
-            parsed = self.parsed
-        report = self._report(len(self.listing), parsed, reports, files, failures)
+            # Reported from the store as this run left it: a dry run's is rolled back
+            # at the block's end, to what the last run knew.
+            report = self._report(len(self.listing), self.parsed, reports, files, failures)
         kept = tuple(self.destination.location(name) for name in plan.kept)
         return replace(report, site_written=tuple(site_written), removed=tuple(removed), kept=kept,
                        removals_refused=plan.refused)  # fmt: skip

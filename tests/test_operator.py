@@ -1,0 +1,53 @@
+"""What an operator meets running the installed command: a dry run that previews the
+run it stands for, one JSON object from every `build --json`, an output folder a web
+server can read whatever the umask, the `topics` listing, and `explain` of several
+records."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import write_record
+
+COMMAND = Path(sys.executable).with_name("topicfeeds")  # the entry point pip installed
+NOW = "2026-11-28T00:00:00Z"
+BAD = "---\ntitle: [\n---\n"  # not YAML: rejected
+
+
+def topicfeeds(root: Path, *args: str, umask: int = -1) -> subprocess.CompletedProcess[str]:
+    """The installed command run in `root`, as an operator or cron runs it."""
+    assert COMMAND.is_file(), f"{COMMAND}: not installed (pip install -e '.[test]')"
+    return subprocess.run(
+        [str(COMMAND), *args], cwd=root, capture_output=True, text=True, check=False, timeout=120, umask=umask
+    )
+
+
+def story(seeds: Path, n: int, **fields: object) -> None:
+    url = f"https://news.example/{n}"
+    write_record(seeds, f"{n:02}.txt", title=f"Story {n}", webUrl=url, originalUrl=url, **fields)
+
+
+# -- build --dry-run previews the run it stands for
+
+
+def test_a_dry_run_reports_the_rejections_the_real_run_then_reports(project: Path) -> None:
+    seeds = project / "seeds"
+    story(seeds, 1)
+    (seeds / "101_bad.txt").write_text(BAD, encoding="utf-8")
+    assert topicfeeds(project, "build", "-q", "--now", NOW).returncode == 1
+    (seeds / "101_bad.txt").unlink()  # fixed by removing it
+    (seeds / "102_bad.txt").write_text(BAD, encoding="utf-8")  # and a new one came
+
+    dry = topicfeeds(project, "build", "--dry-run", "--json", "--now", NOW)
+    real = topicfeeds(project, "build", "--json", "--now", NOW)
+
+    assert (dry.returncode, dry.stderr) == (real.returncode, real.stderr)
+    assert real.returncode == 1
+    assert real.stderr.startswith("error: seeds/102_bad.txt:") and "101_bad" not in real.stderr
+    previewed, done = json.loads(dry.stdout), json.loads(real.stdout)
+    for key in ("status", "record_files", "records", "read", "rejected", "warnings", "removed"):
+        assert previewed[key] == done[key], key
+    assert done["rejected"] == [line.removeprefix("error: ") for line in real.stderr.splitlines()]
