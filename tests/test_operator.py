@@ -6,11 +6,17 @@ records."""
 from __future__ import annotations
 
 import json
+import shutil
+import stat
 import subprocess
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
-from .conftest import write_record
+import pytest
+
+from .conftest import make_config, require_program, write_record
 
 COMMAND = Path(sys.executable).with_name("topicfeeds")  # the entry point pip installed
 NOW = "2026-11-28T00:00:00Z"
@@ -51,3 +57,40 @@ def test_a_dry_run_reports_the_rejections_the_real_run_then_reports(project: Pat
     for key in ("status", "record_files", "records", "read", "rejected", "warnings", "removed"):
         assert previewed[key] == done[key], key
     assert done["rejected"] == [line.removeprefix("error: ") for line in real.stderr.splitlines()]
+
+
+# -- the output folder is readable whatever the umask
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A project folder every user may enter (pytest's own temporary folders are the
+    owner's alone), for a run as an unprivileged user."""
+    folder = Path(tempfile.mkdtemp(prefix="topicfeeds-umask-"))
+    folder.chmod(0o755)
+    try:
+        make_config(folder)
+        (folder / "feeds").rmdir()  # the build makes it
+        yield folder
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_the_output_folder_a_build_makes_under_umask_077_is_readable_by_the_web_server(
+    open_folder: Path,
+) -> None:
+    setpriv = require_program("setpriv")
+    story(open_folder / "seeds", 1)
+
+    result = topicfeeds(open_folder, "build", "-q", "--now", NOW, umask=0o077)
+
+    assert result.returncode == 0, result.stderr
+    feeds = open_folder / "feeds"
+    assert stat.S_IMODE(feeds.stat().st_mode) == 0o755
+    assert {stat.S_IMODE(p.stat().st_mode) for p in feeds.iterdir()} == {0o644}
+    nobody = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    read = subprocess.run([*nobody, "cat", str(feeds / "energy.atom")], capture_output=True, check=False)
+    assert (read.returncode, read.stderr) == (0, b"")
+    assert b"Story 1" in read.stdout
+    listed = subprocess.run([*nobody, "ls", str(feeds)], capture_output=True, text=True, check=False)
+    assert "energy.atom" in listed.stdout.split()

@@ -153,6 +153,9 @@ def check_folders(config: Config, *, create: bool = False) -> None:
         # As other generators do: a missing output folder whose parent exists is made.
         try:
             out.mkdir(mode=0o755)
+            # As readable as the files put in it (publisher.py), whatever the umask: under
+            # 077 the web server's user could enter it no more than read a feed.
+            out.chmod(0o755)
         except FileExistsError:
             pass
         except OSError as exc:
