@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import make_config, require_program, write_record
+from topicfeeds import load_config, pipeline
+from topicfeeds.lock import exclusive
+
+from .conftest import BASE_CONFIG, make_config, require_program, write_record
 
 COMMAND = Path(sys.executable).with_name("topicfeeds")  # the entry point pip installed
 NOW = "2026-11-28T00:00:00Z"
@@ -57,6 +60,72 @@ def test_a_dry_run_reports_the_rejections_the_real_run_then_reports(project: Pat
     for key in ("status", "record_files", "records", "read", "rejected", "warnings", "removed"):
         assert previewed[key] == done[key], key
     assert done["rejected"] == [line.removeprefix("error: ") for line in real.stderr.splitlines()]
+
+
+# -- build --json: one object, whatever the status
+
+
+def refusal(result: subprocess.CompletedProcess[str], status: int) -> dict[str, object]:
+    """The JSON a refused run printed, checked against its status and standard error."""
+    assert result.returncode == status, result.stderr
+    shown = json.loads(result.stdout)
+    assert shown["status"] == status
+    errors = [
+        line.removeprefix("error: ") for line in result.stderr.splitlines() if line.startswith("error:")
+    ]
+    assert shown["errors"] == errors and errors
+    assert shown["error"] == errors[0]
+    assert shown["warnings"] == []
+    return dict(shown)
+
+
+@pytest.fixture
+def built(project: Path) -> dict[str, object]:
+    """`project` with 12 records, built once; the keys of a successful run's JSON."""
+    for n in range(12):
+        story(project / "seeds", n)
+    result = topicfeeds(project, "build", "--json", "--now", NOW)
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+def test_build_json_speaks_when_a_lock_refuses_the_run(project: Path, built: dict[str, object]) -> None:
+    config = load_config(project / "config.yaml")
+    lock = pipeline.lock_path(config)
+    assert lock is not None
+    with exclusive(lock):
+        shown = refusal(topicfeeds(project, "build", "--json", "--now", NOW), 3)
+    assert "another topicfeeds run is in progress" in str(shown["error"])
+    assert shown.keys() >= built.keys()  # every key a monitor reads, zero or empty
+    assert (shown["written"], shown["records"], shown["no_changes"]) == ([], 0, True)
+
+
+def test_build_json_speaks_when_the_removal_guard_refuses_the_run(
+    project: Path, built: dict[str, object]
+) -> None:
+    shutil.rmtree(project / "seeds")
+    (project / "seeds").mkdir()  # a share that did not mount
+
+    shown = refusal(topicfeeds(project, "build", "--json", "--now", NOW), 5)
+
+    assert "12 of the 12 records" in str(shown["error"])
+    assert shown.keys() >= built.keys()
+    assert (built["error"], built["errors"]) == (None, [])  # a run that went ahead: no refusal
+
+
+def test_build_json_speaks_on_configuration_and_usage_errors(project: Path) -> None:
+    (project / "config.yaml").write_text(BASE_CONFIG.replace("language: en", "language: 7\n  colour: red"))
+    shown = refusal(topicfeeds(project, "build", "--json", "--now", NOW), 2)
+    assert len(shown["errors"]) == 2  # type: ignore[arg-type]  # every problem, each its own line
+
+    make_config(project)
+    refusal(topicfeeds(project, "build", "--json", "--jobs", "0"), 2)
+    refusal(topicfeeds(project, "build", "--json", "--now", "yesterday"), 2)
+    usage = topicfeeds(project, "build", "--json", "--no-such-option")
+    assert usage.returncode == 2
+    assert usage.stderr.endswith("topicfeeds: error: unrecognized arguments: --no-such-option\n")
+    assert json.loads(usage.stdout)["errors"] == ["unrecognized arguments: --no-such-option"]
+    assert topicfeeds(project, "build", "--no-such-option").stdout == ""  # without --json, as before
 
 
 # -- the output folder is readable whatever the umask

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .builder import parse_datetime
@@ -69,7 +69,16 @@ def _discard_output() -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = _parser().parse_args(words)
+    except _UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        # The arguments could not be read, so neither could --json: taken as written.
+        if words[:1] == ["build"] and "--json" in words:
+            print(json.dumps(refusal_json(EXIT_CONFIG, exc.message), indent=2))
+        return EXIT_CONFIG
     try:
         config = load_config(Path(args.config))
         if args.command == "serve":
@@ -83,18 +92,39 @@ def _main(argv: Sequence[str] | None) -> int:
             raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
         return _build(config, now, args)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _refused(args, EXIT_CONFIG, *(str(problem) for problem in exc.problems))
     except LockedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+        return _refused(args, EXIT_LOCKED, str(exc))
     except RemovalsRefused as exc:
-        print(f"error: {exc}; run with --allow-removals if that is intended", file=sys.stderr)
-        return EXIT_REMOVALS
+        return _refused(args, EXIT_REMOVALS, f"{exc}; run with --allow-removals if that is intended")
     except TopicfeedsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _refused(args, EXIT_CONFIG, str(exc))
+
+
+def _refused(args: argparse.Namespace, status: int, *errors: str) -> int:
+    """Report a run refused before it could begin: each error on standard error, and
+    with `build --json` the summary too, so that a monitor reading it learns why."""
+    for line in errors:
+        print(f"error: {line}", file=sys.stderr)
+    if args.command == "build" and args.json:
+        print(json.dumps(refusal_json(status, *errors), indent=2))
+    return status
+
+
+class _UsageError(Exception):
+    """Arguments the parser cannot read (argparse would print them and exit 2)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser that leaves a usage error to `_main`, which may have JSON to print too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self, message)
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -180,13 +210,8 @@ def _print_problems(report: BuildReport) -> int:
     """Print a run's problems as `build` does; return the status the run would exit with."""
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    for problem in report.errors:
-        print(f"error: {problem}", file=sys.stderr)
-    for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
-    if report.removals_refused is not None:
-        print(f"error: {report.removals_refused}; raise max_deletes (--max-deletes) if that is intended",
-              file=sys.stderr)  # fmt: skip
+    for line in error_lines(report):
+        print(f"error: {line}", file=sys.stderr)
     if report.failures:
         return EXIT_WRITE
     if report.removals_refused is not None:
@@ -194,8 +219,17 @@ def _print_problems(report: BuildReport) -> int:
     return EXIT_REJECTED if report.errors else EXIT_OK
 
 
+def error_lines(report: BuildReport) -> list[str]:
+    """A run's errors as standard error gives them (after `error: `): rejected records,
+    files not written or removed, removals held back."""
+    lines = [*(str(p) for p in report.errors), *(str(f) for f in report.failures)]
+    if report.removals_refused is not None:
+        lines.append(f"{report.removals_refused}; raise max_deletes (--max-deletes) if that is intended")
+    return lines
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="topicfeeds",
         description="Publish news records as per-topic feeds and pages, and preview them.",
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
@@ -206,7 +240,7 @@ def _parser() -> argparse.ArgumentParser:
         "141 standard output was closed (a pipe).",
     )
     parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _add_config(common)
     common.add_argument(
         "--now", metavar="TIME", help="reference time for max_age_days, ISO 8601 (default: the clock)"
@@ -403,12 +437,25 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
         "removals_refused": report.removals_refused,
         "pings": {"sent": report.pings_sent, "waiting": report.pings_waiting},
         "seconds": round(report.seconds, 3),
+        "error": None,  # why a run was refused (see refusal_json)
+        "errors": error_lines(report),  # every error line standard error shows
         **(
             {}
             if report.planned is None
             else {"would_write": [{"file": str(p), "bytes": n} for p, n in report.planned]}
         ),
     }
+
+
+def refusal_json(status: int, error: str, *more: str) -> dict[str, Any]:
+    """The summary of a run refused before it could begin (another run holds the lock,
+    most records gone, a configuration error), for `--json`: every key of a run's
+    summary, zero or empty, with the exit status, `error` why, and `errors` every
+    error line standard error shows (`error` the first)."""
+    nothing = BuildReport(
+        files=0, parsed=0, records=0, errors=(), warnings=(), topics=(), feeds=0, failures=()
+    )
+    return {**summary_json(nothing, status), "error": error, "errors": [error, *more]}
 
 
 @contextmanager
