@@ -163,3 +163,60 @@ def test_the_output_folder_a_build_makes_under_umask_077_is_readable_by_the_web_
     assert b"Story 1" in read.stdout
     listed = subprocess.run([*nobody, "ls", str(feeds)], capture_output=True, text=True, check=False)
     assert "energy.atom" in listed.stdout.split()
+
+
+# -- explain takes several records
+
+
+def test_explain_explains_each_record_in_turn_and_exits_1_if_one_cannot_be_read(project: Path) -> None:
+    seeds = project / "seeds"
+    story(seeds, 1)
+    story(seeds, 2, topics=["Space"])
+    (project / "draft.txt").write_text(BAD, encoding="utf-8")
+    assert topicfeeds(project, "build", "-q", "--now", NOW).returncode == 0
+
+    both = topicfeeds(project, "explain", "--now", NOW, "seeds/01.txt", "seeds/02.txt")
+    assert (both.returncode, both.stderr) == (0, "")
+    assert both.stdout == (
+        "seeds/01.txt: Story 1\n"
+        "  id https://news.example/1\n"
+        "  energy  selected: entry 1 of 1\n"
+        "\n"
+        "seeds/02.txt: Story 2\n"
+        "  id https://news.example/2\n"
+        "  energy  excluded by topics: Space not among energy\n"
+    )
+    alone = topicfeeds(project, "explain", "--now", NOW, "seeds/02.txt")
+    assert alone.stdout == both.stdout.split("\n\n")[1]  # as each alone
+
+    some = topicfeeds(
+        project, "explain", "--now", NOW, "seeds/01.txt", "draft.txt", "gone.txt", "seeds/02.txt"
+    )
+    assert some.returncode == 1
+    assert some.stdout == both.stdout  # the others explained all the same
+    draft, gone = some.stderr.splitlines()
+    assert draft.startswith("error: draft.txt:")
+    assert gone == "error: gone.txt: cannot read: No such file or directory"
+    none = topicfeeds(project, "explain", "--now", NOW, "gone.txt")
+    assert (none.returncode, none.stdout) == (1, "")
+
+
+def test_explaining_several_records_reads_the_records_and_the_state_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for n in range(3):
+        story(project / "seeds", n)
+    config = load_config(project / "config.yaml")
+    pipeline.build(config)
+    scans = []
+    scan = pipeline._Run.scan
+    monkeypatch.setattr(pipeline._Run, "scan", lambda run: scans.append(run) or scan(run))
+
+    found = pipeline.explain_each(config, [project / "seeds" / f"{n:02}.txt" for n in range(3)])
+
+    assert [e.record.title for e in found if isinstance(e, pipeline.Explanation)] == [
+        "Story 0",
+        "Story 1",
+        "Story 2",
+    ]
+    assert len(scans) == 1

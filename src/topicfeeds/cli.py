@@ -21,7 +21,7 @@ from . import __version__
 from .builder import parse_datetime
 from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
-from .pipeline import BuildReport, Progress, build, check_folders, explain
+from .pipeline import BuildReport, Progress, build, check_folders, explain_each
 from .signals import ENDING, end_on_signal
 
 EXIT_OK = 0
@@ -87,7 +87,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _watch(config, args)
         now = _now(args.now)
         if args.command == "explain":
-            return _explain(config, args.record, now, args.wait, sys.stdout)
+            return _explain(config, args.records, now, args.wait, sys.stdout)
         if args.jobs is not None and args.jobs < 1:
             raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
         return _build(config, now, args)
@@ -286,10 +286,13 @@ def _parser() -> argparse.ArgumentParser:
         help="remove nothing when more than N files are to go (exit status 5; default: max_deletes, 256)",
     )
     e = sub.add_parser(
-        "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
+        "explain", parents=[common], help="show, for every topic, whether records are selected and why not"
     )
     e.add_argument(
-        "record", metavar="RECORD", help="a record file, or an s3:// address in the records bucket"
+        "records",
+        nargs="+",
+        metavar="RECORD",
+        help="a record file, or an s3:// address in the records bucket; several are explained in turn",
     )
     w = sub.add_parser(
         "watch",
@@ -481,18 +484,22 @@ def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
             bar.close()
 
 
-def _explain(config: Config, path: str, now: datetime, wait: float, out: TextIO) -> int:
-    try:
-        explanation = explain(config, path, now, wait=wait)
-    except RecordError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REJECTED
-    for problem in explanation.warnings:
-        print(f"warning: {problem}", file=sys.stderr)
-    record = explanation.record
-    print(f"{printable(explanation.shown)}: {record.title}", file=out)
-    print(f"  id {record.id}", file=out)
-    width = max((len(slug) for slug, _ in explanation.verdicts), default=0)
-    for slug, verdict in explanation.verdicts:
-        print(f"  {slug:<{width}}  {verdict}", file=out)
-    return EXIT_OK
+def _explain(config: Config, paths: Sequence[str], now: datetime, wait: float, out: TextIO) -> int:
+    status, shown = EXIT_OK, 0
+    for found in explain_each(config, paths, now, wait=wait):
+        if isinstance(found, RecordError):
+            print(f"error: {found}", file=sys.stderr)
+            status = EXIT_REJECTED
+            continue
+        if shown:
+            print(file=out)  # a blank line between records
+        shown += 1
+        for problem in found.warnings:
+            print(f"warning: {problem}", file=sys.stderr)
+        record = found.record
+        print(f"{printable(found.shown)}: {record.title}", file=out)
+        print(f"  id {record.id}", file=out)
+        width = max((len(slug) for slug, _ in found.verdicts), default=0)
+        for slug, verdict in found.verdicts:
+            print(f"  {slug:<{width}}  {verdict}", file=out)
+    return status
