@@ -220,3 +220,88 @@ def test_explaining_several_records_reads_the_records_and_the_state_once(
         "Story 2",
     ]
     assert len(scans) == 1
+
+
+# -- topics: what the last build published
+
+TOPICS_CONFIG = (
+    BASE_CONFIG.replace("records: seeds", "records: seeds\nauto: true")
+    + """\
+  space:
+    title: Space and satellites
+    description: Launches.
+    match: [Space]
+    formats: [atom, html]
+  quiet:
+    title: Quiet
+    description: Nothing yet.
+    match: [Gardening]
+"""
+)
+
+
+def test_topics_lists_each_topic_with_its_entries_newest_entry_and_feeds(project: Path) -> None:
+    make_config(project, TOPICS_CONFIG)
+    seeds = project / "seeds"
+    story(seeds, 1, publishedDateTime="2026-11-20T08:00:00Z")
+    story(seeds, 2, publishedDateTime="2026-11-21T09:30:00+02:00")
+    story(seeds, 3, topics=["Space"], publishedDateTime="2026-11-22T10:00:00Z")
+    story(seeds, 4, topics=["Climate"])
+    never = topicfeeds(project, "topics")
+    assert (never.returncode, never.stdout) == (2, "")
+    assert never.stderr.endswith(
+        ".topicfeeds-state.sqlite: no build has finished yet; run topicfeeds build first\n"
+    )
+    assert topicfeeds(project, "build", "--dry-run", "--now", NOW).returncode == 0
+    assert topicfeeds(project, "topics").returncode == 2  # a dry run leaves no state
+    refused = topicfeeds(project, "topics", "--json")
+    assert json.loads(refused.stdout) == {
+        "status": 2, "error": never.stderr[7:-1], "errors": [never.stderr[7:-1]], "topics": []
+    }  # fmt: skip
+
+    assert topicfeeds(project, "build", "-q", "--now", NOW).returncode == 0
+    table = topicfeeds(project, "topics")
+
+    assert (table.returncode, table.stderr) == (0, "")
+    state = sorted(p.name for p in project.glob(".topicfeeds-state*"))
+    assert state == [".topicfeeds-state.sqlite", ".topicfeeds-state.sqlite.lock"]  # looked at, left as it was
+    base = "https://news.example/feeds/"
+    assert table.stdout.splitlines() == [
+        "SLUG     TITLE                 ENTRIES  NEWEST                FEEDS",
+        f"energy   Energy                      2  2026-11-21T07:30:00Z  {base}energy.atom .rss .json .html",
+        f"space    Space and satellites        1  2026-11-22T10:00:00Z  {base}space.atom .html",
+        f"quiet    Quiet                       0  -                     {base}quiet.atom .rss .json .html",
+        f"climate  Climate                     1  2026-11-20T08:00:00Z  {base}climate.atom .rss .json .html",
+    ]
+    listed = topicfeeds(project, "topics", "--json")
+    assert listed.returncode == 0
+    shown = json.loads(listed.stdout)
+    assert (shown["status"], shown["warnings"]) == (0, [])
+    assert shown["topics"][1] == {
+        "slug": "space",
+        "title": "Space and satellites",
+        "entries": 1,
+        "newest": "2026-11-22T10:00:00Z",
+        "feeds": {"atom": f"{base}space.atom", "html": f"{base}space.html"},
+    }
+    assert [(t["slug"], t["entries"], t["newest"]) for t in shown["topics"]][2:] == [
+        ("quiet", 0, None),
+        ("climate", 1, "2026-11-20T08:00:00Z"),
+    ]
+
+    config = load_config(project / "config.yaml")
+    lock = pipeline.lock_path(config)
+    assert lock is not None
+    with exclusive(lock):  # a run under way: the listing does not wait for it
+        assert topicfeeds(project, "topics").stdout == table.stdout
+
+    make_config(
+        project, TOPICS_CONFIG + "  later:\n    title: Later\n    description: New.\n    match: [AI]\n"
+    )
+    changed = topicfeeds(project, "topics")
+    assert changed.returncode == 0
+    assert changed.stderr == (
+        "warning: config.yaml: the configuration or the program changed since the last build; "
+        "its counts are shown\n"
+    )
+    assert changed.stdout.splitlines()[4].split()[:4] == ["later", "Later", "-", "-"]  # not built yet

@@ -85,6 +85,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _serve(config, args)
         if args.command == "watch":
             return _watch(config, args)
+        if args.command == "topics":
+            return _topics(config, args.json)
         now = _now(args.now)
         if args.command == "explain":
             return _explain(config, args.records, now, args.wait, sys.stdout)
@@ -108,6 +110,9 @@ def _refused(args: argparse.Namespace, status: int, *errors: str) -> int:
         print(f"error: {line}", file=sys.stderr)
     if args.command == "build" and args.json:
         print(json.dumps(refusal_json(status, *errors), indent=2))
+    elif args.command == "topics" and args.json:
+        refused = {"status": status, "error": errors[0], "errors": list(errors), "topics": []}
+        print(json.dumps(refused, indent=2))
     return status
 
 
@@ -294,6 +299,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RECORD",
         help="a record file, or an s3:// address in the records bucket; several are explained in turn",
     )
+    t = sub.add_parser(
+        "topics",
+        help="list the topics with their feeds, entries and newest entry, as the last build published them",
+        description="List every topic with its title, the entries its feeds hold, when the newest "
+        "was published, and the URLs of its files, as the last build published them (read from the "
+        "state, without waiting for a run under way). Exits with status 2 before the first build.",
+    )
+    _add_config(t)
+    t.add_argument("--json", action="store_true", help="print the list as JSON")
     w = sub.add_parser(
         "watch",
         help="build at once, then again within seconds whenever record files change",
@@ -482,6 +496,39 @@ def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
     finally:
         for bar in bars.values():
             bar.close()
+
+
+def _topics(config: Config, as_json: bool) -> int:
+    from .formats import SUFFIXES
+    from .published import published  # only this command reads the state this way
+
+    found = published(config)
+    for problem in found.warnings:
+        print(f"warning: {problem}", file=sys.stderr)
+    if as_json:
+        topics = [
+            {"slug": t.slug, "title": t.title, "entries": t.entries,
+             "newest": t.newest and _utc(t.newest), "feeds": dict(t.files)}
+            for t in found.topics
+        ]  # fmt: skip
+        warnings = [str(p) for p in found.warnings]
+        print(json.dumps({"status": EXIT_OK, "warnings": warnings, "topics": topics}, indent=2))
+        return EXIT_OK
+    rows = [("SLUG", "TITLE", "ENTRIES", "NEWEST", "FEEDS")]
+    for t in found.topics:
+        entries = "-" if t.entries is None else str(t.entries)  # not built yet
+        newest = "-" if t.newest is None else _utc(t.newest)
+        # The first file's URL, then the others' suffixes: the same URL but for the suffix.
+        urls = [url if n == 0 else SUFFIXES[fmt] for n, (fmt, url) in enumerate(t.files)]
+        rows.append((t.slug, printable(t.title), entries, newest, " ".join(urls)))
+    w = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print(f"{row[0]:<{w[0]}}  {row[1]:<{w[1]}}  {row[2]:>{w[2]}}  {row[3]:<{w[3]}}  {row[4]}")
+    return EXIT_OK
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _explain(config: Config, paths: Sequence[str], now: datetime, wait: float, out: TextIO) -> int:
