@@ -22,7 +22,7 @@ if TYPE_CHECKING:
         TopicfeedsError,
     )
     from .model import Entry, Image, Provider, Record, Related
-    from .pipeline import BuildReport, build, explain
+    from .pipeline import BuildReport, build, explain, explain_each
     from .reader import read_record, read_records
     from .selector import exclusion, select, topics_for
 
@@ -34,7 +34,7 @@ _HOMES = {
         "errors",
     ),
     **dict.fromkeys(["Entry", "Image", "Provider", "Record", "Related"], "model"),
-    **dict.fromkeys(["BuildReport", "build", "explain"], "pipeline"),
+    **dict.fromkeys(["BuildReport", "build", "explain", "explain_each"], "pipeline"),
     **dict.fromkeys(["read_record", "read_records"], "reader"),
     **dict.fromkeys(["exclusion", "select", "topics_for"], "selector"),
 }  # fmt: skip
@@ -72,6 +72,7 @@ __all__ = [
     "build",
     "exclusion",
     "explain",
+    "explain_each",
     "load_config",
     "read_record",
     "read_records",

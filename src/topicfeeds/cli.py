@@ -15,13 +15,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from . import __version__
 from .builder import parse_datetime
 from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
-from .pipeline import BuildReport, HubsReport, Progress, build, explain
+from .pipeline import BuildReport, HubsReport, Progress, build, explain_each
 from .signals import ENDING, end_on_signal
 
 EXIT_OK = 0
@@ -69,32 +69,67 @@ def _discard_output() -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    args = _parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = _parser().parse_args(words)
+    except _UsageError as exc:
+        exc.parser.print_usage(sys.stderr)
+        print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
+        # The arguments could not be read, so neither could --json: taken as written.
+        if words[:1] == ["build"] and "--json" in words:
+            print(json.dumps(refusal_json(EXIT_CONFIG, exc.message), indent=2))
+        return EXIT_CONFIG
     try:
         config = load_config(Path(args.config))
         if args.command == "serve":
             return _serve(config, args)
         if args.command == "watch":
             return _watch(config, args)
+        if args.command == "topics":
+            return _topics(config, args.json)
         now = _now(args.now)
         if args.command == "explain":
-            return _explain(config, args.record, now, args.wait, sys.stdout)
+            return _explain(config, args.records, now, args.wait, sys.stdout)
         if args.jobs is not None and args.jobs < 1:
             raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
         return _build(config, now, args)
     except ConfigError as exc:
-        for problem in exc.problems:
-            print(f"error: {problem}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _refused(args, EXIT_CONFIG, *(str(problem) for problem in exc.problems))
     except LockedError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
+        return _refused(args, EXIT_LOCKED, str(exc))
     except RemovalsRefused as exc:
-        print(f"error: {exc}; run with --allow-removals if that is intended", file=sys.stderr)
-        return EXIT_REMOVALS
+        return _refused(args, EXIT_REMOVALS, f"{exc}; run with --allow-removals if that is intended")
     except TopicfeedsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
+        return _refused(args, EXIT_CONFIG, str(exc))
+
+
+def _refused(args: argparse.Namespace, status: int, *errors: str) -> int:
+    """Report a run refused before it could begin: each error on standard error, and
+    with `build --json` the summary too, so that a monitor reading it learns why."""
+    for line in errors:
+        print(f"error: {line}", file=sys.stderr)
+    if args.command == "build" and args.json:
+        print(json.dumps(refusal_json(status, *errors), indent=2))
+    elif args.command == "topics" and args.json:
+        refused = {"status": status, "error": errors[0], "errors": list(errors), "topics": []}
+        print(json.dumps(refused, indent=2))
+    return status
+
+
+class _UsageError(Exception):
+    """Arguments the parser cannot read (argparse would print them and exit 2)."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+        self.message = message
+
+
+class _Parser(argparse.ArgumentParser):
+    """A parser that leaves a usage error to `_main`, which may have JSON to print too."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(self, message)
 
 
 def _add_config(parser: argparse.ArgumentParser) -> None:
@@ -200,13 +235,8 @@ def _print_problems(report: BuildReport) -> int:
     """Print a run's problems as `build` does; return the status the run would exit with."""
     for problem in report.warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    for problem in report.errors:
-        print(f"error: {problem}", file=sys.stderr)
-    for failure in report.failures:
-        print(f"error: {failure}", file=sys.stderr)
-    if report.removals_refused is not None:
-        print(f"error: {report.removals_refused}; raise max_deletes (--max-deletes) if that is intended",
-              file=sys.stderr)  # fmt: skip
+    for line in error_lines(report):
+        print(f"error: {line}", file=sys.stderr)
     if report.failures:
         return EXIT_WRITE
     if report.removals_refused is not None:
@@ -214,8 +244,17 @@ def _print_problems(report: BuildReport) -> int:
     return EXIT_REJECTED if report.errors else EXIT_OK
 
 
+def error_lines(report: BuildReport) -> list[str]:
+    """A run's errors as standard error gives them (after `error: `): rejected records,
+    files not written or removed, removals held back."""
+    lines = [*(str(p) for p in report.errors), *(str(f) for f in report.failures)]
+    if report.removals_refused is not None:
+        lines.append(f"{report.removals_refused}; raise max_deletes (--max-deletes) if that is intended")
+    return lines
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="topicfeeds",
         description="Publish news records as per-topic feeds and pages, and preview them.",
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
@@ -226,7 +265,7 @@ def _parser() -> argparse.ArgumentParser:
         "141 standard output was closed (a pipe).",
     )
     parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     _add_config(common)
     common.add_argument(
         "--now", metavar="TIME", help="reference time for max_age_days, ISO 8601 (default: the clock)"
@@ -272,11 +311,23 @@ def _parser() -> argparse.ArgumentParser:
         help="remove nothing when more than N files are to go (exit status 5; default: max_deletes, 256)",
     )
     e = sub.add_parser(
-        "explain", parents=[common], help="show, for every topic, whether a record is selected and why not"
+        "explain", parents=[common], help="show, for every topic, whether records are selected and why not"
     )
     e.add_argument(
-        "record", metavar="RECORD", help="a record file, or an s3:// address in the records bucket"
+        "records",
+        nargs="+",
+        metavar="RECORD",
+        help="a record file, or an s3:// address in the records bucket; several are explained in turn",
     )
+    t = sub.add_parser(
+        "topics",
+        help="list the topics with their feeds, entries and newest entry, as the last build published them",
+        description="List every topic with its title, the entries its feeds hold, when the newest "
+        "was published, and the URLs of its files, as the last build published them (read from the "
+        "state, without waiting for a run under way). Exits with status 2 before the first build.",
+    )
+    _add_config(t)
+    t.add_argument("--json", action="store_true", help="print the list as JSON")
     w = sub.add_parser(
         "watch",
         help="build at once, then again within seconds whenever record files change",
@@ -423,12 +474,25 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
         "removals_refused": report.removals_refused,
         "pings": {"sent": report.pings_sent, "waiting": report.pings_waiting},
         "seconds": round(report.seconds, 3),
+        "error": None,  # why a run was refused (see refusal_json)
+        "errors": error_lines(report),  # every error line standard error shows
         **(
             {}
             if report.planned is None
             else {"would_write": [{"file": str(p), "bytes": n} for p, n in report.planned]}
         ),
     }
+
+
+def refusal_json(status: int, error: str, *more: str) -> dict[str, Any]:
+    """The summary of a run refused before it could begin (another run holds the lock,
+    most records gone, a configuration error), for `--json`: every key of a run's
+    summary, zero or empty, with the exit status, `error` why, and `errors` every
+    error line standard error shows (`error` the first)."""
+    nothing = BuildReport(
+        files=0, parsed=0, records=0, errors=(), warnings=(), topics=(), feeds=0, failures=()
+    )
+    return {**summary_json(nothing, status), "error": error, "errors": [error, *more]}
 
 
 @contextmanager
@@ -454,18 +518,55 @@ def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
             bar.close()
 
 
-def _explain(config: Config, path: str, now: datetime, wait: float, out: TextIO) -> int:
-    try:
-        explanation = explain(config, path, now, wait=wait)
-    except RecordError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_REJECTED
-    for problem in explanation.warnings:
+def _topics(config: Config, as_json: bool) -> int:
+    from .formats import SUFFIXES
+    from .published import published  # only this command reads the state this way
+
+    found = published(config)
+    for problem in found.warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    record = explanation.record
-    print(f"{printable(explanation.shown)}: {record.title}", file=out)
-    print(f"  id {record.id}", file=out)
-    width = max((len(slug) for slug, _ in explanation.verdicts), default=0)
-    for slug, verdict in explanation.verdicts:
-        print(f"  {slug:<{width}}  {verdict}", file=out)
+    if as_json:
+        topics = [
+            {"slug": t.slug, "title": t.title, "entries": t.entries,
+             "newest": t.newest and _utc(t.newest), "feeds": dict(t.files)}
+            for t in found.topics
+        ]  # fmt: skip
+        warnings = [str(p) for p in found.warnings]
+        print(json.dumps({"status": EXIT_OK, "warnings": warnings, "topics": topics}, indent=2))
+        return EXIT_OK
+    rows = [("SLUG", "TITLE", "ENTRIES", "NEWEST", "FEEDS")]
+    for t in found.topics:
+        entries = "-" if t.entries is None else str(t.entries)  # not built yet
+        newest = "-" if t.newest is None else _utc(t.newest)
+        # The first file's URL, then the others' suffixes: the same URL but for the suffix.
+        urls = [url if n == 0 else SUFFIXES[fmt] for n, (fmt, url) in enumerate(t.files)]
+        rows.append((t.slug, printable(t.title), entries, newest, " ".join(urls)))
+    w = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print(f"{row[0]:<{w[0]}}  {row[1]:<{w[1]}}  {row[2]:>{w[2]}}  {row[3]:<{w[3]}}  {row[4]}")
     return EXIT_OK
+
+
+def _utc(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _explain(config: Config, paths: Sequence[str], now: datetime, wait: float, out: TextIO) -> int:
+    status, shown = EXIT_OK, 0
+    for found in explain_each(config, paths, now, wait=wait):
+        if isinstance(found, RecordError):
+            print(f"error: {found}", file=sys.stderr)
+            status = EXIT_REJECTED
+            continue
+        if shown:
+            print(file=out)  # a blank line between records
+        shown += 1
+        for problem in found.warnings:
+            print(f"warning: {problem}", file=sys.stderr)
+        record = found.record
+        print(f"{printable(found.shown)}: {record.title}", file=out)
+        print(f"  id {record.id}", file=out)
+        width = max((len(slug) for slug, _ in found.verdicts), default=0)
+        for slug, verdict in found.verdicts:
+            print(f"  {slug:<{width}}  {verdict}", file=out)
+    return status

@@ -25,7 +25,7 @@ from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Site, Topic
 from .destinations import Destination, open_destination
 from .destinations.dry import DryRun
-from .errors import OutputError, Problem, PublishError, RemovalsRefused, printable
+from .errors import OutputError, Problem, PublishError, RecordError, RemovalsRefused, printable
 from .formats import listing_of, render_site, render_topic, site_file_names, topic_digest, topic_files
 from .guard import removal_guard, subfolder_note
 from .listing import decode_counts, encode_counts, site_digest
@@ -55,7 +55,7 @@ from .selector import (
     update_holds,
     verdict,
 )
-from .sources import open_source
+from .sources import RecordSource, open_source
 from .stamps import Listing, Stamp, display_path
 from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
 from .websub import changed_feeds, deliver, next_attempt, note_changes
@@ -164,6 +164,9 @@ def check_folders(config: Config, *, create: bool = False) -> None:
         # As other generators do: a missing output folder whose parent exists is made.
         try:
             out.mkdir(mode=0o755)
+            # As readable as the files put in it (publisher.py), whatever the umask: under
+            # 077 the web server's user could enter it no more than read a feed.
+            out.chmod(0o755)
         except FileExistsError:
             pass
         except OSError as exc:
@@ -301,20 +304,43 @@ def explain(
     they are now. The state store saves reparsing what is unchanged; nothing is
     written, and the output folder is not needed. Raises RecordError when the file
     cannot be read as a record."""
+    (found,) = explain_each(config, [path], now, wait=wait)
+    if isinstance(found, RecordError):
+        raise found
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A record a command named, read, before it is explained."""
+
+    record: Record
+    shown: str  # as the user would write it
+    warnings: tuple[Problem, ...]
+    name: str | None  # its name in the records source when named by its address there
+    inside: bool  # whether it is among the records folder's files, as far as its path says
+
+
+def explain_each(
+    config: Config, paths: Sequence[Path | str], now: datetime | None = None, *, wait: float = 0.0
+) -> list[Explanation | RecordError]:
+    """`explain` for each of `paths` in turn, over one reading of the records and the
+    state: an Explanation for each, or the RecordError that says why it could not be
+    read as a record."""
     check_records_folder(config)
     now = now or datetime.now(timezone.utc)
     source = open_source(config)
-    name = source.named(str(path))
-    if name is None:
-        path = Path(path)
-        record, warnings = read_record(path, max_bytes=config.max_record_bytes)
-        inside = config.records_url is None and path.resolve().parent == config.records_dir
-        shown = display_path(path)
-    else:
-        record, warnings = source.read(name, config.max_record_bytes)
-        inside, shown = True, source.shown(name)
+    named: list[_Named | RecordError] = []
+    for path in paths:
+        try:
+            named.append(_named(config, source, path))
+        except RecordError as exc:
+            named.append(exc)
+    if all(isinstance(n, RecordError) for n in named):
+        return [n for n in named if isinstance(n, RecordError)]  # nothing to prepare a run for
     lock = lock_path(config)
     state = config.state_path if config.state_path is not None and config.state_path.exists() else None
+    found: list[Explanation | RecordError] = []
     with exclusive(lock, wait) if lock and state else contextlib.nullcontext():
         store, _ = StateStore.open(state)
         try:
@@ -322,15 +348,32 @@ def explain(
                 run = _Run(config, store, now, available_cpus(), None, allow_removals=True)
                 listing = run.scan()
                 run.prepare()
-                inside = inside and (name is None or name in listing)
-                extra = () if inside else (record,)  # explained as if it were in the folder
-                verdicts = tuple(
-                    (t.slug, verdict(record, run.select(t, extra=extra), now, run.shown_key))
-                    for t in run.topics(extra)
-                )
+                for n in named:
+                    if isinstance(n, RecordError):
+                        found.append(n)
+                        continue
+                    inside = n.inside and (n.name is None or n.name in listing)
+                    extra = () if inside else (n.record,)  # explained as if it were in the folder
+                    verdicts = tuple(
+                        (t.slug, verdict(n.record, run.select(t, extra=extra), now, run.shown_key))
+                        for t in run.topics(extra)
+                    )
+                    found.append(Explanation(n.record, n.shown, n.warnings, verdicts))
         finally:
             store.close()
-    return Explanation(record, shown, tuple(warnings), verdicts)
+    return found
+
+
+def _named(config: Config, source: RecordSource, path: Path | str) -> _Named:
+    """The record a command names by `path`: a file, or an address in the records source."""
+    name = source.named(str(path))
+    if name is None:
+        path = Path(path)
+        record, warnings = read_record(path, max_bytes=config.max_record_bytes)
+        inside = config.records_url is None and path.resolve().parent == config.records_dir
+        return _Named(record, display_path(path), tuple(warnings), None, inside)
+    record, warnings = source.read(name, config.max_record_bytes)
+    return _Named(record, source.shown(name), tuple(warnings), name, True)
 
 
 # Topics chosen before their files are made in parallel: enough to keep the workers
@@ -543,8 +586,9 @@ class _Run:
             store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
             # Noted with the run, so a run that dies before telling the hubs leaves them noted.
             note_changes(store, config.site, changed_feeds(config.site, self.changed_names))
-            parsed = self.parsed
-        report = self._report(len(self.listing), parsed, reports, files, failures)
+            # Reported from the store as this run left it: a dry run's is rolled back
+            # at the block's end, to what the last run knew.
+            report = self._report(len(self.listing), self.parsed, reports, files, failures)
         kept = tuple(self.destination.location(name) for name in plan.kept)
         return replace(report, site_written=tuple(site_written), removed=tuple(removed), kept=kept,
                        removals_refused=plan.refused)  # fmt: skip

@@ -287,6 +287,17 @@ class StateStore:
         return cls(connection)
 
     @classmethod
+    def peek(cls, path: Path) -> StateStore:
+        """Open the store at `path` for reading only: never created, upgraded or rebuilt,
+        and no lock needed (a run under way shows what it learnt once it commits).
+        Raises sqlite3.DatabaseError when it cannot be read."""
+        # Not mode=ro: a read-only connection leaves the write-ahead log's files behind,
+        # owned by whoever looked, where the next build must write them.
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, isolation_level=None)
+        connection.execute("PRAGMA query_only = 1")
+        return cls(connection)
+
+    @classmethod
     def _connect(cls, path: Path) -> StateStore:
         connection = sqlite3.connect(path, isolation_level=None)
         # Takes effect only on a new file. A record row is about 1.2 KB: three fit in a
