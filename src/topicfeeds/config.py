@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import reprlib
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -216,6 +217,47 @@ def slugify(name: str) -> str:
 
 # -- loading
 
+MAX_DEPTH = 32  # levels of nesting; the deepest key config.yaml knows is at 4
+QUOTED = 60  # characters of a value a message quotes: a value may be as long as the file
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what config.yaml never needs. An anchor and its
+    aliases: each alias stands for the whole anchored value again, so a few lines can
+    stand for billions of values (the "billion laughs"), which checking or quoting them
+    would expand. Deep nesting: composing recurses once a level. A scalar its tag cannot
+    be made from (`!!timestamp 2026-13-45`, an integer of 5,000 digits) is a YAML error
+    with its line, not the ValueError SafeConstructor lets out."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases are not allowed", event.start_mark
+            )
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {_shown(node.value)} as {kind}", node.start_mark
+            ) from exc
+
 
 def load_config(path: Path) -> Config:
     """Read and validate the config file at `path`; raise ConfigError listing every problem."""
@@ -231,7 +273,7 @@ def load_config(path: Path) -> Config:
 def parse_config(text: str, path: Path) -> Config:
     """Validate config `text` as if read from `path` (paths resolve against its folder)."""
     shown = display_path(path)
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -341,7 +383,9 @@ class _Checker:
             line = self.lines.get(path[:depth])
             if line is not None:
                 break
-        self.problems.append(Problem(self.shown, line, dotted(path) or None, message))
+        # A key is quoted as a value is: an unknown one may be as long as the file.
+        steps = (s if isinstance(s, int) or len(s) <= QUOTED else s[: QUOTED - 3] + "..." for s in path)
+        self.problems.append(Problem(self.shown, line, dotted(steps) or None, message))
 
     def mapping(self, value: Any, path: Path_, known: Sequence[str]) -> dict[str, Any]:
         if value is None:
@@ -351,8 +395,8 @@ class _Checker:
             return {}
         for key in value:
             if str(key) not in known:
-                hint = difflib.get_close_matches(str(key), known, n=1)
-                extra = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(known)}"
+                hint = _suggestion(str(key), known)
+                extra = f"; did you mean {hint!r}?" if hint else f"; known keys: {', '.join(known)}"
                 self.problem((*path, str(key)), f"unknown key{extra}")
         return {str(k): v for k, v in value.items()}
 
@@ -382,7 +426,7 @@ class _Checker:
             return None
         url = clean_url(value)
         if url is None:
-            self.problem((*path, key), f"{value!r} is not an absolute http(s) URL")
+            self.problem((*path, key), f"{_shown(value)} is not an absolute http(s) URL")
         return url
 
     def number(
@@ -397,7 +441,7 @@ class _Checker:
         if not ok or value < minimum:
             kind = "a whole number" if integer else "a number"
             floor = f" of at least {minimum:g}" if minimum > float("-inf") else ""
-            self.problem((*path, key), f"expected {kind}{floor}, got {value!r}")
+            self.problem((*path, key), f"expected {kind}{floor}, got {_shown(value)}")
             return None
         return float(value)
 
@@ -406,9 +450,9 @@ class _Checker:
         if value is None:
             return None
         if value not in choices:
-            hint = difflib.get_close_matches(str(value), choices, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            self.problem((*path, key), f"{value!r} is not one of {', '.join(choices)}{extra}")
+            hint = _suggestion(value, choices)
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            self.problem((*path, key), f"{_shown(value)} is not one of {', '.join(choices)}{extra}")
             return None
         return str(value)
 
@@ -435,9 +479,9 @@ class _Checker:
         known: list[Format] = []
         for i, name in enumerate(names):
             if name not in FORMATS:
-                hint = difflib.get_close_matches(name, FORMATS, n=1)
-                extra = f"; did you mean {hint[0]!r}?" if hint else ""
-                self.problem((*path, i), f"{name!r} is not one of {', '.join(FORMATS)}{extra}")
+                hint = _suggestion(name, FORMATS)
+                extra = f"; did you mean {hint!r}?" if hint else ""
+                self.problem((*path, i), f"{_shown(name)} is not one of {', '.join(FORMATS)}{extra}")
             else:
                 known.append(name)
         return tuple(known) if len(known) == len(names) else None
@@ -471,7 +515,7 @@ class _Checker:
         max_bytes = self.number(top, "max_record_bytes", (), minimum=1, integer=True)
         auto = top.get("auto", False)
         if not isinstance(auto, bool):
-            self.problem(("auto",), f"expected true or false, got {auto!r}")
+            self.problem(("auto",), f"expected true or false, got {_shown(auto)}")
             auto = False
         defaults = self.rules(
             self.mapping(top.get("defaults"), ("defaults",), _RULE_KEYS), ("defaults",), Rules()
@@ -486,7 +530,7 @@ class _Checker:
         minimum = self.number(top, "guard_min_removals", (), minimum=0, integer=True)
         delete = top.get("delete", False)
         if not isinstance(delete, bool):
-            self.problem(("delete",), f"expected true or false, got {delete!r}")
+            self.problem(("delete",), f"expected true or false, got {_shown(delete)}")
             delete = False
         max_deletes = self.number(top, "max_deletes", (), minimum=0, integer=True)
         if not topics and not auto:
@@ -508,6 +552,13 @@ class _Checker:
         state_path = (base / (state or DEFAULT_STATE)).resolve()
         if state_path.is_relative_to(output_dir) or state_path.is_relative_to(records_dir):
             self.problem(("state",), "must not be inside the output or records folder")
+            return None
+        unusable = _unusable_state(state_path)
+        if unusable is not None:
+            if "state" in top:
+                self.problem(("state",), unusable)
+            else:  # the default, beside the config: no line says it
+                self.problems.append(Problem(self.shown, None, "state", unusable))
             return None
         return Config(
             path=path,
@@ -537,7 +588,7 @@ class _Checker:
             return None
         url = BucketUrl.parse(str(text))
         if url is None:
-            self.problem(path, f"{text!r} is not an address such as s3://bucket/prefix/")
+            self.problem(path, f"{_shown(text)} is not an address such as s3://bucket/prefix/")
         return url
 
     def s3(self, value: Any, path: Path_) -> S3Settings:
@@ -549,7 +600,8 @@ class _Checker:
         if style in ADDRESSING:
             addressing = style
         else:
-            self.problem((*path, "addressing_style"), f"{style!r} is not one of {', '.join(ADDRESSING)}")
+            choices = ", ".join(ADDRESSING)
+            self.problem((*path, "addressing_style"), f"{_shown(style)} is not one of {choices}")
         cache = dict(DEFAULT_CACHE_CONTROL)
         given = self.mapping(m.get("cache_control"), (*path, "cache_control"), FILE_KINDS)
         for kind in FILE_KINDS:
@@ -575,7 +627,7 @@ class _Checker:
         for i, item in enumerate(value):
             slug = str(item)
             if not is_slug(slug):
-                self.problem((*path, i), f"{slug!r} is not a topic's slug")
+                self.problem((*path, i), f"{_shown(slug)} is not a topic's slug")
             elif slug in configured:
                 self.problem(
                     (*path, i), f"{slug!r} is a configured topic; remove it from topics to retire it"
@@ -594,7 +646,7 @@ class _Checker:
         base_url = self.url(m, "base_url", path, required=True)
         language = self.text(m, "language", path)
         if language is not None and not re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", language):
-            self.problem((*path, "language"), f"{language!r} is not a language tag such as en or en-GB")
+            self.problem((*path, "language"), f"{_shown(language)} is not a language tag such as en or en-GB")
         author = self.author(m.get("author"), (*path, "author"), title)
         hubs = self.hubs(m.get("hubs"), (*path, "hubs"))
         if not (title and link and base_url and author):
@@ -621,7 +673,8 @@ class _Checker:
             url = self.url(m, "url", where, required=True)
             param = m.get("param", "url")
             if param not in HUB_PARAMS:
-                self.problem((*where, "param"), f"expected one of {', '.join(HUB_PARAMS)}, got {param!r}")
+                choices = ", ".join(HUB_PARAMS)
+                self.problem((*where, "param"), f"expected one of {choices}, got {_shown(param)}")
                 continue
             per_request = self.number(m, "per_request", where, minimum=1, integer=True)
             timeout = self.number(m, "timeout", where, minimum=0.1)
@@ -641,7 +694,7 @@ class _Checker:
         name = self.text(m, "name", path, required=True)
         email = self.text(m, "email", path)
         if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-            self.problem((*path, "email"), f"{email!r} is not an email address")
+            self.problem((*path, "email"), f"{_shown(email)} is not an email address")
         uri = self.url(m, "uri", path, required=False)
         return Author(name, email, uri) if name else None
 
@@ -669,7 +722,7 @@ class _Checker:
             if isinstance(m["archive"], bool):
                 changes["archive"] = m["archive"]
             else:
-                self.problem((*path, "archive"), f"expected true or false, got {m['archive']!r}")
+                self.problem((*path, "archive"), f"expected true or false, got {_shown(m['archive'])}")
         published = self.choice(m, "published", path, PUBLISHED)
         if published is not None:
             changes["published_only"] = published == "only"
@@ -696,7 +749,7 @@ class _Checker:
             if not is_slug(slug):
                 self.problem(
                     at,
-                    f"{slug!r} is not a usable slug (lowercase ASCII letters, digits "
+                    f"{_shown(slug)} is not a usable slug (lowercase ASCII letters, digits "
                     f"and single hyphens, at most {MAX_SLUG} characters); "
                     f"try {slugify(slug)!r}",
                 )
@@ -710,6 +763,18 @@ class _Checker:
         return tuple(topics)
 
 
+def _unusable_state(path: Path) -> str | None:
+    """Why the state file cannot be at `path` (nor its lock file beside it), or None."""
+    lock = path.with_name(path.name + ".lock")
+    if path.is_dir():
+        return f"{display_path(path)} is a folder; the state is a file (give its name)"
+    if lock.is_dir():
+        return f"{display_path(lock)}, the state's lock file, is a folder"
+    if not path.parent.is_dir():
+        return f"{display_path(path.parent)}: the state's folder does not exist"
+    return None
+
+
 def _int(value: float | None, default: int) -> int:
     return default if value is None else int(value)
 
@@ -719,4 +784,25 @@ def _describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    return _shown(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = QUOTED
+_REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxtuple = 4
+
+
+def _shown(value: Any) -> str:
+    """`value` as a message quotes it: its repr, cut short (reprlib looks at no more
+    of it than it shows)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= QUOTED else text[: QUOTED - 3] + "..."
+
+
+def _suggestion(value: Any, known: Sequence[str]) -> str | None:
+    """The known value `value` was probably meant to be: only for a short text, as
+    matching a long one costs time in proportion to its length and never matches."""
+    if not isinstance(value, str) or len(value) > QUOTED:
+        return None
+    hint = difflib.get_close_matches(value, known, n=1)
+    return hint[0] if hint else None
