@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ import pytest
 from topicfeeds import pipeline
 from topicfeeds.cli import main
 
-from .conftest import SEEDS, write_record
+from .conftest import SEEDS, record_fields, record_text, write_record
 from .s3server import S3Server, running_s3
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -635,3 +637,50 @@ def test_a_listing_page_is_read_as_the_client_library_would(body: bytes) -> None
     error = {"status_code": 403, "body": b"<Error><Code>AccessDenied</Code></Error>"}
     storage._lean_listing(error, extra := {})
     assert extra == {} and error["body"].startswith(b"<Error>")
+
+
+def test_record_keys_that_start_with_a_slash_below_the_prefix_are_records_like_any_other(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`in//lead.txt` names the record `/lead.txt` below the prefix `in/`: its name is
+    text like any other, stored, read back and explained, never taken for a hex form."""
+    local = make_site(tmp_path / "local", "feeds")
+    seeds = tmp_path / "local" / "seeds"
+    (tmp_path / "local" / "feeds").mkdir()
+    s3.client().create_bucket(Bucket="records")
+    upload_seeds(s3, seeds)
+    config = records_in_bucket(tmp_path / "remote", s3)
+    (tmp_path / "remote" / "feeds").mkdir()
+    shutil.rmtree(tmp_path / "remote" / "seeds")
+    odd = {"in//lead.txt": ("Lead", "lead.txt"), "in///deep.txt": ("Deep", "deep.txt"),
+           "in//c0ffee/x.txt": ("Coffee", "c0ffee.txt")}  # fmt: skip
+    client = s3.client()
+    for key, (title, name) in odd.items():
+        fields = record_fields(title=f"{title} story", webUrl=f"https://news.example/{name}", originalUrl=...,
+                               topics=["AI"], publishedDateTime="2026-11-27T08:00:00Z")  # fmt: skip
+        (seeds / name).write_text(record_text(fields), encoding="utf-8")
+        client.put_object(Bucket="records", Key=key, Body=record_text(fields).encode("utf-8"))
+    assert run(local, "-q") == 0
+
+    # As cron runs it: every record read, no traceback.
+    command = [sys.executable, "-m", "topicfeeds"]
+    built = subprocess.run([*command, "build", "-q", "-c", str(config), "--now", NOW], capture_output=True,
+                           text=True, check=False, timeout=120)  # fmt: skip
+    assert (built.returncode, built.stderr) == (0, "")
+    assert feeds_of(tmp_path / "remote" / "feeds") == feeds_of(tmp_path / "local" / "feeds")
+    explained = subprocess.run([*command, "explain", "-c", str(config), "--now", NOW, "s3://records/in//lead.txt"],
+                               capture_output=True, text=True, check=False, timeout=120)  # fmt: skip
+    assert (explained.returncode, explained.stderr) == (0, "")
+    assert explained.stdout.startswith("s3://records/in//lead.txt: Lead story\n")
+    assert "selected: entry" in explained.stdout
+
+    # Their names come back from the state as they went in: once settled, nothing to do.
+    assert run(config, "-q") == 0
+    capsys.readouterr()
+    assert run(config) == 0
+    assert "no changes" in capsys.readouterr().out
+    client.delete_object(Bucket="records", Key="in//lead.txt")
+    (seeds / "lead.txt").unlink()
+    assert run(local, "-q") == 0
+    assert run(config, "-q") == 0
+    assert feeds_of(tmp_path / "remote" / "feeds") == feeds_of(tmp_path / "local" / "feeds")

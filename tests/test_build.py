@@ -246,3 +246,74 @@ def test_feeds_made_in_parallel_are_those_made_one_by_one(
     assert pools == 3  # every batch made by workers when there are two jobs
     assert len(made[1]) > 13 * 4
     assert made[2] == made[1]
+
+
+AUTO_SITE = """\
+site:
+  title: T
+  link: https://news.example/
+  base_url: https://news.example/feeds/
+auto: true
+"""
+
+
+def feed_titles(folder: Path) -> dict[str, str]:
+    """The title of every Atom feed in `folder`, by file name."""
+    return {p.name: feedparser.parse(p.read_bytes()).feed.title for p in sorted(folder.glob("*.atom"))}
+
+
+def test_an_automatic_topic_s_feed_never_becomes_another_topic(tmp_path: Path) -> None:
+    """With only C++ records, C++ has a feed; a C# record arriving gives C# its own,
+    and every file keeps the topic it had, as a run without state would publish."""
+    root = tmp_path / "site"
+    (root / "seeds").mkdir(parents=True)
+    (root / "config.yaml").write_text(AUTO_SITE, encoding="utf-8")
+    write_record(root / "seeds", "cpp.txt", title="Templates", webUrl="https://news.example/cpp",
+                 originalUrl=..., topics=["C++"])  # fmt: skip
+    assert run_cli("build", "-q", "--now", NOW, cwd=root).returncode == 0
+    first = feed_titles(root / "feeds")
+    assert list(first.values()) == ["T: C++"]
+
+    write_record(root / "seeds", "cs.txt", title="Records", webUrl="https://news.example/cs",
+                 originalUrl=..., topics=["C#"])  # fmt: skip
+    result = run_cli("build", "-q", "--now", NOW, cwd=root)
+    assert (result.returncode, result.stderr) == (0, "")
+    second = feed_titles(root / "feeds")
+    assert {name: second[name] for name in first} == first
+    assert sorted(second.values()) == ["T: C#", "T: C++"]
+    assert "c.atom" not in second  # "c" is the topic C's, should one come
+
+    cold = tmp_path / "cold"
+    shutil.copytree(root / "seeds", cold / "seeds")
+    shutil.copy(root / "config.yaml", cold / "config.yaml")
+    assert run_cli("build", "-q", "--now", NOW, cwd=cold).returncode == 0
+    assert feed_titles(cold / "feeds") == second
+
+
+def test_a_topic_named_index_never_takes_the_site_index(tmp_path: Path) -> None:
+    root = tmp_path / "site"
+    (root / "seeds").mkdir(parents=True)
+    config = root / "config.yaml"
+    config.write_text(AUTO_SITE + "topics:\n  index:\n    title: Index\n", encoding="utf-8")
+    result = run_cli("build", "-q", "--now", NOW, cwd=root)
+    assert (result.returncode, result.stderr) == (
+        2, "error: config.yaml:7: topics.index: 'index' is reserved: the site writes index.html itself; "
+        "try 'index-topic'\n",
+    )  # fmt: skip
+    assert not (root / "feeds").exists()
+
+    # From a record topic: a page and feeds of its own, and the index stays the site's.
+    config.write_text(AUTO_SITE, encoding="utf-8")
+    write_record(root / "seeds", "a.txt", title="Indexes", webUrl="https://news.example/a", originalUrl=...,
+                 topics=["Index", "Energy"])  # fmt: skip
+    assert run_cli("build", "-q", "--now", NOW, cwd=root).returncode == 0
+    titles = feed_titles(root / "feeds")
+    assert sorted(titles.values()) == ["T: Energy", "T: Index"]
+    assert "index.atom" not in titles
+    page = (root / "feeds" / "index.html").read_text(encoding="utf-8")
+    assert "<title>T: topics</title>" in page
+    (index_feed,) = (name for name, title in titles.items() if title == "T: Index")
+    assert f'href="{index_feed}"' in page
+    assert (root / "feeds" / index_feed.replace(".atom", ".html")).exists()
+    again = run_cli("build", "--now", NOW, cwd=root)
+    assert " 0 written, " in again.stdout, again.stdout  # not the index page twice a run

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from topicfeeds.config import Rules, is_slug, load_config, parse_config, slugify
+from topicfeeds.config import SITE_FILES, TOPIC_SUFFIXES, Rules, is_slug, load_config, parse_config, slugify
 from topicfeeds.errors import ConfigError
 
 from .conftest import BASE_CONFIG
@@ -113,7 +115,7 @@ def test_output_may_not_be_the_records_folder(tmp_path: Path) -> None:
     ("name", "slug"),
     [
         ("Computer Vision", "computer-vision"),
-        ("Zürich & São Paulo", "zurich-sao-paulo"),
+        ("Zürich & São Paulo", "zurich-and-sao-paulo"),
         ("../../etc/passwd", "etc-passwd"),
         ("a/b", "a-b"),
         ("/abs", "abs"),
@@ -130,5 +132,85 @@ def test_slugify_gives_safe_file_stems(name: str, slug: str) -> None:
     assert is_slug(result)
 
 
+def test_the_files_no_slug_may_take_are_the_site_s_own() -> None:
+    from topicfeeds.formats import SUFFIXES, TopicListing, site_file_names
+
+    every = TopicListing("x", "X", "X", 0, None, ("atom", "rss", "json", "html"))
+    assert sorted(SITE_FILES) == sorted(site_file_names([every]))
+    assert tuple(SUFFIXES.values()) == TOPIC_SUFFIXES
+
+
 def test_slugs_of_non_latin_names_differ() -> None:
     assert slugify("人工知能") != slugify("機械学習")
+
+
+def run_build(config: Path) -> subprocess.CompletedProcess[str]:
+    """The installed command's build, as cron runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "-q", "-c", str(config)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+# Anchors in a list, each a list of ten of the one before: a million values if expanded.
+ALIASES = "[&l0 [x, x, x, x, x, x, x, x, x, x], " + ", ".join(
+    f"&l{n} [{', '.join([f'*l{n - 1}'] * 10)}]" for n in range(1, 7)
+) + "]"  # fmt: skip
+BAD_YAML = BASE_CONFIG.count("\n") + 2  # the line of the value under `defaults:`
+SORTS = "newest, quality, heat"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (ALIASES, f"{BAD_YAML}: invalid YAML: anchors and aliases are not allowed"),
+        ("&s newest", f"{BAD_YAML}: invalid YAML: anchors and aliases are not allowed"),
+        ("[" * 10_000 + "]" * 10_000, f"{BAD_YAML}: invalid YAML: nested deeper than 32 levels"),
+        ("1" * 5000, f"{BAD_YAML}: invalid YAML: cannot read '" + "1" * 27 + "..." + "1" * 28 + "' as int"),
+        ("!!timestamp 2026-13-45", f"{BAD_YAML}: invalid YAML: cannot read '2026-13-45' as timestamp"),
+        ("k" * 100_000, f"{BAD_YAML}: defaults.sort: '{'k' * 27}...{'k' * 28}' is not one of {SORTS}"),
+    ],
+    ids=["aliases", "anchor", "nested", "huge-int", "impossible-date", "long-value"],
+)
+def test_a_config_that_would_expand_recurse_or_overflow_is_one_line_and_status_2(
+    project: Path, value: str, message: str
+) -> None:
+    config = project / "config.yaml"
+    config.write_text(BASE_CONFIG + f"defaults:\n  sort: {value}\n", encoding="utf-8")
+    result = run_build(config)
+    assert (result.returncode, result.stderr) == (2, f"error: {config}:{message}\n")
+
+
+def test_a_long_unknown_key_is_named_short(project: Path) -> None:
+    config = project / "config.yaml"
+    config.write_text(BASE_CONFIG + "defaults:\n  ? " + "k" * 5000 + "\n  : 1\n", encoding="utf-8")
+    result = run_build(config)
+    assert result.returncode == 2
+    assert result.stderr.startswith(f"error: {config}:{BAD_YAML}: defaults.{'k' * 57}...: unknown key; ")
+    assert len(result.stderr) < 400 and result.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("setting", "make", "message"),
+    [
+        ("state: here", "here", "state: here is a folder; the state is a file (give its name)"),
+        ("state: gone/state.sqlite", None, "state: gone: the state's folder does not exist"),
+        ("state: s.sqlite", "s.sqlite.lock", "state: s.sqlite.lock, the state's lock file, is a folder"),
+        ("", ".topicfeeds-state.sqlite", "state: .topicfeeds-state.sqlite is a folder; the state is a file"),
+    ],
+    ids=["folder", "no-folder", "lock-folder", "default-is-a-folder"],
+)
+def test_a_state_path_that_cannot_be_a_file_is_a_config_error(
+    project: Path, setting: str, make: str | None, message: str
+) -> None:
+    config = project / "config.yaml"
+    config.write_text(BASE_CONFIG + setting + "\n", encoding="utf-8")
+    if make is not None:
+        (project / make).mkdir()
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "-q"], cwd=project,
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    line = f"config.yaml:{BAD_YAML - 1}: " if setting else "config.yaml: "
+    assert (result.returncode, result.stderr.count("\n")) == (2, 1), result.stderr
+    assert result.stderr.startswith(f"error: {line}{message}"), result.stderr

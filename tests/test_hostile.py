@@ -640,6 +640,11 @@ def test_yaml_values_that_cannot_be_constructed_are_rejected(parser: str, value:
     assert message.startswith(f"{SHOWN}:")
 
 
+def test_a_long_value_that_cannot_be_constructed_is_quoted_short(parser: str) -> None:
+    message = rejection(front(f"title: A\nquality: !!int {'1' * 5000}\n"))
+    assert message == f"{SHOWN}:3: invalid YAML: cannot read '{'1' * 54}'... as int"
+
+
 def test_an_unconstructible_tagged_value_does_not_stop_the_build(
     project: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

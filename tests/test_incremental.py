@@ -261,6 +261,34 @@ def test_a_state_of_schema_6_keeps_its_history_and_reads_every_record_again(site
     _upgraded_keeping(site, before, state, history)
 
 
+def test_a_state_of_schema_7_reads_again_only_the_files_whose_names_start_with_a_slash(site: Config) -> None:
+    """Schema 7 kept a bucket key's name that starts with "/" as it is and read it back
+    as hex; schema 8 drops those rows (and the hex ones, which look alike) and keeps
+    the rest of the state."""
+    odd = os.fsdecode(b"caf\xe9.txt")  # stored as hex
+    write_record(site.records_dir, odd, title="Cafe story", webUrl="https://www.gridwatch.example/cafe",
+                 originalUrl=..., publishedDateTime="2026-11-26T08:00:00Z")  # fmt: skip
+    before, state = _built_twice(site)
+    with contextlib.closing(sqlite3.connect(state)) as db, db:  # as schema 7 left it
+        history = db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall()
+        hexed = "/" + b"caf\xe9.txt".hex()
+        assert db.execute("SELECT count(*) FROM files WHERE name = ?", (hexed,)).fetchone() == (1,)
+        # A bucket key `in//lead.txt` below the prefix `in/`, long gone, as schema 7 stored it.
+        db.execute("INSERT INTO files SELECT '/lead.txt', id, id_hash, size, mtime_ns, ino, ctime_ns, "
+                   "sha256, racy, light, extra, problems FROM files WHERE name = '0.txt'")  # fmt: skip
+        db.execute("UPDATE meta SET value = '7' WHERE key = 'schema'")
+    report = build(site, NOW + timedelta(hours=2))
+    assert report.warnings == ()
+    assert report.parsed == 1  # the file whose name is not UTF-8
+    assert feeds(site) == before
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        assert db.execute("SELECT * FROM entries ORDER BY feed, id").fetchall() == history
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (str(SCHEMA_VERSION),)
+        names = sorted(n for (n,) in db.execute("SELECT name FROM files"))
+        assert names == [hexed, "0.txt", "1.txt", "2.txt"]
+    assert build(site, NOW + timedelta(hours=2)).no_changes
+
+
 def test_a_feed_file_changed_by_someone_else_is_restored(site: Config) -> None:
     build(site, NOW)
     before = feeds(site)

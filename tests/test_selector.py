@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from hypothesis import given
+import pytest
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from topicfeeds.config import Rules, Topic
+from topicfeeds.config import Config, Rules, Topic, is_slug, site_file_taken, topic_slug
 from topicfeeds.model import Provider
-from topicfeeds.selector import exclusion, select, topics_for
+from topicfeeds.selector import exclusion, plan_topics, select, topics_for
 
 from .conftest import BASE_CONFIG, make_config, make_record
 
@@ -154,14 +156,86 @@ def test_auto_topics_get_unique_safe_slugs(tmp_path: Path) -> None:
     topics = topics_for(config, records)
     assert [t.slug for t in topics][:1] == ["energy"]
     auto = {t.title: t.slug for t in topics if t not in config.topics}
-    assert auto["../etc"] == "etc"
-    assert auto["CON"] == "con-topic"
+    assert re.fullmatch("etc-[0-9a-f]{8}", auto["../etc"])
+    assert re.fullmatch("con-[0-9a-f]{8}", auto["CON"])
     assert auto["SPACE"] == "space"  # one spelling, chosen whatever the order
-    assert {auto["Energy Policy"], auto["Energy-Policy"]} == {"energy-policy", "energy-policy-2"}
+    assert auto["Energy Policy"] == "energy-policy"
+    assert re.fullmatch("energy-policy-[0-9a-f]{8}", auto["Energy-Policy"])
     assert auto["人工知能"].startswith("topic-")
     assert len({t.slug for t in topics}) == len(topics)
     assert [t.automatic for t in topics] == [t not in config.topics for t in topics]
     assert topics_for(config, list(reversed(records))) == topics
+
+
+# Record topics: symbols, separators, case, letters beyond ASCII, scripts without case.
+topic_names = st.text(st.sampled_from("aAbBc C+#&@-._éÉßẞ人0"), max_size=10) | st.text(max_size=10)
+
+
+@given(topic_names, topic_names)
+def test_distinct_names_never_share_a_slug(a: str, b: str) -> None:
+    assume(a.casefold() != b.casefold())
+    assert topic_slug(a) != topic_slug(b)
+
+
+@given(topic_names)
+def test_a_slug_is_usable_and_made_from_the_casefolded_name_alone(name: str) -> None:
+    slug = topic_slug(name)
+    assert is_slug(slug) and site_file_taken(slug) is None
+    assert topic_slug(name.casefold()) == slug
+    other = name.swapcase()
+    if other.casefold() == name.casefold():  # another spelling of the same topic
+        assert topic_slug(other) == slug
+
+
+@pytest.mark.parametrize(
+    ("name", "taken", "base"),
+    [
+        ("C++", (), "c-plus-plus"),
+        ("C#", (), "c-sharp"),
+        ("AT&T", (), "at-and-t"),
+        ("COVID-19", (), "covid-19"),  # a hyphen: "covid 19" is spelt covid-19
+        ("Zürich", (), "zurich"),
+        ("CON", (), "con"),
+        ("Index", (), "index"),  # index.html is the site's
+        ("Space", ("space",), "space"),  # a configured topic's
+        ("report deadbeef", (), "report-deadbeef"),  # would look like a digest
+    ],
+)
+def test_a_name_its_slug_cannot_spell_exactly_gets_a_digest(
+    name: str, taken: tuple[str, ...], base: str
+) -> None:
+    assert re.fullmatch(f"{base}-[0-9a-f]{{8}}", topic_slug(name, taken))
+    assert topic_slug("C") == "c" and topic_slug("Climate Change") == "climate-change"
+
+
+@given(st.from_regex(r"[A-Za-z0-9]{1,8}( [A-Za-z0-9]{1,8}){0,4}", fullmatch=True))
+def test_plain_names_keep_the_slugs_they_always_had(name: str) -> None:
+    """Lowercase ASCII words between single spaces, as automatic topics were named
+    before a digest was given to the others."""
+    slug = name.lower().replace(" ", "-")
+    assume(slug not in {"con", "prn", "aux", "nul", "index"} and not re.fullmatch(r"(com|lpt)[0-9]", slug))
+    assume(not re.fullmatch(r".+-[0-9a-f]{8}|topic-[0-9a-f]{10}", slug))  # these look like digests
+    assert topic_slug(name) == slug
+
+
+@pytest.fixture(scope="module")
+def auto_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    text = BASE_CONFIG.replace("records: seeds", "records: seeds\nauto: true")
+    return make_config(tmp_path_factory.mktemp("auto"), text)
+
+
+@given(st.lists(topic_names, min_size=1, max_size=5), st.lists(topic_names, max_size=5))
+def test_a_topic_s_slug_never_depends_on_which_other_topics_there_are(
+    auto_config: Config, mine: list[str], others: list[str]
+) -> None:
+    def slugs(names: list[str]) -> dict[str, str]:
+        plan = plan_topics(auto_config, {n.casefold(): (n, 1) for n in names})
+        return {t.match[0]: t.slug for t in plan.topics if t not in auto_config.topics}
+
+    alone = slugs(mine)
+    together = slugs(mine + others)
+    assert {key: together[key] for key in alone} == alone
+    assert len(set(together.values())) == len(together)
 
 
 record_ids = st.lists(

@@ -1,4 +1,5 @@
-"""The state store's record tables: filled in bulk, they end with every index."""
+"""The state store's record tables: filled in bulk, they end with every index; any
+file name is stored and read back as it was."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import sqlite3
 import sys
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from topicfeeds.stamps import Stamp
-from topicfeeds.state import Row, StateStore, _id_hash
+from topicfeeds.state import Row, StateStore, _id_hash, _key, _name
 
 INDEXES = ["file_topics_by_name", "file_topics_by_topic", "files_by_id", "files_rejected"]
 
@@ -103,3 +107,33 @@ def test_a_query_left_half_read_when_the_store_closes_ends_quietly(tmp_path: Pat
     finally:
         sys.unraisablehook = previous
     assert unraised == []
+
+
+# Names as a bucket lists them (any text, "/" first included) and as a folder does
+# (any bytes, those that are not UTF-8 as surrogate escapes).
+texts = st.text(st.sampled_from("/ab.é\u4e2d\U0001f600-0f"), max_size=8) | st.text(max_size=8)
+file_names = st.binary(max_size=8).map(lambda raw: raw.decode("utf-8", "surrogateescape"))
+
+
+@given(texts | file_names)
+def test_every_name_comes_back_from_its_stored_form(name: str) -> None:
+    assert _name(_key(name)) == name
+
+
+@given(st.lists(texts, max_size=6, unique=True))
+def test_stored_forms_of_text_names_sort_as_the_names_do(names: list[str]) -> None:
+    """The listing's chunks are looked up by name ranges in SQLite's order of the
+    stored forms (see StateStore.changed)."""
+    assert sorted(names, key=lambda n: _key(n).encode("utf-8")) == sorted(names)
+
+
+def test_names_that_look_like_the_stored_forms_of_others_stay_apart(tmp_path: Path) -> None:
+    hexed = b"\xc0\xff\xee".decode("utf-8", "surrogateescape")  # stored as "/c0ffee"
+    names = ["/lead.txt", "//lead.txt", "/c0ffee", "c0ffee", hexed]
+    store, _ = StateStore.open(tmp_path / "s.sqlite")
+    with store:
+        for name, row in zip(names, rows(len(names) + 1)[1:], strict=True):  # none rejected
+            store.put(row._replace(name=name), racy=False, new=True)
+    assert len({_key(n) for n in names}) == len(names)
+    assert sorted(name for name, _ in store.light_records(None)) == sorted(names)
+    assert store.topics_of("/c0ffee") == {"topic3", "energy"}

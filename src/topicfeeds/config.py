@@ -5,14 +5,16 @@ from __future__ import annotations
 import difflib
 import hashlib
 import re
+import reprlib
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
 
+from .archive import is_archive
 from .clean import clean_line, clean_url, redact_url
 from .errors import ConfigError, Problem, dotted
 from .reader import DEFAULT_MAX_BYTES
@@ -198,6 +200,18 @@ def is_bucket(text: str | None) -> bool:
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in range(10)}
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG = 64
+# The files a site has beside its topics' (formats/common.py, writer.py); a test holds
+# them to those modules. No topic's file may take one's name.
+SITE_FILES = ("index.html", "topics.opml", "style.css", "feed.css")
+TOPIC_SUFFIXES = (".atom", ".rss", ".json", ".html")
+# Symbols spelt out in slugs: "C++" and "C#" would otherwise both come to "c".
+_SPELT = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at ", "%": " percent ", "$": " dollar "}
+# An automatic topic's name that its slug spells exactly: lowercase ASCII words, single spaces.
+_PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
+DIGEST = 8  # hex digits of the name's digest in the slug of a name its slug cannot spell
+# Slugs that end as a digest does: a name whose slug would end so is given a digest too,
+# so no name's slug is another's.
+_DIGEST_LIKE = re.compile(rf".+-[0-9a-f]{{{DIGEST}}}|topic-[0-9a-f]{{10}}")
 
 
 def is_slug(value: str) -> bool:
@@ -205,19 +219,100 @@ def is_slug(value: str) -> bool:
     return len(value) <= MAX_SLUG and _SLUG.fullmatch(value) is not None and value not in _WINDOWS_DEVICES
 
 
+def site_file_taken(slug: str) -> str | None:
+    """The site file (or archive page) one of topic `slug`'s files would be, or None."""
+    for suffix in TOPIC_SUFFIXES:
+        name = f"{slug}{suffix}"
+        if name in SITE_FILES or is_archive(name):
+            return name
+    return None
+
+
+def _spelt(name: str) -> str:
+    """`name` as slug text: symbols spelt out, letters folded to ASCII, lowercase, every
+    other run of characters one hyphen; "" when nothing is left."""
+    text = "".join(_SPELT.get(c, c) for c in name)
+    ascii_name = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+
+
 def slugify(name: str) -> str:
-    """A lowercase ASCII slug for `name`; never empty, never a path or a device name."""
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:MAX_SLUG].strip("-")
+    """A lowercase ASCII slug for `name`; never empty, never a path, a device name or
+    a site file's name. What a configured topic's key is told to be instead."""
+    slug = _spelt(name)[:MAX_SLUG].strip("-")
     if not slug:
         # Non-Latin names keep a stable, distinct slug.
         return "topic-" + hashlib.sha256(name.encode("utf-8")).hexdigest()[:10]
-    if slug in _WINDOWS_DEVICES:
+    if slug in _WINDOWS_DEVICES or site_file_taken(slug):
         return f"{slug}-topic"
     return slug
 
 
+def topic_slug(name: str, taken: Collection[str] = ()) -> str:
+    """The slug of the automatic topic `name`: made from its casefolded name alone (and
+    `taken`, the configured topics' slugs), never from which other topics there are, so
+    a slug never passes from one topic to another. A name of lowercase ASCII words
+    between single spaces is spelt exactly ("climate change": "climate-change"); any
+    other name, and one whose exact slug is a device, a site file, a configured topic's
+    or looks like a digest, is spelt as well as it can be, then a digest of the name
+    follows ("C++": "c-plus-plus-" and 8 hex digits); a name with nothing to spell is
+    "topic-" and 10 hex digits. Distinct names get distinct slugs, as long as digests
+    differ."""
+    key = name.casefold()
+    if len(key) <= MAX_SLUG and _PLAIN.fullmatch(key):
+        slug = key.replace(" ", "-")
+        clash = slug in _WINDOWS_DEVICES or site_file_taken(slug) or slug in taken
+        if not clash and not _DIGEST_LIKE.fullmatch(slug):
+            return slug
+    digest = hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    base = _spelt(key)[: MAX_SLUG - DIGEST - 1].strip("-")
+    if not base:
+        return "topic-" + digest[:10]
+    return f"{base}-{digest[:DIGEST]}"
+
+
 # -- loading
+
+MAX_DEPTH = 32  # levels of nesting; the deepest key config.yaml knows is at 4
+QUOTED = 60  # characters of a value a message quotes: a value may be as long as the file
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing what config.yaml never needs. An anchor and its
+    aliases: each alias stands for the whole anchored value again, so a few lines can
+    stand for billions of values (the "billion laughs"), which checking or quoting them
+    would expand. Deep nesting: composing recurses once a level. A scalar its tag cannot
+    be made from (`!!timestamp 2026-13-45`, an integer of 5,000 digits) is a YAML error
+    with its line, not the ValueError SafeConstructor lets out."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases are not allowed", event.start_mark
+            )
+        if self.depth >= MAX_DEPTH:
+            raise yaml.composer.ComposerError(
+                None, None, f"nested deeper than {MAX_DEPTH} levels", event.start_mark
+            )
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            kind = str(node.tag).rsplit(":", 1)[-1]
+            raise yaml.constructor.ConstructorError(
+                None, None, f"cannot read {_shown(node.value)} as {kind}", node.start_mark
+            ) from exc
 
 
 def load_config(path: Path) -> Config:
@@ -234,7 +329,7 @@ def load_config(path: Path) -> Config:
 def parse_config(text: str, path: Path) -> Config:
     """Validate config `text` as if read from `path` (paths resolve against its folder)."""
     shown = display_path(path)
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -344,7 +439,9 @@ class _Checker:
             line = self.lines.get(path[:depth])
             if line is not None:
                 break
-        self.problems.append(Problem(self.shown, line, dotted(path) or None, message))
+        # A key is quoted as a value is: an unknown one may be as long as the file.
+        steps = (s if isinstance(s, int) or len(s) <= QUOTED else s[: QUOTED - 3] + "..." for s in path)
+        self.problems.append(Problem(self.shown, line, dotted(steps) or None, message))
 
     def mapping(self, value: Any, path: Path_, known: Sequence[str]) -> dict[str, Any]:
         if value is None:
@@ -354,8 +451,8 @@ class _Checker:
             return {}
         for key in value:
             if str(key) not in known:
-                hint = difflib.get_close_matches(str(key), known, n=1)
-                extra = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(known)}"
+                hint = _suggestion(str(key), known)
+                extra = f"; did you mean {hint!r}?" if hint else f"; known keys: {', '.join(known)}"
                 self.problem((*path, str(key)), f"unknown key{extra}")
         return {str(k): v for k, v in value.items()}
 
@@ -389,7 +486,7 @@ class _Checker:
         if url is None:
             # A hub's URL may carry a token or a password: the message shows neither.
             shown = redact_url(value) if secret and isinstance(value, str) else value
-            self.problem((*path, key), f"{shown!r} is not an absolute http(s) URL")
+            self.problem((*path, key), f"{_shown(shown)} is not an absolute http(s) URL")
         return url
 
     def number(
@@ -404,7 +501,7 @@ class _Checker:
         if not ok or value < minimum:
             kind = "a whole number" if integer else "a number"
             floor = f" of at least {minimum:g}" if minimum > float("-inf") else ""
-            self.problem((*path, key), f"expected {kind}{floor}, got {value!r}")
+            self.problem((*path, key), f"expected {kind}{floor}, got {_shown(value)}")
             return None
         return float(value)
 
@@ -413,9 +510,9 @@ class _Checker:
         if value is None:
             return None
         if value not in choices:
-            hint = difflib.get_close_matches(str(value), choices, n=1)
-            extra = f"; did you mean {hint[0]!r}?" if hint else ""
-            self.problem((*path, key), f"{value!r} is not one of {', '.join(choices)}{extra}")
+            hint = _suggestion(value, choices)
+            extra = f"; did you mean {hint!r}?" if hint else ""
+            self.problem((*path, key), f"{_shown(value)} is not one of {', '.join(choices)}{extra}")
             return None
         return str(value)
 
@@ -442,9 +539,9 @@ class _Checker:
         known: list[Format] = []
         for i, name in enumerate(names):
             if name not in FORMATS:
-                hint = difflib.get_close_matches(name, FORMATS, n=1)
-                extra = f"; did you mean {hint[0]!r}?" if hint else ""
-                self.problem((*path, i), f"{name!r} is not one of {', '.join(FORMATS)}{extra}")
+                hint = _suggestion(name, FORMATS)
+                extra = f"; did you mean {hint!r}?" if hint else ""
+                self.problem((*path, i), f"{_shown(name)} is not one of {', '.join(FORMATS)}{extra}")
             else:
                 known.append(name)
         return tuple(known) if len(known) == len(names) else None
@@ -478,7 +575,7 @@ class _Checker:
         max_bytes = self.number(top, "max_record_bytes", (), minimum=1, integer=True)
         auto = top.get("auto", False)
         if not isinstance(auto, bool):
-            self.problem(("auto",), f"expected true or false, got {auto!r}")
+            self.problem(("auto",), f"expected true or false, got {_shown(auto)}")
             auto = False
         defaults = self.rules(
             self.mapping(top.get("defaults"), ("defaults",), _RULE_KEYS), ("defaults",), Rules()
@@ -493,7 +590,7 @@ class _Checker:
         minimum = self.number(top, "guard_min_removals", (), minimum=0, integer=True)
         delete = top.get("delete", False)
         if not isinstance(delete, bool):
-            self.problem(("delete",), f"expected true or false, got {delete!r}")
+            self.problem(("delete",), f"expected true or false, got {_shown(delete)}")
             delete = False
         max_deletes = self.number(top, "max_deletes", (), minimum=0, integer=True)
         if not topics and not auto:
@@ -515,6 +612,13 @@ class _Checker:
         state_path = (base / (state or DEFAULT_STATE)).resolve()
         if state_path.is_relative_to(output_dir) or state_path.is_relative_to(records_dir):
             self.problem(("state",), "must not be inside the output or records folder")
+            return None
+        unusable = _unusable_state(state_path)
+        if unusable is not None:
+            if "state" in top:
+                self.problem(("state",), unusable)
+            else:  # the default, beside the config: no line says it
+                self.problems.append(Problem(self.shown, None, "state", unusable))
             return None
         return Config(
             path=path,
@@ -544,7 +648,7 @@ class _Checker:
             return None
         url = BucketUrl.parse(str(text))
         if url is None:
-            self.problem(path, f"{text!r} is not an address such as s3://bucket/prefix/")
+            self.problem(path, f"{_shown(text)} is not an address such as s3://bucket/prefix/")
         return url
 
     def s3(self, value: Any, path: Path_) -> S3Settings:
@@ -556,7 +660,8 @@ class _Checker:
         if style in ADDRESSING:
             addressing = style
         else:
-            self.problem((*path, "addressing_style"), f"{style!r} is not one of {', '.join(ADDRESSING)}")
+            choices = ", ".join(ADDRESSING)
+            self.problem((*path, "addressing_style"), f"{_shown(style)} is not one of {choices}")
         cache = dict(DEFAULT_CACHE_CONTROL)
         given = self.mapping(m.get("cache_control"), (*path, "cache_control"), FILE_KINDS)
         for kind in FILE_KINDS:
@@ -582,7 +687,7 @@ class _Checker:
         for i, item in enumerate(value):
             slug = str(item)
             if not is_slug(slug):
-                self.problem((*path, i), f"{slug!r} is not a topic's slug")
+                self.problem((*path, i), f"{_shown(slug)} is not a topic's slug")
             elif slug in configured:
                 self.problem(
                     (*path, i), f"{slug!r} is a configured topic; remove it from topics to retire it"
@@ -601,7 +706,7 @@ class _Checker:
         base_url = self.url(m, "base_url", path, required=True)
         language = self.text(m, "language", path)
         if language is not None and not re.fullmatch(r"[A-Za-z]{1,8}(-[A-Za-z0-9]{1,8})*", language):
-            self.problem((*path, "language"), f"{language!r} is not a language tag such as en or en-GB")
+            self.problem((*path, "language"), f"{_shown(language)} is not a language tag such as en or en-GB")
         author = self.author(m.get("author"), (*path, "author"), title)
         hubs = self.hubs(m.get("hubs"), (*path, "hubs"))
         if not (title and link and base_url and author):
@@ -629,7 +734,8 @@ class _Checker:
             url = self.url(m, "url", where, required=True, secret=True)
             param = m.get("param", "url")
             if param not in HUB_PARAMS:
-                self.problem((*where, "param"), f"expected one of {', '.join(HUB_PARAMS)}, got {param!r}")
+                choices = ", ".join(HUB_PARAMS)
+                self.problem((*where, "param"), f"expected one of {choices}, got {_shown(param)}")
                 continue
             per_request = self.number(m, "per_request", where, minimum=1, integer=True)
             timeout = self.number(m, "timeout", where, minimum=0.1)
@@ -654,7 +760,7 @@ class _Checker:
         name = self.text(m, "name", path, required=True)
         email = self.text(m, "email", path)
         if email is not None and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-            self.problem((*path, "email"), f"{email!r} is not an email address")
+            self.problem((*path, "email"), f"{_shown(email)} is not an email address")
         uri = self.url(m, "uri", path, required=False)
         return Author(name, email, uri) if name else None
 
@@ -682,7 +788,7 @@ class _Checker:
             if isinstance(m["archive"], bool):
                 changes["archive"] = m["archive"]
             else:
-                self.problem((*path, "archive"), f"expected true or false, got {m['archive']!r}")
+                self.problem((*path, "archive"), f"expected true or false, got {_shown(m['archive'])}")
         published = self.choice(m, "published", path, PUBLISHED)
         if published is not None:
             changes["published_only"] = published == "only"
@@ -709,9 +815,15 @@ class _Checker:
             if not is_slug(slug):
                 self.problem(
                     at,
-                    f"{slug!r} is not a usable slug (lowercase ASCII letters, digits "
+                    f"{_shown(slug)} is not a usable slug (lowercase ASCII letters, digits "
                     f"and single hyphens, at most {MAX_SLUG} characters); "
                     f"try {slugify(slug)!r}",
+                )
+                continue
+            clash = site_file_taken(slug)
+            if clash is not None:
+                self.problem(
+                    at, f"{slug!r} is reserved: the site writes {clash} itself; try {slugify(slug)!r}"
                 )
                 continue
             m = self.mapping(raw, at, _TOPIC_KEYS)
@@ -723,6 +835,18 @@ class _Checker:
         return tuple(topics)
 
 
+def _unusable_state(path: Path) -> str | None:
+    """Why the state file cannot be at `path` (nor its lock file beside it), or None."""
+    lock = path.with_name(path.name + ".lock")
+    if path.is_dir():
+        return f"{display_path(path)} is a folder; the state is a file (give its name)"
+    if lock.is_dir():
+        return f"{display_path(lock)}, the state's lock file, is a folder"
+    if not path.parent.is_dir():
+        return f"{display_path(path.parent)}: the state's folder does not exist"
+    return None
+
+
 def _int(value: float | None, default: int) -> int:
     return default if value is None else int(value)
 
@@ -732,4 +856,25 @@ def _describe(value: Any) -> str:
         return "a mapping"
     if isinstance(value, list):
         return "a list"
-    return repr(value)
+    return _shown(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = QUOTED
+_REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxtuple = 4
+
+
+def _shown(value: Any) -> str:
+    """`value` as a message quotes it: its repr, cut short (reprlib looks at no more
+    of it than it shows)."""
+    text = _REPR.repr(value)
+    return text if len(text) <= QUOTED else text[: QUOTED - 3] + "..."
+
+
+def _suggestion(value: Any, known: Sequence[str]) -> str | None:
+    """The known value `value` was probably meant to be: only for a short text, as
+    matching a long one costs time in proportion to its length and never matches."""
+    if not isinstance(value, str) or len(value) > QUOTED:
+        return None
+    hint = difflib.get_close_matches(value, known, n=1)
+    return hint[0] if hint else None

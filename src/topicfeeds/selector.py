@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
 
-from .config import MATCH_ALL, Config, Sort, Topic, slugify
+from .config import MATCH_ALL, Config, Sort, Topic, topic_slug
 from .model import EMPTY_FEED_TIME, Entry, Record, entry_hash, entry_of, entry_of_related
 
 Rule = Callable[[Record, Topic, datetime], "str | None"]
@@ -683,14 +683,16 @@ def plan_topics(config: Config, names: Mapping[str, tuple[str, int]]) -> TopicPl
     if not config.auto:
         return TopicPlan(tuple(topics), 0, ())
     matched = {name for topic in topics for name in topic.match}
-    # Slugs first, in name order and for every topic: which topics the ceiling leaves
-    # out, or which are retired, never changes another topic's slug.
+    # A topic's slug is made from its name (and the configured slugs) alone: which other
+    # topics there are, which the ceiling leaves out or which are retired, never changes
+    # it, so a slug never passes from one topic to another.
     slugs: dict[str, str] = {}
-    taken = {topic.slug for topic in topics}
+    configured = {topic.slug for topic in topics}
+    taken = set(configured)
     for key in sorted(names.keys() - matched):
-        base = slugify(names[key][0])
+        base = topic_slug(key, configured)
         slug, n = base, 2
-        while slug in taken:
+        while slug in taken:  # two names with one digest: not met in practice, but never one file
             slug, n = f"{base[:60]}-{n}", n + 1
         taken.add(slug)
         slugs[key] = slug

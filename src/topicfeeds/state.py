@@ -31,7 +31,7 @@ from .stamps import Listing, Stamp
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 # The record tables' secondary indexes. A cold build drops them while it fills the
 # tables and builds each once at the end (see StateStore.filling).
@@ -124,7 +124,10 @@ CREATE TABLE outputs (
 # digest. Schema 7 compresses the extra part with zstd rather than zlib. An older
 # state is brought up to date without losing the entries' history: its parsed
 # records are dropped, and with its fingerprint gone the next run is a full one, which
-# reads them all again.
+# reads them all again. Schema 8 stores a name that starts with "/" (a bucket key's,
+# below its prefix) behind another "/", where schema 7 kept it as it is and then read
+# it as hex: a schema 7 state drops only its rows whose names start with "/" (such a
+# name, or a hex one), and with its noted listing gone the next run reads those again.
 _NEW_RECORDS = f"""DROP TABLE file_topics; DROP TABLE files; {_RECORDS_SCHEMA}
 DELETE FROM meta WHERE key IN ('fingerprint', 'listing', 'chunks');"""
 _UPGRADES = {
@@ -132,20 +135,25 @@ _UPGRADES = {
     "4": _ARCHIVE_SCHEMA + "ALTER TABLE pings ADD COLUMN noted INTEGER NOT NULL DEFAULT 0;" + _NEW_RECORDS,
     "5": _NEW_RECORDS,
     "6": _NEW_RECORDS,
+    "7": """DELETE FROM file_topics WHERE substr(name, 1, 1) = '/';
+DELETE FROM files WHERE substr(name, 1, 1) = '/';
+DELETE FROM meta WHERE key IN ('listing', 'chunks');""",
 }
 
 
 def _key(name: str) -> str:
-    """The stored form of a file name: the name itself, or for a name holding bytes
-    that are not UTF-8 (which SQLite text cannot) "/" and the name's bytes in hex. No
-    file name holds "/", so the two forms never meet."""
+    """The stored form of a file name: the name itself; for a name holding bytes that
+    are not UTF-8 (which SQLite text cannot), "/" and the name's bytes in hex; for a
+    name that starts with "/" (a bucket's key may, after its prefix), "/" before it. Hex
+    digits are never "/", so the three forms never meet, and the stored forms of names
+    that are UTF-8 sort as the names do (see `changed`)."""
     if name.isascii():
-        return name
+        return "/" + name if name[:1] == "/" else name
     try:
         name.encode("utf-8")
     except UnicodeEncodeError:
         return "/" + name.encode("utf-8", "surrogateescape").hex()
-    return name
+    return "/" + name if name[:1] == "/" else name
 
 
 def _id_hash(entry_id: str) -> int:
@@ -157,7 +165,9 @@ def _id_hash(entry_id: str) -> int:
 
 def _name(key: str) -> str:
     """The file name `_key` stored."""
-    if key.startswith("/"):
+    if key[:2] == "//":
+        return key[1:]
+    if key[:1] == "/":
         return bytes.fromhex(key[1:]).decode("utf-8", "surrogateescape")
     return key
 
@@ -412,7 +422,7 @@ class StateStore:
         get = listing.get
         for low, high in parts:
             where = [c for c, v in (("name >= ?", low), ("name < ?", high)) if v is not None]
-            args = [v for v in (low, high) if v is not None]
+            args = [_key(v) for v in (low, high) if v is not None]
             rows = self._db.execute(query + (" WHERE " + " AND ".join(where) if where else ""), args)
             # Compared as plain tuples (a Stamp equals its tuple), with a Stamp made
             # only for the few that differ.

@@ -94,7 +94,9 @@ class _StrictConstructor(yaml.constructor.SafeConstructor):
             value = constructor(self, node)
         except Exception as exc:  # 2026-02-30, `!!bool maybe`: SafeConstructor lets these escape
             kind = tag.rsplit(":", 1)[-1]
-            raise _Refused(f"cannot read {node.value!r} as {kind}", node) from exc
+            # Quoted short: the value may be as long as the record.
+            shown = repr(node.value) if len(node.value) <= 60 else repr(node.value[:54]) + "..."
+            raise _Refused(f"cannot read {shown} as {kind}", node) from exc
         if len(self._values) >= CACHE_LIMIT:
             self._values.clear()
         self._values[known] = value
