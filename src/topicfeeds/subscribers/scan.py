@@ -104,7 +104,8 @@ class _Progress:
     total: int  # bytes of every file
 
     def __call__(self, at: int) -> None:
-        self.report(PROGRESS_STAGE, (self.before + at) >> 20, self.total >> 20)
+        # Rounded up, so that a bar shows for less than a MiB too.
+        self.report(PROGRESS_STAGE, (self.before + at) >> 20, -(-self.total >> 20))
 
 
 def _lines(n: int) -> str:
