@@ -73,13 +73,21 @@ def test_a_combined_line_is_a_hit() -> None:
     ]
 
 
-def test_combined_times_are_in_utc() -> None:
+def test_combined_times_are_in_utc() -> None:  # fmt: skip
     line = combined_line().replace("+0000", "+0130")
     [hit] = parse("combined", line)
     assert isinstance(hit, Hit) and hit.time == datetime(2026, 11, 28, 8, 30, tzinfo=UTC)
     assert clf_time("01/Jan/2027:00:30:00 -0100") == datetime(2027, 1, 1, 1, 30, tzinfo=UTC)
-    with pytest.raises(ValueError):
-        clf_time("28/Nov/2026 10:00:00 +0000")
+    for wrong in (
+        "28/Nov/2026 10:00:00 +0000",
+        "28/Nov/2026:24:00:00 +0000",
+        "28/Nov/2026:10:00:0x +0000",
+        "28/Now/2026:10:00:00 +0000",
+        "31/Nov/2026:10:00:00 +0000",
+        "28/Nov/2026:10:00:00 *0000",
+    ):
+        with pytest.raises(ValueError):
+            clf_time(wrong)
 
 
 def test_quotes_in_a_field_as_nginx_and_apache_escape_them() -> None:

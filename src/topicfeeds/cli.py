@@ -501,7 +501,7 @@ def _subscribers(config: Config, args: argparse.Namespace) -> int:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_WRITE
     if args.json:
-        print(json.dumps(report.to_json(found, titles), indent=2))
+        print(report.json_text(found, titles))
     elif not args.quiet:
         sparks = report.sparks_for(sys.stdout.encoding)
         sys.stdout.write(report.table(found.counts, daily=args.daily, sparks=sparks))

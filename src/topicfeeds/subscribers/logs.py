@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 from typing import NamedTuple
 
 
@@ -48,18 +48,42 @@ MONTHS = {name: n for n, name in enumerate(_MONTH_NAMES, 1)}
 def clf_time(text: str) -> datetime:
     """The UTC time of a common-log-format stamp, `28/Nov/2026:10:00:00 +0100`;
     ValueError when it is not one."""
-    if len(text) != 26 or text[2] != "/" or text[6] != "/" or text[11] != ":" or text[20] != " ":
+    if len(text) != 26 or text[17] != ":" or text[20] != " " or not text[18:20].isdigit():
         raise ValueError(text)
+    # A log has many lines a minute: the minute is worked out once, in seconds since
+    # 1970 (quicker than building a datetime and shifting it by the offset).
+    minute = text[:17] + text[20:]
+    start = _MINUTES.get(minute)
+    if start is None:
+        if len(_MINUTES) >= 4096:
+            _MINUTES.clear()
+        start = _MINUTES[minute] = _minute(text)
+    return datetime.fromtimestamp(start + int(text[18:20]), timezone.utc)
+
+
+_MINUTES: dict[str, int] = {}  # "28/Nov/2026:10:00 +0100": its first second, since 1970 in UTC
+_EPOCH = date(1970, 1, 1).toordinal()
+
+
+def _minute(text: str) -> int:
     month = MONTHS.get(text[3:6])
     sign = text[21]
-    if month is None or sign not in "+-":
+    if (
+        month is None
+        or text[2] != "/"
+        or text[6] != "/"
+        or text[11] != ":"
+        or text[14] != ":"
+        or sign not in "+-"
+    ):
         raise ValueError(text)
-    logged = datetime(
-        int(text[7:11]), month, int(text[0:2]), int(text[12:14]), int(text[15:17]), int(text[18:20]),
-        tzinfo=timezone.utc,
-    )  # fmt: skip
-    offset = timedelta(hours=int(text[22:24]), minutes=int(text[24:26]))
-    return logged - offset if sign == "+" else logged + offset
+    hours, minutes = int(text[12:14]), int(text[15:17])
+    if not (0 <= hours <= 23 and 0 <= minutes <= 59):
+        raise ValueError(text)
+    day = date(int(text[7:11]), month, int(text[0:2])).toordinal() - _EPOCH
+    offset = (int(text[22:24]) * 60 + int(text[24:26])) * 60
+    local = day * 86400 + hours * 3600 + minutes * 60
+    return local - offset if sign == "+" else local + offset
 
 
 def target_path(target: str) -> str:

@@ -7,7 +7,7 @@ archive pages (`climate.archive-1.atom`) and other names that are not slugs do n
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from ..config import Config, Format, is_slug
@@ -17,9 +17,9 @@ _FORMAT_OF: dict[str, Format] = {SUFFIXES[f]: f for f in FEED_FORMATS}
 _CACHE_SIZE = 100_000  # distinct paths remembered; a scanner's junk paths must not grow it unbounded
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Feed:
-    """One feed file of a topic."""
+class Feed(NamedTuple):
+    """One feed file of a topic. A named tuple: it is part of a key looked up for every
+    fetch in the logs, and a tuple's hash is computed in C."""
 
     topic: str  # the topic's slug
     format: Format  # atom, rss or json

@@ -13,6 +13,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from ..errors import PublishError
 from .count import Counts, FeedDay, TopicCounts, TopicDay, share
 from .scan import Survey
@@ -129,6 +131,12 @@ def to_json(survey: Survey, titles: Mapping[str, str]) -> dict[str, Any]:
         "problems": [str(p) for p in survey.problems],
         "warnings": [str(p) for p in survey.warnings],
     }
+
+
+def json_text(survey: Survey, titles: Mapping[str, str]) -> str:
+    """`to_json` as indented text. By orjson: the json module does not use its C encoder
+    when asked to indent, and a month of a hundred feeds takes it seconds."""
+    return orjson.dumps(to_json(survey, titles), option=orjson.OPT_INDENT_2).decode("utf-8")
 
 
 def _topic_day(day: TopicDay) -> dict[str, Any]:
