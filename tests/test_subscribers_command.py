@@ -58,7 +58,7 @@ TABLE = """\
 Subscribers per topic and feed on 2026-11-28, the last day of the logs (2 days, 2026-11-27 to 2026-11-28, UTC)
 
 topic / feed   subscribers  aggregators  hubs  readers   304  change  trend
-energy                  56           54     0        2   75%      +5  ▇█
+energy                  56           54     0        2   75%      +5  ▁█
   energy.atom           46           44     0        2   67%
   energy.rss            10           10     0        0  100%
 tesla                    3            3     0        0    0%      +3  ▁█
@@ -213,3 +213,14 @@ def test_progress_on_a_terminal(site: Path) -> None:
             os.close(follower)
     assert process.returncode == 0 and out.decode("utf-8").startswith("Subscribers per topic")
     assert b"reading logs (MB):   0%" in shown
+
+
+def test_no_logs_named_on_a_terminal_is_a_usage_error(site: Path) -> None:
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run(command(site), stdin=follower, capture_output=True, timeout=60, check=False)
+    finally:
+        os.close(leader)
+        os.close(follower)
+    assert done.returncode == 2
+    assert done.stderr == b"error: name the access logs to read (- reads standard input)\n"

@@ -73,6 +73,11 @@ class FeedCounts:
     feed: Feed
     days: tuple[FeedDay, ...]  # one per day of the logs, in order (zeros where nobody fetched it)
 
+    @property
+    def fetched(self) -> bool:
+        """Whether anyone fetched it on any day of the logs."""
+        return any(d.requests for d in self.days)
+
 
 @dataclass(frozen=True, slots=True)
 class TopicDay:
@@ -108,7 +113,7 @@ class TopicCounts:
     @property
     def fetched(self) -> bool:
         """Whether anyone fetched one of its feeds on any day of the logs."""
-        return any(d.requests for d in self.days)
+        return any(f.fetched for f in self.feeds)
 
     @property
     def change(self) -> int:

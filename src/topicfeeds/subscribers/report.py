@@ -48,7 +48,7 @@ def table(counts: Counts, *, daily: bool = False, sparks: str = SPARKS) -> str:
     rows: list[list[str]] = [head]
     for topic in (t for t in counts.topics if t.fetched):
         lines: list[tuple[str, Sequence[TopicDay | FeedDay], bool]] = [(topic.topic, topic.days, True)]
-        lines += [(f"  {f.feed.name}", f.days, False) for f in topic.feeds if any(d.requests for d in f.days)]
+        lines += [(f"  {f.feed.name}", f.days, False) for f in topic.feeds if f.fetched]
         for name, days, is_topic in lines:
             for day in days if daily else days[-1:]:
                 row = [name, *([str(day.day)] if daily else []), *_numbers(day)]
@@ -79,11 +79,15 @@ def _days(n: int) -> str:
 
 
 def _sparkline(topic: TopicCounts, sparks: str) -> str:
+    """The days' subscribers from the lowest to the highest (a flat line when they
+    never moved): the change column says by how much."""
     values = [d.subscribers for d in topic.days]
-    top = max(values, default=0)
-    if len(values) < 2 or top == 0:
+    if len(values) < 2:
         return ""
-    return "".join(sparks[round(v * (len(sparks) - 1) / top)] for v in values)
+    low, high = min(values), max(values)
+    if low == high:
+        return sparks[len(sparks) // 2] * len(values)
+    return "".join(sparks[round((v - low) * (len(sparks) - 1) / (high - low))] for v in values)
 
 
 def _aligned(rows: list[list[str]], left: set[int]) -> str:
