@@ -1,7 +1,7 @@
 """Time `topicfeeds subscribers` over a generated access log, with its peak memory.
 
     python bench/subscribers.py [--size-mb 1024] [--days 30] [--topics 50] [--readers 20000]
-                                [--gzip] [--workdir DIR] [--keep]
+                                [--gzip] [--workdir DIR] [--keep] [--log FILE]
 
 Writes a log in the combined format (nginx's default) of about --size-mb MiB into a
 temporary folder (or --workdir), its lines in time order over --days days: fetches of
@@ -10,7 +10,8 @@ every topic's Atom, RSS and JSON feeds by aggregators and hubs reporting counts,
 answered 304), browsers and bots, beside pages and images. Then runs the command on it
 once, in a fresh process, with --json to a file, and prints the wall time, the CPU
 time and the process's peak resident memory, and what it counted. --gzip compresses
-the log first, as rotated logs are. The log is removed unless --keep.
+the log first, as rotated logs are. The log is removed unless --keep; --log times
+a log kept earlier instead of writing one.
 """
 
 from __future__ import annotations
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--gzip", action="store_true", help="compress the log first")
     parser.add_argument("--workdir", type=Path)
     parser.add_argument("--keep", action="store_true", help="leave the log where it was written")
+    parser.add_argument("--log", type=Path, help="time this log (one --keep left) instead of writing one")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="topicfeeds-subscribers-", dir=args.workdir))
     try:
@@ -136,17 +138,24 @@ def main() -> None:
             "  author: Bench\nrecords: seeds\noutput: feeds\nauto: true\ntopics: {}\n",
             encoding="utf-8",
         )
-        log = work / "access.log"
-        started = time.perf_counter()
-        lines = write_log(log, args.size_mb << 20, args.days, args.topics, args.readers)
-        seconds = time.perf_counter() - started
-        print(f"wrote {log.stat().st_size / 2**20:.0f} MiB, {lines} lines, in {seconds:.0f} s")
-        if args.gzip:
-            with log.open("rb") as plain, gzip.open(f"{log}.gz", "wb", compresslevel=6) as packed:
+        if args.log is not None:
+            log = args.log
+            with gzip.open(log, "rb") if log.suffix == ".gz" else log.open("rb") as counted:
+                lines = sum(1 for _ in counted)
+        else:
+            log = work / "access.log"
+            started = time.perf_counter()
+            lines = write_log(log, args.size_mb << 20, args.days, args.topics, args.readers)
+            seconds = time.perf_counter() - started
+            print(f"wrote {log.stat().st_size / 2**20:.0f} MiB, {lines} lines, in {seconds:.0f} s")
+        if args.gzip and log.suffix != ".gz":
+            packed_log = work / f"{log.name}.gz"
+            with log.open("rb") as plain, gzip.open(packed_log, "wb", compresslevel=6) as packed:
                 shutil.copyfileobj(plain, packed, 1 << 20)
-            log.unlink()
-            log = Path(f"{log}.gz")
-            print(f"compressed to {log.stat().st_size / 2**20:.0f} MiB")
+            if args.log is None:
+                log.unlink()
+            log = packed_log
+            print(f"compressed to {log.stat().st_size / 2**20:.1f} MiB")
         report = work / "report.json"
         command = [sys.executable, "-m", "topicfeeds", "subscribers", "-c", str(config), "--json", str(log)]
         started = time.perf_counter()
