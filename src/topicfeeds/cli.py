@@ -87,6 +87,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _watch(config, args)
         if args.command == "topics":
             return _topics(config, args.json)
+        if args.command == "subscribers":
+            return _subscribers(config, args)
         now = _now(args.now)
         if args.command == "explain":
             return _explain(config, args.records, now, args.wait, sys.stdout)
@@ -377,6 +379,30 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help=f"address to listen on (default: {DEFAULT_BIND}, this machine only)",
     )
+    u = sub.add_parser(
+        "subscribers",
+        help="count each topic's subscribers, day by day, from the web server's access logs",
+        description="Read access logs (nginx or Apache combined format, CloudFront standard logs, S3 "
+        "server access logs; rotated and compressed too) and count, per topic and feed and per day, "
+        "the subscribers that aggregators and hubs report in their User-Agent, and the direct readers "
+        "that fetch the feeds themselves. Exit status: 0 every log read; 1 some logs, or their ends, "
+        "could not be read (the counts are of the rest); 2 configuration or usage error; 4 the --html "
+        "page could not be written.",
+    )
+    _add_config(u)
+    u.add_argument(
+        "logs", nargs="*", metavar="LOG", help="access log files, or folders of them; - for standard input"
+    )
+    u.add_argument(
+        "--format",
+        choices=("auto", "combined", "cloudfront", "s3"),
+        default="auto",
+        help="the logs' format (default: told from each file's first line)",
+    )
+    u.add_argument("--json", action="store_true", help="print every topic, feed and day as JSON")
+    u.add_argument("--html", metavar="FILE", help="also write a page with a chart per topic to FILE")
+    u.add_argument("--daily", action="store_true", help="a row for every day, not only the last")
+    u.add_argument("-q", "--quiet", action="store_true", help="print only problems (with --html)")
     return parser
 
 
@@ -570,3 +596,34 @@ def _explain(config: Config, paths: Sequence[str], now: datetime, wait: float, o
         for slug, verdict in found.verdicts:
             print(f"  {slug:<{width}}  {verdict}", file=out)
     return status
+
+
+def _subscribers(config: Config, args: argparse.Namespace) -> int:
+    from .errors import PublishError
+    from .subscribers import report, survey  # only this command reads access logs
+
+    stdin = sys.stdin.buffer if sys.stdin is not None else None
+    if not args.logs and stdin is not None and stdin.isatty():
+        raise TopicfeedsError("name the access logs to read (- reads standard input)")
+    show_progress = not (args.quiet or args.json) and sys.stderr.isatty()
+    with _progress_bars(show_progress) as progress:
+        found = survey(
+            config, args.logs or ["-"], None if args.format == "auto" else args.format, progress, stdin
+        )
+    for warning in found.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    for problem in found.problems:
+        print(f"error: {problem}", file=sys.stderr)
+    titles = {t.slug: t.title for t in config.topics}
+    if args.html is not None:
+        try:
+            report.write_page(Path(args.html), report.html(found, titles, __version__))
+        except PublishError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_WRITE
+    if args.json:
+        print(report.json_text(found, titles))
+    elif not args.quiet:
+        sparks = report.sparks_for(sys.stdout.encoding)
+        sys.stdout.write(report.table(found.counts, daily=args.daily, sparks=sparks))
+    return EXIT_REJECTED if found.problems else EXIT_OK
