@@ -206,8 +206,9 @@ SITE_FILES = ("index.html", "topics.opml", "style.css", "feed.css")
 TOPIC_SUFFIXES = (".atom", ".rss", ".json", ".html")
 # Symbols spelt out in slugs: "C++" and "C#" would otherwise both come to "c".
 _SPELT = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at ", "%": " percent ", "$": " dollar "}
-# An automatic topic's name that its slug spells exactly: lowercase ASCII words, single spaces.
-_PLAIN = re.compile(r"[a-z0-9]+(?: [a-z0-9]+)*")
+# An automatic topic's name that its slug spells exactly: lowercase ASCII words between
+# single spaces or hyphens. "energy policy" and "energy-policy" are one topic (topic_key).
+_PLAIN = re.compile(r"[a-z0-9]+(?:[ -][a-z0-9]+)*")
 DIGEST = 8  # hex digits of the name's digest in the slug of a name its slug cannot spell
 # Slugs that end as a digest does: a name whose slug would end so is given a digest too,
 # so no name's slug is another's.
@@ -248,17 +249,26 @@ def slugify(name: str) -> str:
     return slug
 
 
+def topic_key(name: str) -> str:
+    """Which automatic topic record topic `name` belongs to: its casefolded name, where a
+    hyphen between two words of a plain name counts as a space. "COVID-19" and "Covid 19"
+    are spellings of one topic, as "AI" and "ai" are."""
+    key = name.casefold()
+    return key.replace("-", " ") if _PLAIN.fullmatch(key) else key
+
+
 def topic_slug(name: str, taken: Collection[str] = ()) -> str:
     """The slug of the automatic topic `name`: made from its casefolded name alone (and
     `taken`, the configured topics' slugs), never from which other topics there are, so
     a slug never passes from one topic to another. A name of lowercase ASCII words
-    between single spaces is spelt exactly ("climate change": "climate-change"); any
+    between single spaces or hyphens is spelt exactly ("climate change" and
+    "climate-change": "climate-change", one topic by `topic_key`); any
     other name, and one whose exact slug is a device, a site file, a configured topic's
     or looks like a digest, is spelt as well as it can be, then a digest of the name
     follows ("C++": "c-plus-plus-" and 8 hex digits); a name with nothing to spell is
     "topic-" and 10 hex digits. Distinct names get distinct slugs, as long as digests
     differ."""
-    key = name.casefold()
+    key = topic_key(name)
     if len(key) <= MAX_SLUG and _PLAIN.fullmatch(key):
         slug = key.replace(" ", "-")
         clash = slug in _WINDOWS_DEVICES or site_file_taken(slug) or slug in taken

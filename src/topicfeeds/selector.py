@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
 
-from .config import MATCH_ALL, Config, Sort, Topic, topic_slug
+from .config import MATCH_ALL, Config, Sort, Topic, topic_key, topic_slug
 from .model import EMPTY_FEED_TIME, Entry, Record, entry_hash, entry_of, entry_of_related
 
 Rule = Callable[[Record, Topic, datetime], "str | None"]
@@ -683,25 +683,33 @@ def plan_topics(config: Config, names: Mapping[str, tuple[str, int]]) -> TopicPl
     if not config.auto:
         return TopicPlan(tuple(topics), 0, ())
     matched = {name for topic in topics for name in topic.match}
+    # Record topics that are spellings of one (topic_key: "covid-19", "covid 19") make
+    # one topic, which takes every spelling not matched by a configured topic.
+    groups: dict[str, list[str]] = {}
+    for name in sorted(names.keys() - matched):
+        groups.setdefault(topic_key(name), []).append(name)
     # A topic's slug is made from its name (and the configured slugs) alone: which other
     # topics there are, which the ceiling leaves out or which are retired, never changes
     # it, so a slug never passes from one topic to another.
     slugs: dict[str, str] = {}
     configured = {topic.slug for topic in topics}
     taken = set(configured)
-    for key in sorted(names.keys() - matched):
+    for key in sorted(groups):
         base = topic_slug(key, configured)
         slug, n = base, 2
         while slug in taken:  # two names with one digest: not met in practice, but never one file
             slug, n = f"{base[:60]}-{n}", n + 1
         taken.add(slug)
         slugs[key] = slug
+    counts = {key: sum(names[n][1] for n in group) for key, group in groups.items()}
+    spelling = {key: min(names[n][0] for n in group) for key, group in groups.items()}
     wanted = [key for key, slug in slugs.items() if slug not in config.retire]
-    kept = set(sorted(wanted, key=lambda k: (-names[k][1], k))[: config.auto_max_topics])
+    kept = set(sorted(wanted, key=lambda k: (-counts[k], k))[: config.auto_max_topics])
     for key in wanted:
         if key in kept:
-            name = names[key][0]
+            name = spelling[key]
             title = f"{config.site.title}: {name}"
-            topics.append(Topic(slugs[key], name, title, (key,), config.defaults, automatic=True))
-    left_out = tuple(names[k][0] for k in wanted if k not in kept)
+            match = tuple(groups[key])
+            topics.append(Topic(slugs[key], name, title, match, config.defaults, automatic=True))
+    left_out = tuple(spelling[k] for k in wanted if k not in kept)
     return TopicPlan(tuple(topics), len(wanted), left_out)
