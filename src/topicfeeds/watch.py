@@ -15,7 +15,10 @@ than `CHECK_SHARE` of the time.
 
 The folder is watched through watchfiles (the Rust `notify` crate: inotify on
 Linux), falling back to polling where inotify cannot be used. Changes that come
-while a run is under way are kept, and start the next run.
+while a run is under way are kept, and start the next run. The folder above it is
+watched too, for the records folder's own name: inotify follows a folder, not a
+name, so a folder moved away and another put in its place, or one that goes and
+comes back, is noticed there, and the watch turns to whatever now has the name.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import signal
+import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,13 +42,15 @@ from typing import Literal
 from watchfiles._rust_notify import RustNotify
 
 from .config import Config
-from .errors import LockedError, RemovalsRefused
-from .pipeline import BuildReport, build
+from .errors import LockedError, RemovalsRefused, TopicfeedsError
+from .pipeline import BuildReport, build, check_folders, check_records_folder
+from .signals import ENDING
 from .stamps import name_matcher
 
 Reason = Literal["start", "change", "check", "hubs"]
-"""Why a run happened: the watch started, record files changed, the periodic check, or
-a hub's `Retry-After` ended and the pings waiting for it may go out."""
+"""Why a run happened: the watch started, record files changed (or the records folder
+was replaced, went or came back), the periodic check, or a hub's `Retry-After` ended
+and the pings waiting for it may go out."""
 
 # How long one attempt waits for the lock before the watch looks at its stop flag.
 LOCK_ATTEMPT_SECONDS = 0.5
@@ -54,6 +61,8 @@ RETRY_MARGIN = 0.05
 # The most of its time a watch spends on periodic checks when nothing arrives: a check
 # comes no sooner than this many times its cost after the last run.
 CHECK_SHARE = 0.005
+# The signals a watch takes in its main thread.
+TAKEN = ENDING
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +83,8 @@ class WatchRun:
     reason: Reason
     report: BuildReport | None  # None when the run was refused
     waited: float  # seconds spent waiting for another run's lock
-    refused: RemovalsRefused | None = None  # most records gone: nothing was changed
+    # Why nothing was changed: most records gone (RemovalsRefused), an unusable folder.
+    refused: TopicfeedsError | None = None
 
 
 def watch(
@@ -88,65 +98,90 @@ def watch(
 ) -> None:
     """Run `build` at once, then whenever the records folder changes or `check_every`
     seconds pass without a change, until `stop` is set; `on_run` is told about each
-    run. A run refused because most records are gone changes nothing and is
-    reported; the watch goes on. `idle`, when given, is set while the watch only
-    waits for changes (a signal handler may then just set `stop`; during a run it
-    should raise, so the run unwinds). Errors that stop a build before it starts (an unusable folder) end the
-    watch by raising, as they end `build`."""
+    run. A run refused because most records are gone, or because a folder cannot be
+    used, changes nothing and is reported; the watch goes on. `idle`, when given, is
+    set except while a build runs (a signal handler may then just set `stop`; during a
+    build it should raise, so the build unwinds). Errors that stop the first build
+    before it starts (an unusable folder) end the watch by raising, as they end `build`."""
     idle = idle or threading.Event()
+    idle.set()
+    if stop.is_set():
+        return
+    _check(config)  # before the folder is watched: a missing one is an error, not a traceback
     matches = name_matcher(tuple(config.patterns))
-    folder = config.records_dir
 
     retry_at: list[float] = []  # when (monotonic) a hub's Retry-After ends, if pings wait for one
     check_cost = [0.0]  # seconds the last run that found nothing to do took: what a check costs
 
-    def run(reason: Reason) -> None:
-        started = time.monotonic()
+    def build_once() -> BuildReport | None:
+        """The run's build, once the lock is free; None when the watch is stopped meanwhile."""
         while not stop.is_set():
             try:
-                report = build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS)
+                return build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS)
             except LockedError:
                 continue  # a cron build is running: ours follows it
-            except RemovalsRefused as exc:
-                # Refused again at every run until the records come back or someone
-                # runs `build --allow-removals`; the watch itself goes on.
-                on_run(WatchRun(reason, None, time.monotonic() - started, exc))
-                return
-            retry_at[:] = (
-                [] if report.pings_retry is None else [_monotonic(report.pings_retry) + RETRY_MARGIN]
-            )
-            if report.no_changes:
-                check_cost[0] = report.seconds
-            on_run(WatchRun(reason, report, _waited(started, report)))
-            return_memory()
-            return
+        return None
 
-    with _watcher(folder, options.polling) as watcher:
+    def run(reason: Reason) -> None:
+        started = time.monotonic()
+        refused: TopicfeedsError | None = None
+        idle.clear()  # before `stop` is looked at: a signal from here on unwinds the build
+        try:
+            report = build_once()
+        except TopicfeedsError as exc:
+            if reason == "start" and not isinstance(exc, RemovalsRefused):
+                raise  # an unusable folder or destination ends the watch at its start, as it ends `build`
+            # Refused again at every run until the cause goes (the records come back,
+            # someone runs `build --allow-removals`); the watch itself goes on.
+            report, refused = None, exc
+        finally:
+            idle.set()
+        if refused is not None:
+            on_run(WatchRun(reason, None, time.monotonic() - started, refused))
+            return
+        if report is None:
+            return  # stopped while waiting for the lock
+        retry_at[:] = [] if report.pings_retry is None else [_monotonic(report.pings_retry) + RETRY_MARGIN]
+        if report.no_changes:
+            check_cost[0] = report.seconds
+        on_run(WatchRun(reason, report, _waited(started, report)))
+        return_memory()
+
+    records = _Records(_folder(config), options.polling)
+    try:
         # Watching before the first run: what lands during it is noticed.
         run("start")
+        last = time.monotonic()
         while not stop.is_set():
-            idle.set()
             # Until the periodic check, or sooner when pings wait for a hub's Retry-After.
             every = check_interval(options.check_every, check_cost[0])
-            wait = min([every, *(t - time.monotonic() for t in retry_at)])
+            wait = min([last + every, *retry_at]) - time.monotonic()
             try:
-                found = watcher.watch(
+                found = records.notify.watch(
                     round(options.longest * 1000),
                     max(1, round(options.settle * 1000)),
                     max(1, round(wait * 1000)),
                     stop,
                 )
-            finally:
-                idle.clear()
-            if isinstance(found, str):
-                if found != "timeout":  # "stop" or "signal"
-                    return
+            except RuntimeError:  # the watcher failed: watch afresh, and check what it missed
+                records.look(again=True)
+                found = "timeout"
+            if stop.is_set() or found == "signal":
+                return
+            if records.look(again=_named(found, records.folder)):
+                run("change")  # replaced, gone (the run reports it, once) or back
+            elif not records.present:
+                retry_at.clear()  # nothing runs until the folder is back; the pings wait too
+            elif isinstance(found, str):
                 # The same build either way: it finds what changed, and tells the hubs.
                 run("hubs" if retry_at and time.monotonic() >= retry_at[0] else "check")
-            elif stop.is_set():
-                return
-            elif any(Path(path).parent == folder and matches(Path(path).name) for _, path in found):
+            elif any(Path(path).parent == records.folder and matches(Path(path).name) for _, path in found):
                 run("change")  # other files (an atomic writer's temporary file) do not count
+            else:
+                continue
+            last = time.monotonic()
+    finally:
+        records.close()
 
 
 def check_interval(check_every: float, cost: float) -> float:
@@ -192,11 +227,106 @@ def _waited(started: float, report: BuildReport) -> float:
     return max(0.0, time.monotonic() - started - report.seconds)
 
 
-def _watcher(folder: Path, polling: bool | None) -> RustNotify:
-    """A watcher of `folder` (not of its subfolders), which notes changes from now on."""
-    if not polling:
-        try:
-            return RustNotify([str(folder)], False, False, POLL_MS, False, False)
-        except (OSError, RuntimeError):
-            pass  # inotify is unavailable (no watches left, an odd file system): poll
-    return RustNotify([str(folder)], False, True, POLL_MS, False, False)
+def _check(config: Config) -> None:
+    """Raise OutputError when a folder cannot be used, as `build` does before it starts."""
+    if config.output_url is None:
+        check_folders(config, create=True)
+    else:
+        check_records_folder(config)
+
+
+def _folder(config: Config) -> Path | None:
+    """The records folder to watch; None when the records are in a bucket (then only
+    the periodic check finds changes)."""
+    return config.records_dir if config.records_url is None else None
+
+
+def _named(found: set[tuple[int, str]] | str, folder: Path | None) -> bool:
+    """Whether `found` says the records folder's own name was added or removed (a folder
+    made where one was removed may have the same inode number)."""
+    if isinstance(found, str) or folder is None:
+        return False
+    return any(change != _MODIFIED and path == str(folder) for change, path in found)
+
+
+_MODIFIED = 2  # watchfiles' Change.modified; added (1) and deleted (3) are what _named looks for
+
+
+class _Records:
+    """The watcher of the records folder and of the folder above it, made anew when
+    the folder under the name is another one: replaced, gone, or back."""
+
+    def __init__(self, folder: Path | None, polling: bool | None) -> None:
+        self.folder = folder  # None: nothing to watch (records in a bucket)
+        self.polling = polling
+        self.seen: tuple[tuple[int, int] | None, tuple[str, ...]] = (None, ())  # what is watched
+        self.notify = self._watcher(self.seen)
+        self.look(again=True)
+
+    @property
+    def present(self) -> bool:
+        """Whether the records folder is there to be read."""
+        return self.folder is None or self.seen[0] is not None
+
+    def look(self, *, again: bool = False) -> bool:
+        """Watch the folder that has the name now; True when it is not the one watched
+        until now. With `again` the watcher is made anew all the same, and a folder
+        under the name counts as another (one made where one was removed may have its
+        inode number)."""
+        for _ in range(3):  # the folder may go between a look and the watcher being made
+            seen = _seen(self.folder)
+            if seen == self.seen and not again:
+                return False
+            try:
+                notify = self._watcher(seen)
+            except FileNotFoundError:
+                continue
+            self.notify.close()
+            other = seen != self.seen or seen[0] is not None
+            self.notify, self.seen = notify, seen
+            return other
+        return False
+
+    def close(self) -> None:
+        self.notify.close()
+
+    def _watcher(self, seen: tuple[tuple[int, int] | None, tuple[str, ...]]) -> RustNotify:
+        return _watcher(seen[1], self.polling)
+
+
+def _seen(folder: Path | None) -> tuple[tuple[int, int] | None, tuple[str, ...]]:
+    """The records folder's identity (device and inode; None when no folder has the
+    name) and what to watch for it: the folder, and the nearest folder above it."""
+    if folder is None:
+        return None, ()
+    try:
+        info = folder.stat()
+        identity = (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+    except OSError:
+        identity = None
+    above = folder.parent
+    while not above.is_dir() and above != above.parent:
+        above = above.parent
+    return identity, ((str(folder),) if identity is not None else ()) + (str(above),)
+
+
+def _watcher(paths: Sequence[str], polling: bool | None) -> RustNotify:
+    """A watcher of `paths` (not of their subfolders), which notes changes from now on.
+
+    Its threads start with the watch's signals held back. A signal goes to any thread
+    that does not hold it back, and Python then runs its handler in the main thread
+    even where that thread holds it back (publish, forking the parse workers); and
+    after the interpreter has put the default actions back, as it ends, a signal that
+    lands in such a thread would kill the process, whose status would be lost."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, TAKEN)
+    try:
+        if not polling:
+            try:
+                return RustNotify(list(paths), False, False, POLL_MS, False, False)
+            except FileNotFoundError:
+                raise
+            except (OSError, RuntimeError):
+                pass  # inotify is unavailable (no watches left, an odd file system): poll
+        return RustNotify(list(paths), False, True, POLL_MS, False, False)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
