@@ -509,3 +509,51 @@ def test_watch_json_prints_a_line_for_a_run_the_removal_guard_refuses(site: Path
     assert "15 of the 15 records the feeds were built from are gone" in refused[0]["error"]
     assert "run build --allow-removals" in "".join(watching.error_lines)
     assert watching.stop() == 0
+
+
+# Two problems: an unknown language, a limit that is not a number.
+BROKEN = CONFIG.replace("language: en", "language: 7").replace("[Energy]", "[Energy]\n    limit: many")
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_sighup_reloads_the_configuration_and_keeps_the_last_good_one(site: Path) -> None:
+    watching = Watch(site, "--json")
+    config = site / "config.yaml"
+
+    runs = len(watching.lines)
+    config.write_text(BROKEN, encoding="utf-8")
+    watching.process.send_signal(signal.SIGHUP)
+    watching.settle(runs, quiet=0.5, timeout=10)
+    refused = watching.json_lines()[runs:]
+    assert [(line["reason"], line["status"]) for line in refused] == [("reload", 2)], refused
+    problems = [line for line in watching.error_lines if line.startswith("error: ")]
+    assert len(problems) == 2 and all("config.yaml" in p for p in problems), watching.error_lines
+    # The last good configuration still holds: a new record is published.
+    runs = len(watching.lines)
+    (site / "seeds" / "0600.txt").write_text(story(600, "Under the old one"), encoding="utf-8")
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert watching.json_lines()[-1]["status"] == 0
+    assert "Under the old one" in titles(site / "feeds", "energy.atom")
+
+    # A good one takes effect at once, records folder and all.
+    other = site / "other"
+    shutil.copytree(site / "seeds", other)
+    (other / "0605.txt").write_text(story(605, "In the other folder"), encoding="utf-8")
+    text = CONFIG.replace("records: seeds", "records: other").replace("title: Energy", "title: Power")
+    config.write_text(text, encoding="utf-8")
+    runs = len(watching.lines)
+    watching.process.send_signal(signal.SIGHUP)
+    watching.settle(runs, quiet=0.5, timeout=10)
+    reloaded = watching.json_lines()[runs:]
+    assert [(line["reason"], line["status"]) for line in reloaded] == [("reload", 0)], reloaded
+    feed = feedparser.parse((site / "feeds" / "energy.atom").read_bytes())
+    assert feed.feed.title.endswith("Power") and "In the other folder" in {e.title for e in feed.entries}
+
+    runs = len(watching.lines)
+    (other / "0610.txt").write_text(story(610, "Watched in the other folder"), encoding="utf-8")
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert "Watched in the other folder" in titles(site / "feeds", "energy.atom")
+    (site / "seeds" / "0615.txt").write_text(story(615, "Not watched any more"), encoding="utf-8")
+    quiet_for(watching, 1.0)
+    assert watching.stop() == 0
+    assert "Traceback" not in watching.errors

@@ -138,7 +138,7 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
             raise TopicfeedsError(f"{flag}: expected a number of seconds above 0, got {value}")
     if args.jobs is not None and args.jobs < 1:
         raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
-    stop, idle = threading.Event(), threading.Event()
+    stop, idle, reload = threading.Event(), threading.Event(), threading.Event()
     idle.set()  # until a build starts, a signal only asks the watch to stop
 
     def on_signal(signum: int, frame: object) -> None:
@@ -147,6 +147,9 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
         stop.set()
         if not idle.is_set():
             raise SystemExit(128 + signum)  # a build is under way: it unwinds as `build` does
+
+    def on_hangup(signum: int, frame: object) -> None:
+        reload.set()  # the watch loads the configuration anew once no build runs
 
     def on_run(run: WatchRun) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -169,6 +172,7 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     previous = {signum: signal.signal(signum, on_signal) for signum in ENDING}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     try:
         from .watch import WatchOptions, watch  # only this command needs watchfiles
 
@@ -176,7 +180,10 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
         options = WatchOptions(
             settle=args.settle, check_every=args.check_every, jobs=args.jobs, polling=polling
         )
-        watch(config, options, on_run, stop, idle=idle)
+        watch(
+            config, options, on_run, stop, idle=idle, reload=reload,
+            reconfigure=lambda: load_config(Path(args.config)),
+        )  # fmt: skip
     except SystemExit as exit_:
         if exit_.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             return EXIT_OK  # ^C or `kill` is how a watch ends: not a failure
@@ -290,7 +297,8 @@ def _parser() -> argparse.ArgumentParser:
         "runs after a quiet spell. Each run is the same incremental build, under the same lock: a "
         "build started meanwhile waits (--wait) or exits with status 3, and a watch run waits for "
         "a build. Ends with status 0 on SIGTERM or ^C; a run under way unwinds, leaving the last "
-        "whole files. Restart it after editing the configuration.",
+        "whole files. SIGHUP reads the configuration anew: a good one takes effect at once, a broken "
+        "one is reported and the last good one kept.",
     )
     _add_config(w)
     w.add_argument("-q", "--quiet", action="store_true", help="print only problems, not a line per run")

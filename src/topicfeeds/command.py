@@ -27,6 +27,10 @@ def main() -> int:
     """Run the command line; return the exit status."""
     held = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
     watching = _command(sys.argv[1:]) == "watch"
+    if watching:
+        # SIGHUP asks a watch to read its configuration anew: until the watch takes it
+        # in hand, it is reading it anyway, and the signal must not end it.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
         try:
             from .cli import main as run  # loaded while the signals wait

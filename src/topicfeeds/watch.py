@@ -47,10 +47,10 @@ from .pipeline import BuildReport, build, check_folders, check_records_folder
 from .signals import ENDING
 from .stamps import name_matcher
 
-Reason = Literal["start", "change", "check", "hubs"]
+Reason = Literal["start", "change", "check", "hubs", "reload"]
 """Why a run happened: the watch started, record files changed (or the records folder
-was replaced, went or came back), the periodic check, or a hub's `Retry-After` ended
-and the pings waiting for it may go out."""
+was replaced, went or came back), the periodic check, a hub's `Retry-After` ended
+and the pings waiting for it may go out, or the configuration was loaded anew."""
 
 # How long one attempt waits for the lock before the watch looks at its stop flag.
 LOCK_ATTEMPT_SECONDS = 0.5
@@ -61,8 +61,8 @@ RETRY_MARGIN = 0.05
 # The most of its time a watch spends on periodic checks when nothing arrives: a check
 # comes no sooner than this many times its cost after the last run.
 CHECK_SHARE = 0.005
-# The signals a watch takes in its main thread.
-TAKEN = ENDING
+# The signals a watch takes in its main thread (SIGHUP: load the configuration anew).
+TAKEN = ENDING | {signal.SIGHUP}
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +83,8 @@ class WatchRun:
     reason: Reason
     report: BuildReport | None  # None when the run was refused
     waited: float  # seconds spent waiting for another run's lock
-    # Why nothing was changed: most records gone (RemovalsRefused), an unusable folder.
+    # Why nothing was changed: most records gone (RemovalsRefused), an unusable folder or
+    # a configuration that cannot be used (reason "reload"; the last good one stays).
     refused: TopicfeedsError | None = None
 
 
@@ -95,13 +96,18 @@ def watch(
     *,
     idle: threading.Event | None = None,
     now: Callable[[], datetime | None] = lambda: None,
+    reload: threading.Event | None = None,
+    reconfigure: Callable[[], Config] | None = None,
 ) -> None:
     """Run `build` at once, then whenever the records folder changes or `check_every`
     seconds pass without a change, until `stop` is set; `on_run` is told about each
     run. A run refused because most records are gone, or because a folder cannot be
     used, changes nothing and is reported; the watch goes on. `idle`, when given, is
     set except while a build runs (a signal handler may then just set `stop`; during a
-    build it should raise, so the build unwinds). Errors that stop the first build
+    build it should raise, so the build unwinds). When `reload` is set (on SIGHUP, say),
+    the watch takes `reconfigure()` as its configuration, once checked as `build`
+    checks its folders, and runs; one that cannot be used (TopicfeedsError) is reported
+    as a refused run, and the last good one stays. Errors that stop the first build
     before it starts (an unusable folder) end the watch by raising, as they end `build`."""
     idle = idle or threading.Event()
     idle.set()
@@ -147,6 +153,9 @@ def watch(
         on_run(WatchRun(reason, report, _waited(started, report)))
         return_memory()
 
+    if reconfigure is None:
+        reload = None
+    woken = stop if reload is None else _Either((stop, reload))
     records = _Records(_folder(config), options.polling)
     try:
         # Watching before the first run: what lands during it is noticed.
@@ -161,14 +170,25 @@ def watch(
                     round(options.longest * 1000),
                     max(1, round(options.settle * 1000)),
                     max(1, round(wait * 1000)),
-                    stop,
+                    woken,
                 )
             except RuntimeError:  # the watcher failed: watch afresh, and check what it missed
                 records.look(again=True)
                 found = "timeout"
             if stop.is_set() or found == "signal":
                 return
-            if records.look(again=_named(found, records.folder)):
+            if reload is not None and reconfigure is not None and reload.is_set():
+                reload.clear()
+                try:
+                    fresh = reconfigure()
+                    _check(fresh)
+                except TopicfeedsError as exc:
+                    on_run(WatchRun("reload", None, 0.0, exc))  # the last good configuration stays
+                    continue
+                config, matches = fresh, name_matcher(tuple(fresh.patterns))
+                records.follow(_folder(fresh))
+                run("reload")
+            elif records.look(again=_named(found, records.folder)):
                 run("change")  # replaced, gone (the run reports it, once) or back
             elif not records.present:
                 retry_at.clear()  # nothing runs until the folder is back; the pings wait too
@@ -252,6 +272,16 @@ def _named(found: set[tuple[int, str]] | str, folder: Path | None) -> bool:
 _MODIFIED = 2  # watchfiles' Change.modified; added (1) and deleted (3) are what _named looks for
 
 
+class _Either:
+    """Set when any of `events` is: what the watcher looks at to return early."""
+
+    def __init__(self, events: Sequence[threading.Event]) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
+
+
 class _Records:
     """The watcher of the records folder and of the folder above it, made anew when
     the folder under the name is another one: replaced, gone, or back."""
@@ -267,6 +297,11 @@ class _Records:
     def present(self) -> bool:
         """Whether the records folder is there to be read."""
         return self.folder is None or self.seen[0] is not None
+
+    def follow(self, folder: Path | None) -> None:
+        """Watch `folder` from now on (a new configuration's)."""
+        self.folder = folder
+        self.look(again=True)
 
     def look(self, *, again: bool = False) -> bool:
         """Watch the folder that has the name now; True when it is not the one watched
