@@ -557,3 +557,31 @@ def test_sighup_reloads_the_configuration_and_keeps_the_last_good_one(site: Path
     quiet_for(watching, 1.0)
     assert watching.stop() == 0
     assert "Traceback" not in watching.errors
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_records_a_producer_takes_back_do_not_trip_the_guard_under_watch(site: Path) -> None:
+    """Twenty records added, then withdrawn a moment later, are most of the feeds' records
+    but not a vanished folder: the watch lets them go. Emptying the folder is still refused."""
+    corpus(site / "seeds", range(5, 12))  # 12 records, more than guard_min_removals
+    watching = Watch(site, "--json")
+    runs = len(watching.lines)
+    corpus(site / "seeds", range(700, 720))
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert watching.json_lines()[-1]["records"] == 32
+
+    runs = len(watching.lines)
+    for n in range(700, 720):
+        (site / "seeds" / f"{n:04}.txt").unlink()
+    watching.settle(runs, quiet=0.5, timeout=10)
+    taken_back = watching.json_lines()[runs:]
+    assert [line["status"] for line in taken_back] == [0], taken_back
+    assert taken_back[-1]["records"] == 12
+
+    runs = len(watching.lines)
+    for path in (site / "seeds").iterdir():
+        path.unlink()
+    watching.settle(runs, quiet=0.5, timeout=10)
+    emptied = watching.json_lines()[runs:]
+    assert [line["status"] for line in emptied] == [5], emptied
+    assert watching.stop() == 0

@@ -43,6 +43,7 @@ from watchfiles._rust_notify import RustNotify
 
 from .config import Config
 from .errors import LockedError, RemovalsRefused, TopicfeedsError
+from .guard import settled_runs
 from .pipeline import BuildReport, build, check_folders, check_records_folder
 from .signals import ENDING
 from .stamps import name_matcher
@@ -61,6 +62,10 @@ RETRY_MARGIN = 0.05
 # The most of its time a watch spends on periodic checks when nothing arrives: a check
 # comes no sooner than this many times its cost after the last run.
 CHECK_SHARE = 0.005
+# A record that has stayed this long is part of the folder: the removal guard counts
+# against the records the feeds held at the watch's last run this old, so records
+# added since and withdrawn again do not look like a vanished folder (guard.py).
+SETTLED_SECONDS = 600.0
 # The signals a watch takes in its main thread (SIGHUP: load the configuration anew).
 TAKEN = ENDING | {signal.SIGHUP}
 
@@ -118,22 +123,25 @@ def watch(
 
     retry_at: list[float] = []  # when (monotonic) a hub's Retry-After ends, if pings wait for one
     check_cost = [0.0]  # seconds the last run that found nothing to do took: what a check costs
+    history: tuple[tuple[float, int], ...] = ()  # (when, good records) of the runs since the settled one
 
-    def build_once() -> BuildReport | None:
+    def build_once(settled: int | None) -> BuildReport | None:
         """The run's build, once the lock is free; None when the watch is stopped meanwhile."""
         while not stop.is_set():
             try:
-                return build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS)
+                return build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS, settled_records=settled)
             except LockedError:
                 continue  # a cron build is running: ours follows it
         return None
 
     def run(reason: Reason) -> None:
+        nonlocal history
         started = time.monotonic()
+        history = settled_runs(history, started, SETTLED_SECONDS)
         refused: TopicfeedsError | None = None
         idle.clear()  # before `stop` is looked at: a signal from here on unwinds the build
         try:
-            report = build_once()
+            report = build_once(history[0][1] if history else None)
         except TopicfeedsError as exc:
             if reason == "start" and not isinstance(exc, RemovalsRefused):
                 raise  # an unusable folder or destination ends the watch at its start, as it ends `build`
@@ -147,6 +155,7 @@ def watch(
             return
         if report is None:
             return  # stopped while waiting for the lock
+        history += ((time.monotonic(), report.records),)
         retry_at[:] = [] if report.pings_retry is None else [_monotonic(report.pings_retry) + RETRY_MARGIN]
         if report.no_changes:
             check_cost[0] = report.seconds
@@ -185,6 +194,8 @@ def watch(
                 except TopicfeedsError as exc:
                     on_run(WatchRun("reload", None, 0.0, exc))  # the last good configuration stays
                     continue
+                if _folder(fresh) != _folder(config) or fresh.records_url != config.records_url:
+                    history = ()  # the settled count was another folder's
                 config, matches = fresh, name_matcher(tuple(fresh.patterns))
                 records.follow(_folder(fresh))
                 run("reload")
