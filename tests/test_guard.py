@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from topicfeeds.cli import main
-from topicfeeds.guard import removal_guard, subfolder_note
+from topicfeeds.guard import removal_guard, settled_runs, subfolder_note
 
 from .conftest import BASE_CONFIG, make_config, write_record
 
@@ -26,6 +26,35 @@ def test_the_guard_refuses_only_large_shares_of_many_records() -> None:
     assert removal_guard(known=15, gone=15, share=0.5, minimum=10) == (
         "15 of the 15 records the feeds were built from are gone (more than 50%)"
     )
+
+
+def test_records_added_since_the_settled_run_and_withdrawn_do_not_count() -> None:
+    # 12 settled, 20 added since, those 20 withdrawn: 20 of 32 gone, none of the settled ones.
+    assert removal_guard(known=32, gone=20, share=0.5, minimum=10) is not None
+    assert removal_guard(known=32, gone=20, share=0.5, minimum=10, settled=12) is None
+    # The folder vanished: the settled records went with it.
+    assert removal_guard(known=32, gone=32, share=0.5, minimum=10, settled=12) is not None
+    assert removal_guard(known=12, gone=12, share=0.5, minimum=10, settled=12) == (
+        "12 of the 12 records the feeds were built from are gone (more than 50%)"
+    )
+    # Half the settled ones withdrawn along with the new ones: no more than `share` of them.
+    assert removal_guard(known=32, gone=26, share=0.5, minimum=10, settled=12) is None
+    assert removal_guard(known=100, gone=60, share=0.5, minimum=10, settled=100) is not None
+    # Fewer than `minimum` below the settled count: a small folder may still be emptied.
+    assert removal_guard(known=40, gone=39, share=0.5, minimum=10, settled=9) is None
+    # Never stricter than without a settled count (records went between earlier runs).
+    assert removal_guard(known=60, gone=15, share=0.5, minimum=10, settled=100) is None
+
+
+def test_the_settled_run_is_the_last_one_at_least_the_window_old() -> None:
+    runs = ((0.0, 10), (100.0, 30), (590.0, 40), (700.0, 12))
+    assert settled_runs(runs, now=650.0, window=600.0) == runs  # only the first is 600 s old
+    assert settled_runs(runs, now=750.0, window=600.0) == runs[1:]
+    assert settled_runs(runs, now=1250.0, window=600.0) == runs[2:]
+    assert settled_runs(runs, now=10_000.0, window=600.0) == runs[3:]  # the last run is kept
+    assert settled_runs((), now=5.0, window=600.0) == ()
+    young = ((1.0, 5), (2.0, 50))
+    assert settled_runs(young, now=3.0, window=600.0) == young  # the watch's first run stands in
 
 
 def populated(project: Path, n: int = 20) -> None:

@@ -5,6 +5,9 @@ files, a free lock and no process behind."""
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
 import shutil
 import signal
 import subprocess
@@ -13,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, ClassVar
 
 import feedparser
 import pytest
@@ -45,10 +49,13 @@ def story(n: int, title: str | None = None, published: str = "2026-11-20T08:00:0
 class Watch:
     """A running `topicfeeds watch` in a session of its own, with its output lines."""
 
-    def __init__(self, root: Path, *extra: str) -> None:
+    started: ClassVar[list[Watch]] = []  # ended by `no_watch_left_behind`
+
+    def __init__(self, root: Path, *extra: str, first_line: bool = True) -> None:
         self.root = root
         self.config = root / "config.yaml"
         self.lines: list[tuple[float, str]] = []
+        self.error_lines: list[str] = []  # standard error, as it comes
         self.process = subprocess.Popen(
             [sys.executable, "-m", "topicfeeds", "watch", "-c", str(self.config), "--settle", "0.1",
              "--check-every", "30", *extra],
@@ -57,21 +64,44 @@ class Watch:
             start_new_session=True,
             text=True,
         )  # fmt: skip
-        assert self.process.stdout is not None
-        self.reader = threading.Thread(target=self._read, args=(self.process.stdout,), daemon=True)
-        self.reader.start()
-        self.wait_for_lines(1, timeout=30)
+        Watch.started.append(self)
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self.readers = [
+            threading.Thread(target=self._read, args=(stream, into, into is self.lines), daemon=True)
+            for stream, into in ((self.process.stdout, self.lines), (self.process.stderr, self.error_lines))
+        ]
+        for reader in self.readers:
+            reader.start()
+        if first_line:
+            self.wait_for_lines(1, timeout=30)
 
-    def _read(self, stream: Iterator[str]) -> None:
+    @staticmethod
+    def _read(stream: Iterator[str], into: list[Any], stamped: bool) -> None:
         for line in stream:
-            self.lines.append((time.monotonic(), line.rstrip("\n")))
+            into.append((time.monotonic(), line.rstrip("\n")) if stamped else line)
 
     def wait_for_lines(self, count: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         while len(self.lines) < count:
-            assert self.process.poll() is None, self.process.stderr.read() if self.process.stderr else ""
+            assert self.process.poll() is None, "".join(self.error_lines)
             assert time.monotonic() < deadline, f"no run line after {timeout} s: {self.lines}"
             time.sleep(0.01)
+
+    def wait_for_errors(self, text: str, timeout: float = 30.0) -> None:
+        """Wait until standard error holds `text`."""
+        deadline = time.monotonic() + timeout
+        while text not in "".join(self.error_lines):
+            assert self.process.poll() is None, "".join(self.error_lines)
+            assert time.monotonic() < deadline, f"no {text!r} after {timeout} s: {self.error_lines}"
+            time.sleep(0.01)
+
+    def close(self) -> None:
+        for stream in (self.process.stdout, self.process.stderr):
+            if stream is not None:
+                stream.close()
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for _, line in self.lines]
 
     def settle(self, before: int, quiet: float = 1.0, timeout: float = 60.0) -> None:
         """Wait for a run line after the `before`-th, then for `quiet` seconds without one."""
@@ -84,10 +114,27 @@ class Watch:
     def stop(self) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-        _, err = self.process.communicate(timeout=30)
+        self.process.wait(timeout=30)
+        for reader in self.readers:
+            reader.join(timeout=30)
+        self.close()
         assert not wait_until_gone(self.process.pid), "a process of the watch outlived it"
-        self.errors = err
+        self.errors = "".join(self.error_lines)
         return self.process.returncode
+
+
+@pytest.fixture(autouse=True)
+def no_watch_left_behind() -> Iterator[None]:
+    """A test that fails midway leaves no watch running."""
+    yield
+    for running in Watch.started:
+        if running.process.poll() is None:
+            os.killpg(running.process.pid, signal.SIGKILL)
+        running.process.wait()
+        for reader in running.readers:
+            reader.join(timeout=30)
+        running.close()
+    Watch.started.clear()
 
 
 @pytest.fixture
@@ -351,3 +398,192 @@ def test_pings_waiting_for_a_retry_after_go_out_when_it_ends(tmp_path: Path) -> 
         assert running.stop() == 0
         server.shutdown()
         server.server_close()
+
+
+def corpus(seeds: Path, numbers: range) -> None:
+    for n in numbers:
+        (seeds / f"{n:04}.txt").write_text(story(n), encoding="utf-8")
+
+
+def quiet_for(watching: Watch, seconds: float) -> None:
+    """Assert that the watch prints no line for `seconds`."""
+    runs = len(watching.lines)
+    time.sleep(seconds)
+    assert watching.lines[runs:] == [], watching.error_lines
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_replaced_records_folder_is_watched_at_once(site: Path) -> None:
+    """A deploy swaps the records folder for a new one: the watch runs at once, follows
+    the new folder, and no longer hears the old one (the periodic check is 30 s away)."""
+    seeds = site / "seeds"
+    fresh = site / "seeds.new"
+    shutil.copytree(seeds, fresh)
+    (fresh / "0400.txt").write_text(story(400, "In the new folder"), encoding="utf-8")
+    watching = Watch(site)
+    runs = len(watching.lines)
+    seeds.rename(site / "seeds.old")
+    fresh.rename(seeds)
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert "In the new folder" in titles(site / "feeds", "energy.atom")
+
+    runs = len(watching.lines)
+    (seeds / "0405.txt").write_text(story(405, "Written after the swap"), encoding="utf-8")
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert "Written after the swap" in titles(site / "feeds", "energy.atom")
+
+    (site / "seeds.old" / "0410.txt").write_text(story(410, "In the old folder"), encoding="utf-8")
+    quiet_for(watching, 1.0)
+    assert watching.stop() == 0
+    assert "Traceback" not in watching.errors
+
+
+def test_a_missing_records_folder_ends_the_watch_with_status_2(site: Path) -> None:
+    config = site / "config.yaml"
+    config.write_text(CONFIG.replace("records: seeds", "records: seedz"), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "watch", "-c", str(config)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert result.stderr == f"error: {site / 'seedz'}: records folder does not exist\n"
+    assert result.stdout == ""
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_records_folder_that_goes_away_is_reported_once_and_awaited(site: Path) -> None:
+    seeds = site / "seeds"
+    watching = Watch(site, "--json")
+    runs = len(watching.lines)
+    seeds.rename(site / "elsewhere")
+    watching.settle(runs, quiet=0.5, timeout=10)
+    gone = watching.json_lines()[runs:]
+    assert [(line["reason"], line["status"]) for line in gone] == [("change", 2)], gone
+    assert gone[0]["error"] == f"{seeds}: records folder does not exist"
+    assert watching.error_lines == [f"error: {seeds}: records folder does not exist\n"]
+    (site / "unrelated.txt").write_text("beside the records folder", encoding="utf-8")
+    quiet_for(watching, 1.0)
+
+    runs = len(watching.lines)
+    (site / "elsewhere").rename(seeds)
+    watching.settle(runs, quiet=0.5, timeout=10)
+    back = watching.json_lines()[runs:]
+    assert [(line["reason"], line["status"]) for line in back] == [("change", 0)], back
+    runs = len(watching.lines)
+    (seeds / "0500.txt").write_text(story(500, "After the return"), encoding="utf-8")
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert "After the return" in titles(site / "feeds", "energy.atom")
+    assert watching.stop() == 0
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_a_watch_stopped_while_it_loads_ends_with_status_0_and_no_traceback(site: Path) -> None:
+    """SIGTERM, once or twice in a row, from the moment the command takes it in hand
+    (its package still loading) through its first run, with parse workers: always 0."""
+    from .test_processes import wait_until_taken
+
+    corpus(site / "seeds", range(1000, 2100))  # enough for the parse workers to start
+    for delay, twice in [(0.0, False), (0.4, True)]:
+        victim = Watch(site, "--jobs", "2", first_line=False)
+        wait_until_taken(victim.process.pid)
+        time.sleep(delay)
+        victim.process.send_signal(signal.SIGTERM)
+        if twice:
+            time.sleep(0.005)
+            with contextlib.suppress(ProcessLookupError):
+                victim.process.send_signal(signal.SIGTERM)
+        moment = f"{'two SIGTERMs' if twice else 'SIGTERM'} {delay} s in"
+        assert victim.stop() == 0, f"{moment}: {victim.errors}"
+        errors = without_pool_exit_race(victim.errors)
+        assert "Traceback" not in errors and "Exception ignored" not in errors, f"{moment}: {errors}"
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_watch_json_prints_a_line_for_a_run_the_removal_guard_refuses(site: Path) -> None:
+    corpus(site / "seeds", range(5, 15))
+    watching = Watch(site, "--json")
+    runs = len(watching.lines)
+    for path in (site / "seeds").iterdir():
+        path.unlink()
+    watching.settle(runs, quiet=0.5, timeout=10)
+    refused = watching.json_lines()[runs:]
+    assert [(line["reason"], line["status"]) for line in refused] == [("change", 5)], refused
+    assert "15 of the 15 records the feeds were built from are gone" in refused[0]["error"]
+    assert "run build --allow-removals" in "".join(watching.error_lines)
+    assert watching.stop() == 0
+
+
+# Two problems: an unknown language, a limit that is not a number.
+BROKEN = CONFIG.replace("language: en", "language: 7").replace("[Energy]", "[Energy]\n    limit: many")
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_sighup_reloads_the_configuration_and_keeps_the_last_good_one(site: Path) -> None:
+    watching = Watch(site, "--json")
+    config = site / "config.yaml"
+
+    runs = len(watching.lines)
+    config.write_text(BROKEN, encoding="utf-8")
+    watching.process.send_signal(signal.SIGHUP)
+    watching.settle(runs, quiet=0.5, timeout=10)
+    refused = watching.json_lines()[runs:]
+    assert [(line["reason"], line["status"]) for line in refused] == [("reload", 2)], refused
+    problems = [line for line in watching.error_lines if line.startswith("error: ")]
+    assert len(problems) == 2 and all("config.yaml" in p for p in problems), watching.error_lines
+    # The last good configuration still holds: a new record is published.
+    runs = len(watching.lines)
+    (site / "seeds" / "0600.txt").write_text(story(600, "Under the old one"), encoding="utf-8")
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert watching.json_lines()[-1]["status"] == 0
+    assert "Under the old one" in titles(site / "feeds", "energy.atom")
+
+    # A good one takes effect at once, records folder and all.
+    other = site / "other"
+    shutil.copytree(site / "seeds", other)
+    (other / "0605.txt").write_text(story(605, "In the other folder"), encoding="utf-8")
+    text = CONFIG.replace("records: seeds", "records: other").replace("title: Energy", "title: Power")
+    config.write_text(text, encoding="utf-8")
+    runs = len(watching.lines)
+    watching.process.send_signal(signal.SIGHUP)
+    watching.settle(runs, quiet=0.5, timeout=10)
+    reloaded = watching.json_lines()[runs:]
+    assert [(line["reason"], line["status"]) for line in reloaded] == [("reload", 0)], reloaded
+    feed = feedparser.parse((site / "feeds" / "energy.atom").read_bytes())
+    assert feed.feed.title.endswith("Power") and "In the other folder" in {e.title for e in feed.entries}
+
+    runs = len(watching.lines)
+    (other / "0610.txt").write_text(story(610, "Watched in the other folder"), encoding="utf-8")
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert "Watched in the other folder" in titles(site / "feeds", "energy.atom")
+    (site / "seeds" / "0615.txt").write_text(story(615, "Not watched any more"), encoding="utf-8")
+    quiet_for(watching, 1.0)
+    assert watching.stop() == 0
+    assert "Traceback" not in watching.errors
+
+
+@pytest.mark.usefixtures("linux_proc")
+def test_records_a_producer_takes_back_do_not_trip_the_guard_under_watch(site: Path) -> None:
+    """Twenty records added, then withdrawn a moment later, are most of the feeds' records
+    but not a vanished folder: the watch lets them go. Emptying the folder is still refused."""
+    corpus(site / "seeds", range(5, 12))  # 12 records, more than guard_min_removals
+    watching = Watch(site, "--json")
+    runs = len(watching.lines)
+    corpus(site / "seeds", range(700, 720))
+    watching.settle(runs, quiet=0.5, timeout=10)
+    assert watching.json_lines()[-1]["records"] == 32
+
+    runs = len(watching.lines)
+    for n in range(700, 720):
+        (site / "seeds" / f"{n:04}.txt").unlink()
+    watching.settle(runs, quiet=0.5, timeout=10)
+    taken_back = watching.json_lines()[runs:]
+    assert [line["status"] for line in taken_back] == [0], taken_back
+    assert taken_back[-1]["records"] == 12
+
+    runs = len(watching.lines)
+    for path in (site / "seeds").iterdir():
+        path.unlink()
+    watching.settle(runs, quiet=0.5, timeout=10)
+    emptied = watching.json_lines()[runs:]
+    assert [line["status"] for line in emptied] == [5], emptied
+    assert watching.stop() == 0

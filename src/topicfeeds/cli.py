@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, NoReturn, TextIO
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
 from .builder import parse_datetime
@@ -23,6 +23,9 @@ from .config import Config, load_config
 from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
 from .pipeline import BuildReport, HubsReport, Progress, build, explain_each
 from .signals import ENDING, end_on_signal
+
+if TYPE_CHECKING:
+    from .watch import WatchRun
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
@@ -173,22 +176,27 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
             raise TopicfeedsError(f"{flag}: expected a number of seconds above 0, got {value}")
     if args.jobs is not None and args.jobs < 1:
         raise TopicfeedsError(f"--jobs: expected at least 1, got {args.jobs}")
-    from .watch import WatchOptions, WatchRun, watch  # only this command needs watchfiles
-
-    options = WatchOptions(
-        settle=args.settle, check_every=args.check_every, jobs=args.jobs, polling=True if args.poll else None
-    )
-    stop, idle = threading.Event(), threading.Event()
+    stop, idle, reload = threading.Event(), threading.Event(), threading.Event()
+    idle.set()  # until a build starts, a signal only asks the watch to stop
 
     def on_signal(signum: int, frame: object) -> None:
+        if stop.is_set():
+            return  # already ending: another signal must not break into the unwinding
         stop.set()
         if not idle.is_set():
-            raise SystemExit(128 + signum)  # a run is under way: it unwinds as `build` does
+            raise SystemExit(128 + signum)  # a build is under way: it unwinds as `build` does
+
+    def on_hangup(signum: int, frame: object) -> None:
+        reload.set()  # the watch loads the configuration anew once no build runs
 
     def on_run(run: WatchRun) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         if run.refused is not None:
-            print(f"error: {run.refused}; run build --allow-removals if that is intended", file=sys.stderr)
+            status = _print_refusal(run.refused)
+            if args.json:
+                line = {"time": stamp, "reason": run.reason, "status": status, "error": str(run.refused)}
+                print(json.dumps(line))
+            sys.stdout.flush()
             return
         if run.told is not None:
             _print_told(run.told, stamp, args)
@@ -205,8 +213,18 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     previous = {signum: signal.signal(signum, on_signal) for signum in ENDING}
+    previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, on_hangup)
     try:
-        watch(config, options, on_run, stop, idle=idle)
+        from .watch import WatchOptions, watch  # only this command needs watchfiles
+
+        polling = True if args.poll else None
+        options = WatchOptions(
+            settle=args.settle, check_every=args.check_every, jobs=args.jobs, polling=polling
+        )
+        watch(
+            config, options, on_run, stop, idle=idle, reload=reload,
+            reconfigure=lambda: load_config(Path(args.config)),
+        )  # fmt: skip
     except SystemExit as exit_:
         if exit_.code in (128 + signal.SIGINT, 128 + signal.SIGTERM):
             return EXIT_OK  # ^C or `kill` is how a watch ends: not a failure
@@ -231,6 +249,20 @@ def _print_told(told: HubsReport, stamp: str, args: argparse.Namespace) -> None:
     elif not args.quiet:
         print(f"{stamp} hubs: topicfeeds: hubs told of {_count(told.sent, 'feed')}, {told.waiting} waiting")
     sys.stdout.flush()
+
+
+def _print_refusal(refused: TopicfeedsError) -> int:
+    """Print why a watch's run changed nothing, as `build` would; return the status
+    `build` would exit with."""
+    if isinstance(refused, ConfigError):
+        for problem in refused.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_CONFIG
+    if isinstance(refused, RemovalsRefused):
+        print(f"error: {refused}; run build --allow-removals if that is intended", file=sys.stderr)
+        return EXIT_REMOVALS
+    print(f"error: {refused}", file=sys.stderr)
+    return EXIT_LOCKED if isinstance(refused, LockedError) else EXIT_CONFIG
 
 
 def _print_problems(report: BuildReport) -> int:
@@ -338,7 +370,8 @@ def _parser() -> argparse.ArgumentParser:
         "runs after a quiet spell. Each run is the same incremental build, under the same lock: a "
         "build started meanwhile waits (--wait) or exits with status 3, and a watch run waits for "
         "a build. Ends with status 0 on SIGTERM or ^C; a run under way unwinds, leaving the last "
-        "whole files. Restart it after editing the configuration.",
+        "whole files. SIGHUP reads the configuration anew: a good one takes effect at once, a broken "
+        "one is reported and the last good one kept.",
     )
     _add_config(w)
     w.add_argument("-q", "--quiet", action="store_true", help="print only problems, not a line per run")

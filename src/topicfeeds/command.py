@@ -10,11 +10,15 @@ module's first line to the process's last:
   done, and while the interpreter tears down, a handler's exception would be printed
   as ignored, and Python restores the default actions, which would kill the process
   and hide the run's status.
+
+SIGTERM and ^C are how a watch ends, not a failure: a watch ends with status 0
+whenever they come, while it loads and after it has returned as well.
 """
 
 from __future__ import annotations
 
 import signal
+import sys
 
 from .signals import ENDING, end_on_signal
 
@@ -22,13 +26,29 @@ from .signals import ENDING, end_on_signal
 def main() -> int:
     """Run the command line; return the exit status."""
     held = signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
+    watching = _command(sys.argv[1:]) == "watch"
+    if watching:
+        # SIGHUP asks a watch to read its configuration anew: until the watch takes it
+        # in hand, it is reading it anyway, and the signal must not end it.
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
     try:
-        from .cli import main as run  # loaded while the signals wait
+        try:
+            from .cli import main as run  # loaded while the signals wait
 
-        for signum in ENDING:
-            signal.signal(signum, end_on_signal)
-        # A signal that came while loading is delivered here, and ends the run at once.
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        return run()
-    finally:
-        signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
+            for signum in ENDING:
+                signal.signal(signum, end_on_signal)
+            # A signal that came while loading is delivered here, and ends the run at once.
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+            return run()
+        finally:
+            signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
+    except SystemExit as exc:
+        if watching and exc.code in {128 + signum for signum in ENDING}:
+            return 0
+        raise
+
+
+def _command(argv: list[str]) -> str | None:
+    """The command `argv` names: its first word that is not an option (the command line
+    takes no option with a value before the command)."""
+    return next((word for word in argv if not word.startswith("-")), None)

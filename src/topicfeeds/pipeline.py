@@ -198,6 +198,7 @@ def build(
     allow_removals: bool = False,
     dry_run: bool = False,
     hubs: bool = True,
+    settled_records: int | None = None,
 ) -> BuildReport:
     """Bring every topic's feeds up to date with the records folder.
 
@@ -209,7 +210,9 @@ def build(
     published entries (so edited entries keep their `updated`); `allow_removals` lets
     the run drop most of the records the feeds hold (RemovalsRefused otherwise);
     `dry_run` writes nothing anywhere and reports what would be written; `hubs=False`
-    leaves the run's WebSub pings noted in the state for `tell_hubs` to send.
+    leaves the run's WebSub pings noted in the state for `tell_hubs` to send;
+    `settled_records`, from a watch, is how many records the feeds held at its settled
+    run (see guard.removal_guard).
     """
     if config.output_url is None:
         check_folders(config, create=not dry_run)
@@ -228,13 +231,17 @@ def build(
         jobs = jobs or available_cpus()
         try:
             try:
-                report = _Run(config, store, now, jobs, progress, full, allow_removals, destination).run()
+                report = _Run(
+                    config, store, now, jobs, progress, full, allow_removals, destination, settled_records
+                ).run()
             except sqlite3.DatabaseError as exc:
                 # Damaged while in use: start again from a new state, as a cold run would.
                 store.close()
                 store, _ = StateStore.open(None if dry_run else state, fresh=True)
                 notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
-                report = _Run(config, store, now, jobs, progress, full, allow_removals, destination).run()
+                report = _Run(
+                    config, store, now, jobs, progress, full, allow_removals, destination, settled_records
+                ).run()
         except BaseException:
             store.close()
             raise
@@ -449,7 +456,8 @@ class _Run:
 
     def __init__(self, config: Config, store: StateStore, now: datetime, jobs: int,
                  progress: Progress | None, full: bool = False,
-                 allow_removals: bool = False, destination: Destination | None = None) -> None:  # fmt: skip
+                 allow_removals: bool = False, destination: Destination | None = None,
+                 settled_records: int | None = None) -> None:  # fmt: skip
         self.config = config
         self.destination = destination or open_destination(config)
         self.source = open_source(config)
@@ -477,6 +485,7 @@ class _Run:
         self.due: dict[str, int | None] = {}  # each topic's valid_until as the last run left it
         self.changed_names: list[str] = []  # output files whose bytes this run changed
         self.allow_removals = allow_removals
+        self.settled_records = settled_records  # see guard.removal_guard
         # Shortlists filled as a build that reads every record stores them (see _offers).
         self.streamed: dict[str, Shortlist] | None = None
 
@@ -704,8 +713,9 @@ class _Run:
         there never count, however unreadable: only names no longer listed."""
         total, rejected = self.store.counts()
         config = self.config
+        share, minimum = config.guard_removals, config.guard_min_removals
         verdict = removal_guard(
-            total - rejected, self.store.good_count(gone), config.guard_removals, config.guard_min_removals
+            total - rejected, self.store.good_count(gone), share, minimum, self.settled_records
         )
         if verdict is not None:
             raise RemovalsRefused(f"{self.source.where}: {verdict}; nothing was changed")

@@ -5,12 +5,9 @@ Events only say *when* to run, never *what* to do: every run is the same `build`
 (the same stat scan, the same lock), so a watch and a cron `build` never disagree.
 Events can be lost (an overflowing inotify queue, a network file system), so a run
 also happens after `check_every` seconds without one. A run that finds the lock held
-waits for it, then runs.
-
-WebSub hubs are told from a thread of their own, woken after every run and when a
-hub's `Retry-After` ends while pings wait for it: a slow hub (each request may take its
-`timeout`, a round three times that) never holds up the next run. It tells them as
-`build` does, from a connection of its own to the state, outside the lock.
+waits for it, then runs. WebSub hubs are told from a thread of their own, after each
+run that changed feeds and when a hub's `Retry-After` ends, so a slow hub never holds
+up the next run.
 
 A check is a stat scan of the whole folder (about 0.7 s at 100,000 records), so it
 comes every five minutes by default, as often as a cron `build` would have run, and
@@ -19,7 +16,10 @@ than `CHECK_SHARE` of the time.
 
 The folder is watched through watchfiles (the Rust `notify` crate: inotify on
 Linux), falling back to polling where inotify cannot be used. Changes that come
-while a run is under way are kept, and start the next run.
+while a run is under way are kept, and start the next run. The folder above it is
+watched too, for the records folder's own name: inotify follows a folder, not a
+name, so a folder moved away and another put in its place, or one that goes and
+comes back, is noticed there, and the watch turns to whatever now has the name.
 """
 
 from __future__ import annotations
@@ -29,9 +29,10 @@ import ctypes.util
 import gc
 import signal
 import sqlite3
+import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -43,14 +44,16 @@ from typing import Literal
 from watchfiles._rust_notify import RustNotify
 
 from .config import Config
-from .errors import LockedError, RemovalsRefused
-from .pipeline import BuildReport, HubsReport, build, tell_hubs
+from .errors import LockedError, RemovalsRefused, TopicfeedsError
+from .guard import settled_runs
+from .pipeline import BuildReport, HubsReport, build, check_folders, check_records_folder, tell_hubs
 from .signals import ENDING
 from .stamps import name_matcher
 
-Reason = Literal["start", "change", "check", "hubs"]
-"""Why a run happened: the watch started, record files changed, the periodic check; or
-"hubs": not a run, but the hubs were told of the changed feeds."""
+Reason = Literal["start", "change", "check", "hubs", "reload"]
+"""Why a run happened: the watch started, record files changed (or the records folder
+was replaced, went or came back), the periodic check, or the configuration was loaded
+anew; or "hubs": not a run, but the hubs were told of the changed feeds."""
 
 # How long one attempt waits for the lock before the watch looks at its stop flag.
 LOCK_ATTEMPT_SECONDS = 0.5
@@ -61,6 +64,12 @@ RETRY_MARGIN = 0.05
 # The most of its time a watch spends on periodic checks when nothing arrives: a check
 # comes no sooner than this many times its cost after the last run.
 CHECK_SHARE = 0.005
+# A record that has stayed this long is part of the folder: the removal guard counts
+# against the records the feeds held at the watch's last run this old, so records
+# added since and withdrawn again do not look like a vanished folder (guard.py).
+SETTLED_SECONDS = 600.0
+# The signals a watch takes in its main thread (SIGHUP: load the configuration anew).
+TAKEN = ENDING | {signal.SIGHUP}
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +90,9 @@ class WatchRun:
     reason: Reason
     report: BuildReport | None  # None when the run was refused, or for the hubs
     waited: float  # seconds spent waiting for another run's lock
-    refused: RemovalsRefused | None = None  # most records gone: nothing was changed
+    # Why nothing was changed: most records gone (RemovalsRefused), an unusable folder or
+    # a configuration that cannot be used (reason "reload"; the last good one stays).
+    refused: TopicfeedsError | None = None
     told: HubsReport | None = None  # what telling the hubs came to (reason "hubs")
 
 
@@ -93,74 +104,128 @@ def watch(
     *,
     idle: threading.Event | None = None,
     now: Callable[[], datetime | None] = lambda: None,
+    reload: threading.Event | None = None,
+    reconfigure: Callable[[], Config] | None = None,
 ) -> None:
     """Run `build` at once, then whenever the records folder changes or `check_every`
     seconds pass without a change, until `stop` is set; `on_run` is told about each
-    run, and about each round of telling the hubs (from another thread, never while
-    it is told about a run). A run refused because most records are gone changes nothing and is
-    reported; the watch goes on. `idle`, when given, is set while the watch only
-    waits for changes (a signal handler may then just set `stop`; during a run it
-    should raise, so the run unwinds). Errors that stop a build before it starts (an unusable folder) end the
-    watch by raising, as they end `build`."""
+    run, and about each round of telling the hubs (from another thread, never while it
+    is told about a run). A run refused because most records are gone, or because a folder cannot be
+    used, changes nothing and is reported; the watch goes on. `idle`, when given, is
+    set except while a build runs (a signal handler may then just set `stop`; during a
+    build it should raise, so the build unwinds). When `reload` is set (on SIGHUP, say),
+    the watch takes `reconfigure()` as its configuration, once checked as `build`
+    checks its folders, and runs; one that cannot be used (TopicfeedsError) is reported
+    as a refused run, and the last good one stays. Errors that stop the first build
+    before it starts (an unusable folder) end the watch by raising, as they end `build`."""
     idle = idle or threading.Event()
+    idle.set()
+    if stop.is_set():
+        return
+    _check(config)  # before the folder is watched: a missing one is an error, not a traceback
     matches = name_matcher(tuple(config.patterns))
-    folder = config.records_dir
 
     check_cost = [0.0]  # seconds the last run that found nothing to do took: what a check costs
+    history: tuple[tuple[float, int], ...] = ()  # (when, good records) of the runs since the settled one
     telling = threading.Lock()  # runs and the hubs' thread report one at a time
 
     def tell(run: WatchRun) -> None:
         with telling:
             on_run(run)
 
-    # Without hubs there is nothing to tell; a state kept in memory only the run can read.
-    hubs = _Hubs(config, tell) if config.site.hubs and config.state_path is not None else None
+    hubs = _Hubs.of(config, tell)
 
-    def run(reason: Reason) -> None:
-        started = time.monotonic()
+    def build_once(settled: int | None) -> BuildReport | None:
+        """The run's build, once the lock is free; None when the watch is stopped meanwhile."""
         while not stop.is_set():
             try:
-                report = build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS, hubs=hubs is None)
+                return build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS,
+                             settled_records=settled, hubs=hubs is None)  # fmt: skip
             except LockedError:
                 continue  # a cron build is running: ours follows it
-            except RemovalsRefused as exc:
-                # Refused again at every run until the records come back or someone
-                # runs `build --allow-removals`; the watch itself goes on.
-                tell(WatchRun(reason, None, time.monotonic() - started, exc))
-                return
-            if hubs is not None:
-                hubs.wake()
-            if report.no_changes:
-                check_cost[0] = report.seconds
-            tell(WatchRun(reason, report, _waited(started, report)))
-            return_memory()
-            return
+        return None
 
+    def run(reason: Reason) -> None:
+        nonlocal history
+        started = time.monotonic()
+        history = settled_runs(history, started, SETTLED_SECONDS)
+        refused: TopicfeedsError | None = None
+        idle.clear()  # before `stop` is looked at: a signal from here on unwinds the build
+        try:
+            report = build_once(history[0][1] if history else None)
+        except TopicfeedsError as exc:
+            if reason == "start" and not isinstance(exc, RemovalsRefused):
+                raise  # an unusable folder or destination ends the watch at its start, as it ends `build`
+            # Refused again at every run until the cause goes (the records come back,
+            # someone runs `build --allow-removals`); the watch itself goes on.
+            report, refused = None, exc
+        finally:
+            idle.set()
+        if refused is not None:
+            tell(WatchRun(reason, None, time.monotonic() - started, refused))
+            return
+        if report is None:
+            return  # stopped while waiting for the lock
+        history += ((time.monotonic(), report.records),)
+        if hubs is not None:
+            hubs.wake()
+        if report.no_changes:
+            check_cost[0] = report.seconds
+        tell(WatchRun(reason, report, _waited(started, report)))
+        return_memory()
+
+    if reconfigure is None:
+        reload = None
+    woken = stop if reload is None else _Either((stop, reload))
+    records = _Records(_folder(config), options.polling)
     try:
-        with _watcher(folder, options.polling) as watcher:
-            # Watching before the first run: what lands during it is noticed.
-            run("start")
-            while not stop.is_set():
-                idle.set()
-                every = check_interval(options.check_every, check_cost[0])
+        # Watching before the first run: what lands during it is noticed.
+        run("start")
+        last = time.monotonic()
+        while not stop.is_set():
+            every = check_interval(options.check_every, check_cost[0])
+            wait = last + every - time.monotonic()
+            try:
+                found = records.notify.watch(
+                    round(options.longest * 1000),
+                    max(1, round(options.settle * 1000)),
+                    max(1, round(wait * 1000)),
+                    woken,
+                )
+            except RuntimeError:  # the watcher failed: watch afresh, and check what it missed
+                records.look(again=True)
+                found = "timeout"
+            if stop.is_set() or found == "signal":
+                return
+            if reload is not None and reconfigure is not None and reload.is_set():
+                reload.clear()
                 try:
-                    found = watcher.watch(
-                        round(options.longest * 1000),
-                        max(1, round(options.settle * 1000)),
-                        max(1, round(every * 1000)),
-                        stop,
-                    )
-                finally:
-                    idle.clear()
-                if isinstance(found, str):
-                    if found != "timeout":  # "stop" or "signal"
-                        return
-                    run("check")
-                elif stop.is_set():
-                    return
-                elif any(Path(path).parent == folder and matches(Path(path).name) for _, path in found):
-                    run("change")  # other files (an atomic writer's temporary file) do not count
+                    fresh = reconfigure()
+                    _check(fresh)
+                except TopicfeedsError as exc:
+                    tell(WatchRun("reload", None, 0.0, exc))  # the last good configuration stays
+                    continue
+                if _folder(fresh) != _folder(config) or fresh.records_url != config.records_url:
+                    history = ()  # the settled count was another folder's
+                config, matches = fresh, name_matcher(tuple(fresh.patterns))
+                if hubs is not None:
+                    hubs.stop()
+                hubs = _Hubs.of(config, tell)
+                records.follow(_folder(fresh))
+                run("reload")
+            elif records.look(again=_named(found, records.folder)):
+                run("change")  # replaced, gone (the run reports it, once) or back
+            elif not records.present:
+                pass  # nothing runs until the folder is back
+            elif isinstance(found, str):
+                run("check")  # the same build: it finds what changed
+            elif any(Path(path).parent == records.folder and matches(Path(path).name) for _, path in found):
+                run("change")  # other files (an atomic writer's temporary file) do not count
+            else:
+                continue
+            last = time.monotonic()
     finally:
+        records.close()
         if hubs is not None:
             hubs.stop()
 
@@ -170,6 +235,14 @@ class _Hubs:
     when a hub's `Retry-After` ends, so that a slow hub never holds up the next run.
     A round that is under way when the watch ends is left to its deadline: what it
     did not hear confirmed stays noted for the next run."""
+
+    @classmethod
+    def of(cls, config: Config, tell: Callable[[WatchRun], None]) -> _Hubs | None:
+        """The hubs' thread for `config`; None without hubs, or with a state kept in
+        memory, which only the run can read."""
+        if not config.site.hubs or config.state_path is None:
+            return None
+        return cls(config, tell)
 
     def __init__(self, config: Config, tell: Callable[[WatchRun], None]) -> None:
         self._config = config
@@ -188,9 +261,9 @@ class _Hubs:
         self._wake.set()
 
     def _loop(self) -> None:
-        # SIGTERM and ^C are the main thread's: delivered here, they would not end the
-        # watch, and once it has returned, they would kill the process.
-        signal.pthread_sigmask(signal.SIG_BLOCK, ENDING)
+        # SIGTERM, ^C and SIGHUP are the main thread's: delivered here, they would not
+        # reach the watch, and once it has returned, they would kill the process.
+        signal.pthread_sigmask(signal.SIG_BLOCK, TAKEN)
         retry_at: float | None = None  # when (monotonic) a hub's Retry-After ends, if pings wait for one
         while True:
             self._wake.wait(None if retry_at is None else max(0.0, retry_at - time.monotonic()))
@@ -250,11 +323,121 @@ def _waited(started: float, report: BuildReport) -> float:
     return max(0.0, time.monotonic() - started - report.seconds)
 
 
-def _watcher(folder: Path, polling: bool | None) -> RustNotify:
-    """A watcher of `folder` (not of its subfolders), which notes changes from now on."""
-    if not polling:
-        try:
-            return RustNotify([str(folder)], False, False, POLL_MS, False, False)
-        except (OSError, RuntimeError):
-            pass  # inotify is unavailable (no watches left, an odd file system): poll
-    return RustNotify([str(folder)], False, True, POLL_MS, False, False)
+def _check(config: Config) -> None:
+    """Raise OutputError when a folder cannot be used, as `build` does before it starts."""
+    if config.output_url is None:
+        check_folders(config, create=True)
+    else:
+        check_records_folder(config)
+
+
+def _folder(config: Config) -> Path | None:
+    """The records folder to watch; None when the records are in a bucket (then only
+    the periodic check finds changes)."""
+    return config.records_dir if config.records_url is None else None
+
+
+def _named(found: set[tuple[int, str]] | str, folder: Path | None) -> bool:
+    """Whether `found` says the records folder's own name was added or removed (a folder
+    made where one was removed may have the same inode number)."""
+    if isinstance(found, str) or folder is None:
+        return False
+    return any(change != _MODIFIED and path == str(folder) for change, path in found)
+
+
+_MODIFIED = 2  # watchfiles' Change.modified; added (1) and deleted (3) are what _named looks for
+
+
+class _Either:
+    """Set when any of `events` is: what the watcher looks at to return early."""
+
+    def __init__(self, events: Sequence[threading.Event]) -> None:
+        self.events = events
+
+    def is_set(self) -> bool:
+        return any(event.is_set() for event in self.events)
+
+
+class _Records:
+    """The watcher of the records folder and of the folder above it, made anew when
+    the folder under the name is another one: replaced, gone, or back."""
+
+    def __init__(self, folder: Path | None, polling: bool | None) -> None:
+        self.folder = folder  # None: nothing to watch (records in a bucket)
+        self.polling = polling
+        self.seen: tuple[tuple[int, int] | None, tuple[str, ...]] = (None, ())  # what is watched
+        self.notify = self._watcher(self.seen)
+        self.look(again=True)
+
+    @property
+    def present(self) -> bool:
+        """Whether the records folder is there to be read."""
+        return self.folder is None or self.seen[0] is not None
+
+    def follow(self, folder: Path | None) -> None:
+        """Watch `folder` from now on (a new configuration's)."""
+        self.folder = folder
+        self.look(again=True)
+
+    def look(self, *, again: bool = False) -> bool:
+        """Watch the folder that has the name now; True when it is not the one watched
+        until now. With `again` the watcher is made anew all the same, and a folder
+        under the name counts as another (one made where one was removed may have its
+        inode number)."""
+        for _ in range(3):  # the folder may go between a look and the watcher being made
+            seen = _seen(self.folder)
+            if seen == self.seen and not again:
+                return False
+            try:
+                notify = self._watcher(seen)
+            except FileNotFoundError:
+                continue
+            self.notify.close()
+            other = seen != self.seen or seen[0] is not None
+            self.notify, self.seen = notify, seen
+            return other
+        return False
+
+    def close(self) -> None:
+        self.notify.close()
+
+    def _watcher(self, seen: tuple[tuple[int, int] | None, tuple[str, ...]]) -> RustNotify:
+        return _watcher(seen[1], self.polling)
+
+
+def _seen(folder: Path | None) -> tuple[tuple[int, int] | None, tuple[str, ...]]:
+    """The records folder's identity (device and inode; None when no folder has the
+    name) and what to watch for it: the folder, and the nearest folder above it."""
+    if folder is None:
+        return None, ()
+    try:
+        info = folder.stat()
+        identity = (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
+    except OSError:
+        identity = None
+    above = folder.parent
+    while not above.is_dir() and above != above.parent:
+        above = above.parent
+    return identity, ((str(folder),) if identity is not None else ()) + (str(above),)
+
+
+def _watcher(paths: Sequence[str], polling: bool | None) -> RustNotify:
+    """A watcher of `paths` (not of their subfolders), which notes changes from now on.
+
+    Its threads start with the watch's signals held back. A signal goes to any thread
+    that does not hold it back, and Python then runs its handler in the main thread
+    even where that thread holds it back (publish, forking the parse workers); and
+    after the interpreter has put the default actions back, as it ends, a signal that
+    lands in such a thread would kill the process, whose status would be lost."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, TAKEN)
+    try:
+        if not polling:
+            try:
+                return RustNotify(list(paths), False, False, POLL_MS, False, False)
+            except FileNotFoundError:
+                raise
+            except (OSError, RuntimeError):
+                pass  # inotify is unavailable (no watches left, an odd file system): poll
+        return RustNotify(list(paths), False, True, POLL_MS, False, False)
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
