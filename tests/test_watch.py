@@ -450,6 +450,21 @@ def test_a_missing_records_folder_ends_the_watch_with_status_2(site: Path) -> No
     assert result.stdout == ""
 
 
+@pytest.mark.parametrize("broken", ["folder", "config"])
+def test_watch_json_prints_a_line_when_the_watch_is_refused_at_its_start(site: Path, broken: str) -> None:
+    config = site / "config.yaml"
+    wrong = CONFIG.replace("records: seeds", "records: seedz") if broken == "folder" else BROKEN
+    config.write_text(wrong, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "watch", "--json", "-c", str(config)],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    line = json.loads(result.stdout)
+    assert (line["reason"], line["status"]) == ("start", 2)
+    assert [f"error: {e}\n" for e in line["errors"]] == result.stderr.splitlines(keepends=True)
+
+
 @pytest.mark.usefixtures("linux_proc")
 def test_a_records_folder_that_goes_away_is_reported_once_and_awaited(site: Path) -> None:
     seeds = site / "seeds"

@@ -110,11 +110,16 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _refused(args: argparse.Namespace, status: int, *errors: str) -> int:
     """Report a run refused before it could begin: each error on standard error, and
-    with `build --json` the summary too, so that a monitor reading it learns why."""
+    with `--json` a JSON object too (a watch's is a line as its runs give), so that a
+    monitor reading it learns why."""
     for line in errors:
         print(f"error: {line}", file=sys.stderr)
     if args.command == "build" and args.json:
         print(json.dumps(refusal_json(status, *errors), indent=2))
+    elif args.command == "watch" and args.json:
+        stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        refused = {"time": stamp, "reason": "start", "status": status, "error": errors[0], "errors": list(errors)}
+        print(json.dumps(refused))
     elif args.command == "topics" and args.json:
         refused = {"status": status, "error": errors[0], "errors": list(errors), "topics": []}
         print(json.dumps(refused, indent=2))
