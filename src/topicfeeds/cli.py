@@ -118,7 +118,13 @@ def _refused(args: argparse.Namespace, status: int, *errors: str) -> int:
         print(json.dumps(refusal_json(status, *errors), indent=2))
     elif args.command == "watch" and args.json:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-        refused = {"time": stamp, "reason": "start", "status": status, "error": errors[0], "errors": list(errors)}
+        refused = {
+            "time": stamp,
+            "reason": "start",
+            "status": status,
+            "error": errors[0],
+            "errors": list(errors),
+        }
         print(json.dumps(refused))
     elif args.command == "topics" and args.json:
         refused = {"status": status, "error": errors[0], "errors": list(errors), "topics": []}
