@@ -20,15 +20,23 @@ from typing import Any, TextIO
 from . import __version__
 from .builder import parse_datetime
 from .config import Config, load_config
-from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
+from .errors import (
+    ConfigError,
+    LockedError,
+    RecordError,
+    RemovalsRefused,
+    StateError,
+    TopicfeedsError,
+    printable,
+)
 from .pipeline import BuildReport, Progress, build, check_folders, explain
 from .signals import ENDING, end_on_signal
 
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
 EXIT_CONFIG = 2  # configuration or usage error, unusable folders: nothing was written
-EXIT_LOCKED = 3  # another run holds the lock; this one did nothing
-EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
+EXIT_LOCKED = 3  # another run holds the lock, or another process the state; this one did nothing
+EXIT_WRITE = 4  # a feed file, or the state, could not be written; the old one is intact
 EXIT_REMOVALS = 5  # most records are gone (nothing was changed), or more files to remove than max_deletes
 EXIT_PIPE = 141  # standard output was closed (128 + SIGPIPE, as a shell reports it)
 
@@ -92,6 +100,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except RemovalsRefused as exc:
         print(f"error: {exc}; run with --allow-removals if that is intended", file=sys.stderr)
         return EXIT_REMOVALS
+    except StateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_WRITE
     except TopicfeedsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -199,8 +210,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="topicfeeds",
         description="Publish news records as per-topic feeds and pages, and preview them.",
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
-        "2 configuration or usage error (nothing written); 3 another run is active; "
-        "4 a feed file could not be written or removed; 5 most records are gone from the records folder "
+        "2 configuration or usage error (nothing written); 3 another run is active (or another process "
+        "writes the state); 4 a feed file could not be written or removed, or the state file used; "
+        "5 most records are gone from the records folder "
         "(nothing changed; see --allow-removals), or more files to remove than --max-deletes (none "
         "removed); 130, 143 interrupted or terminated; "
         "141 standard output was closed (a pipe).",

@@ -57,7 +57,7 @@ from .selector import (
 )
 from .sources import open_source
 from .stamps import Listing, Stamp, display_path
-from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
+from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore, damaged, fault
 from .websub import changed_feeds, deliver, next_attempt, note_changes
 from .workers import available_cpus, iter_files
 from .writer import render_archive
@@ -208,17 +208,24 @@ def build(
         state = None  # a dry run leaves no state file behind, nor a lock file
     lock = lock_path(config) if state else None
     with exclusive(lock, wait) if lock else contextlib.nullcontext():
-        store, notes = StateStore.open(state)
+        store, notes = StateStore.open(state, wait=wait, look=dry_run)
         jobs = jobs or available_cpus()
         try:
             try:
                 report = _Run(config, store, now, jobs, progress, full, allow_removals, destination).run()
             except sqlite3.DatabaseError as exc:
-                # Damaged while in use: start again from a new state, as a cold run would.
+                if state is None or not damaged(exc):
+                    raise
+                # Damaged while in use: set it aside and start again from a new state, as
+                # a cold run would. Anything else (locked, read-only, a full disk) leaves
+                # the file as it is: what it holds is still good.
                 store.close()
-                store, _ = StateStore.open(None if dry_run else state, fresh=True)
-                notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
+                store, more = StateStore.anew(state, f"state unusable ({exc})", look=dry_run)
+                notes += more
                 report = _Run(config, store, now, jobs, progress, full, allow_removals, destination).run()
+        except sqlite3.DatabaseError as exc:
+            store.close()
+            raise fault(state or "state in memory", exc) from exc
         except BaseException:
             store.close()
             raise
@@ -289,7 +296,7 @@ def explain(
     lock = lock_path(config)
     state = config.state_path if config.state_path is not None and config.state_path.exists() else None
     with exclusive(lock, wait) if lock and state else contextlib.nullcontext():
-        store, _ = StateStore.open(state)
+        store, _ = StateStore.open(state, wait=wait, look=True)
         try:
             with store.scratch():  # whatever the run learns is rolled back
                 run = _Run(config, store, now, available_cpus(), None, allow_removals=True)
@@ -301,6 +308,8 @@ def explain(
                     (t.slug, verdict(record, run.select(t, extra=extra), now, run.shown_key))
                     for t in run.topics(extra)
                 )
+        except sqlite3.DatabaseError as exc:
+            raise fault(state or "state in memory", exc) from exc
         finally:
             store.close()
     return Explanation(record, shown, tuple(warnings), verdicts)
