@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import __version__, chunks, codec
-from .archive import archive_name, plan_archive
+from .archive import archive_name, page_ids, plan_archive
 from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Site, Topic
 from .destinations import Destination, open_destination
@@ -897,7 +897,11 @@ class _Run:
         that are full, and return what the subscription feed shows (the selected entries
         not archived, then the unsealed log, newest first) and the URL of the newest page."""
         slug, store = topic.slug, self.store
+        pages = store.archive_pages(slug)
+        self._adopt_pages(slug, (pages[-1] if pages else 0) + 1)
         rows = store.archive_entries(slug)
+        if self._read_found_pages(slug, {r.page for r in rows}):
+            rows = store.archive_entries(slug)
         sealed = {r.id for r in rows if r.page > 0}
         stored = {r.id: r.entry for r in rows if r.entry is not None}
         plan = plan_archive(
@@ -939,6 +943,32 @@ class _Run:
             self.store.add_archive_page(slug, number, None)
             number += 1
         return number
+
+    def _read_found_pages(self, slug: str, known: set[int]) -> bool:
+        """Note as sealed the entries of the pages found in the output whose entries
+        the state does not know (those `known` it does), read from the pages
+        themselves: else a state that was lost would seal them again, in new pages.
+        A page that cannot be read is left as it is, and reported. Return whether any
+        entries were noted."""
+        noted = False
+        for number in self.store.found_pages(slug):
+            if number in known:
+                continue
+            name = archive_name(slug, number)
+            try:
+                data = self.destination.read(name)
+                ids = () if data is None else page_ids(data)
+            except (OSError, ValueError) as exc:
+                why = f"archive page not read ({exc}); kept as it is, but its entries may be archived again"
+                self.warnings.append(
+                    Problem(printable(str(self.destination.location(name))), None, None, why)
+                )
+                continue
+            # A page lists its entries newest first; the state keeps them in the log's order.
+            sealed = [ArchiveRow(i, number, n, None) for n, i in enumerate(reversed(ids))]
+            self.store.set_archive_entries(slug, sealed)
+            noted = noted or bool(ids)
+        return noted
 
     def _archive_url(self, slug: str, number: int) -> str:
         return f"{self.config.site.base_url}{archive_name(slug, number)}"

@@ -754,6 +754,14 @@ class StateStore:
         rows = self._db.execute("SELECT page FROM archive_pages WHERE feed = ? ORDER BY page", (feed,))
         return [n for (n,) in rows]
 
+    def found_pages(self, feed: str) -> list[int]:
+        """The numbers of feed `feed`'s archive pages this state found in the output
+        rather than made, oldest first."""
+        rows = self._db.execute(
+            "SELECT page FROM archive_pages WHERE feed = ? AND data IS NULL ORDER BY page", (feed,)
+        )
+        return [n for (n,) in rows]
+
     def archive_page(self, feed: str, page: int) -> bytes | None:
         """The bytes of archive page `page` of feed `feed`; None when this state did not make it."""
         row = self._db.execute(
