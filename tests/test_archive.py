@@ -352,3 +352,71 @@ def test_delete_never_removes_a_page_of_an_archived_topic(project: Path) -> None
     assert len(pages) == 2
     report = build(config, NOW, full=True)
     assert report.removed == () and _archives(config) == pages
+
+
+def _command(config: Config) -> None:
+    """A build by the installed command, as cron runs it."""
+    command = [str(Path(sys.executable).with_name("topicfeeds")), "build", "-q", "-c", str(config.path)]
+    ran = subprocess.run([*command, "--now", "2026-11-28T00:00:00Z"],
+                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert ran.returncode == 0 and ran.stderr == "", ran.stderr
+
+
+def _sealed(config: Config) -> dict[str, str]:
+    """Every id in an archive page, with its page; an id in two pages fails."""
+    found: dict[str, str] = {}
+    for name, (data, _) in _archives(config).items():
+        for entry_id in (e.id for e in feedparser.parse(data).entries):
+            assert entry_id not in found, f"{entry_id} in both {found[entry_id]} and {name}"
+            found[entry_id] = name
+    return found
+
+
+def test_pages_found_after_the_state_was_lost_are_read_back_and_never_sealed_again(project: Path) -> None:
+    """What the pages hold is read from the pages: entries in them that the rules select
+    again are not shown again, nor sealed a second time in a later page."""
+    config = make_config(project, ARCHIVED.replace("limit: 3", "limit: 2"))
+    for n in range(10):
+        _story(project / "seeds", n)
+        build(config, NOW)
+    config = make_config(project, ARCHIVED)
+    for n in range(10, 20):
+        _story(project / "seeds", n)
+        build(config, NOW)
+    pages = _archives(config)
+    assert sorted(_sealed(config)) == sorted(f"https://www.gridwatch.example/{n}" for n in range(17))
+    assert config.state_path is not None
+    config.state_path.unlink()
+    for n in range(13, 20):  # the seven newest withdrawn: 12, 11 and 10 (in pages) are selected again
+        (project / "seeds" / f"{n:03}.txt").unlink()
+    _command(config)
+    for n in range(20, 24):
+        _story(project / "seeds", n)
+        _command(config)
+    after = _archives(config)
+    assert {k: after[k] for k in pages} == pages  # no page rewritten
+    # None sealed twice: the pages still hold 0 to 16 alone; 20 waits in the log, and
+    # 17 to 19, withdrawn while only the lost state knew them, are gone.
+    assert sorted(_sealed(config)) == sorted(f"https://www.gridwatch.example/{n}" for n in range(17))
+    walked = _walk(_from_files(config), f"{config.site.base_url}energy.atom")
+    assert sorted(walked) == sorted(
+        f"https://www.gridwatch.example/{n}" for n in [*range(17), *range(20, 24)]
+    )
+
+
+def test_a_found_page_that_cannot_be_read_is_kept_as_it_is_and_reported(project: Path) -> None:
+    config = make_config(project, ARCHIVED)
+    for n in range(11):
+        _story(project / "seeds", n)
+        build(config, NOW)
+    page = config.output_dir / "energy.archive-1.atom"
+    page.write_bytes(b"<feed>cut short")
+    pages = _archives(config)
+    assert len(pages) == 2
+    assert config.state_path is not None
+    config.state_path.unlink()
+    report = build(config, NOW)
+    assert _archives(config) == pages  # the page cut short too
+    (warning,) = report.warnings
+    assert str(warning).startswith(f"{page}: archive page not read (not XML: Premature end of data")
+    assert str(warning).endswith("); kept as it is, but its entries may be archived again")

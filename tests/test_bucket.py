@@ -17,7 +17,7 @@ import pytest
 from topicfeeds import pipeline
 from topicfeeds.cli import main
 
-from .conftest import SEEDS, record_fields, record_text, write_record
+from .conftest import BASE_CONFIG, SEEDS, make_config, record_fields, record_text, write_record
 from .s3server import S3Server, running_s3
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -587,6 +587,44 @@ def test_a_retired_topic_s_objects_leave_the_bucket(s3: S3Server, tmp_path: Path
     assert run(config, "-q") == 0
     assert not set(old) & objects(s3).keys()
     assert sorted(p.rsplit("/", 1)[1] for m, p in s3.faults.requests if m == "DELETE") == old
+
+
+def test_archive_pages_in_the_bucket_are_read_back_after_the_state_was_lost(
+    s3: S3Server, tmp_path: Path
+) -> None:
+    """The pages say which entries they hold: selected again, those are not shown again,
+    nor sealed a second time in a later page."""
+    text = (
+        BASE_CONFIG.replace("output: feeds", f"output: s3://{BUCKET}/{PREFIX}")
+        + "    limit: 2\n    archive: true\n"
+    )
+    config = make_config(tmp_path, text + S3_SETTINGS.format(url=s3.url, attempts=3)).path
+    seeds = tmp_path / "seeds"
+
+    def story(n: int) -> None:
+        when = f"2026-11-1{n}T08:00:00Z"
+        write_record(seeds, f"{n}.txt", title=f"Story {n}", webUrl=f"https://news.example/{n}",
+                     originalUrl=..., publishedDateTime=when, related=[])  # fmt: skip
+
+    for n in range(7):  # pages 1 (stories 0, 1) and 2 (2, 3); 4 waits in the log
+        story(n)
+        assert run(config, "-q") == 0
+    pages = {k: v for k, v in objects(s3).items() if ".archive-" in k}
+    assert sorted(pages) == ["energy.archive-1.atom", "energy.archive-2.atom"]
+    (tmp_path / ".topicfeeds-state.sqlite").unlink()
+    for n in (4, 5, 6):  # withdrawn: 3 and 2, in page 2, are selected again
+        (seeds / f"{n}.txt").unlink()
+    s3.faults.clear()
+    assert run(config, "-q") == 0
+    read_back = sorted(path for method, path in s3.faults.requests if method == "GET" and ".archive-" in path)
+    for n in (7, 8, 9):
+        story(n)
+        assert run(config, "-q") == 0
+    after = {k: v for k, v in objects(s3).items() if ".archive-" in k}
+    assert sorted(after) == sorted(pages) and all(after[k] == pages[k] for k in pages)  # none sealed again
+    feed = objects(s3)["energy.atom"]["body"]
+    assert b"https://news.example/3" not in feed and b"https://news.example/9" in feed
+    assert read_back == [f"/{BUCKET}/{PREFIX}energy.archive-{n}.atom" for n in (1, 2)]  # one GET a page
 
 
 AWS_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>

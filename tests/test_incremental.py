@@ -170,9 +170,12 @@ def test_a_damaged_or_foreign_state_is_rebuilt_with_a_warning(site: Config, dama
         state.unlink()
         with sqlite3.connect(state) as db:
             db.execute("CREATE TABLE something (x)")
+    spoilt = state.read_bytes()
     report = build(site, NOW)
     if damage != "empty":
         assert any("rebuilt" in str(w) for w in report.warnings), report.warnings
+        # Moved aside as it was, never deleted.
+        assert state.with_name(f"{state.name}.unreadable-1").read_bytes() == spoilt
     assert report.parsed == 3
     assert feeds(site) == before
     assert build(site, NOW).no_changes

@@ -1,19 +1,26 @@
 """The state store's record tables: filled in bulk, they end with every index; any
-file name is stored and read back as it was."""
+file name is stored and read back as it was. A state this version cannot read is moved
+aside, never deleted; one that cannot be used for now is left as it is."""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import signal
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from topicfeeds.errors import StateBusy
+from topicfeeds.signals import end_on_signal
 from topicfeeds.stamps import Stamp
-from topicfeeds.state import Row, StateStore, _id_hash, _key, _name
+from topicfeeds.state import SCHEMA_VERSION, History, Row, StateStore, _id_hash, _key, _name
 
 INDEXES = ["file_topics_by_name", "file_topics_by_topic", "files_by_id", "files_rejected"]
 
@@ -137,3 +144,135 @@ def test_names_that_look_like_the_stored_forms_of_others_stay_apart(tmp_path: Pa
     assert len({_key(n) for n in names}) == len(names)
     assert sorted(name for name, _ in store.light_records(None)) == sorted(names)
     assert store.topics_of("/c0ffee") == {"topic3", "energy"}
+
+
+class _TerminatedAfterCommit(sqlite3.Connection):
+    """A connection that, once armed, is sent SIGTERM as a COMMIT returns: the moment a
+    signal that came during the commit (a long one: it copies the log into the file)
+    is handled, before `keep_progress` begins the next transaction."""
+
+    armed = False
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        done = super().execute(sql, *args)
+        if sql == "COMMIT" and self.armed:
+            os.kill(os.getpid(), signal.SIGTERM)
+        return done
+
+
+def test_a_signal_right_after_a_periodic_commit_ends_the_run_and_keeps_what_was_committed(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite"
+    store, _ = StateStore.open(path)
+    with store:
+        store.set_history("energy", {"https://news.example/1": History("h", 1, 2)})
+    store.close()
+    connection = sqlite3.connect(path, isolation_level=None, factory=_TerminatedAfterCommit)
+    store = StateStore(connection)
+    previous = signal.signal(signal.SIGTERM, end_on_signal)
+    try:
+        with pytest.raises(SystemExit) as ended, store, store.filling():
+            for n, row in enumerate(rows(30)):
+                store.put(row, racy=False, new=True)
+                if n == 20:
+                    connection.armed = True  # type: ignore[attr-defined]
+                    store.keep_progress()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        store.close()
+    # Ended by the signal, not by an error rolling back a transaction there was none of.
+    assert ended.value.code == 128 + signal.SIGTERM
+    again, notes = StateStore.open(path)
+    try:
+        assert notes == [] and not list(tmp_path.glob("*unreadable*"))
+        assert again.counts() == (21, 3)  # what was committed stays; indexes are back
+        assert again.history("energy") == {"https://news.example/1": History("h", 1, 2)}
+    finally:
+        again.close()
+
+
+def test_a_store_another_process_writes_is_busy_and_left_as_it_is(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    store, _ = StateStore.open(path)
+    store.close()
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        store, _ = StateStore.open(path)
+        store.patience(0.05)
+        with pytest.raises(sqlite3.OperationalError, match="locked"), store:
+            pass
+        store.close()
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+def _garbled(path: Path) -> None:
+    path.write_bytes(b"not a database, but what someone needs to see\n" * 400)
+
+
+def _future(path: Path) -> None:
+    store, _ = StateStore.open(path)
+    store.set_meta("schema", str(SCHEMA_VERSION + 1))
+    store.close()
+
+
+def _foreign(path: Path) -> None:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE invoices (n INTEGER)")
+        db.commit()
+
+
+def _tableless(path: Path) -> None:
+    store, _ = StateStore.open(path)
+    store._db.execute("DROP TABLE entries")
+    store.close()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (_garbled, "state file unreadable (file is not a database)"),
+        (_future, f"state of schema {SCHEMA_VERSION + 1}, not {SCHEMA_VERSION}"),
+        (_foreign, "not a topicfeeds state file"),
+        (_tableless, "state file damaged (no table entries)"),
+    ],
+)
+def test_a_state_this_version_cannot_read_is_moved_aside_never_deleted(
+    tmp_path: Path, spoil: Any, why: str
+) -> None:
+    path = tmp_path / "s.sqlite"
+    spoil(path)
+    before = path.read_bytes()
+    (tmp_path / "s.sqlite.unreadable-1").write_bytes(b"an earlier one")
+    store, notes = StateStore.open(path)
+    store.close()
+    aside = tmp_path / "s.sqlite.unreadable-2"
+    assert [str(n) for n in notes] == [f"{path}: {why}; moved to {aside.name} and rebuilt"]
+    assert aside.read_bytes() == before
+    assert (tmp_path / "s.sqlite.unreadable-1").read_bytes() == b"an earlier one"
+    again, notes = StateStore.open(path)  # the new one is a good state
+    again.close()
+    assert notes == []
+
+
+def test_a_state_that_cannot_be_read_is_left_in_place_by_a_run_that_only_looks(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    _garbled(path)
+    store, notes = StateStore.open(path, look=True)
+    store.close()
+    assert "read as if there were none" in str(notes[0])
+    assert sorted(tmp_path.iterdir()) == [path]
+
+
+def test_busy_is_told_apart_from_damage() -> None:
+    from topicfeeds.state import damaged, fault
+
+    assert damaged(sqlite3.DatabaseError("file is not a database"))
+    assert damaged(sqlite3.DatabaseError("database disk image is malformed"))
+    assert not damaged(sqlite3.OperationalError("attempt to write a readonly database"))
+    assert not damaged(sqlite3.OperationalError("database or disk is full"))
+    assert isinstance(fault("s.sqlite", sqlite3.OperationalError("database is locked")), StateBusy)

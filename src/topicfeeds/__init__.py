@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         PublishError,
         RecordError,
         RemovalsRefused,
+        StateError,
         TopicfeedsError,
     )
     from .model import Entry, Image, Provider, Record, Related
@@ -30,7 +31,7 @@ _HOMES = {
     **dict.fromkeys(["Config", "Rules", "Site", "Topic", "load_config"], "config"),
     **dict.fromkeys(
         ["ConfigError", "LockedError", "OutputError", "Problem", "PublishError", "RecordError",
-         "RemovalsRefused", "TopicfeedsError"],
+         "RemovalsRefused", "StateError", "TopicfeedsError"],
         "errors",
     ),
     **dict.fromkeys(["Entry", "Image", "Provider", "Record", "Related"], "model"),
@@ -66,6 +67,7 @@ __all__ = [
     "RemovalsRefused",
     "Rules",
     "Site",
+    "StateError",
     "Topic",
     "TopicfeedsError",
     "__version__",

@@ -12,7 +12,9 @@ from the subscription feed back through the pages meets every entry once:
     page n            = log[(n - 1) * size : n * size], sealed when the log reaches n * size
 
 An entry already sealed in a page that the rules select again stays where it is: it
-is not shown a second time in the subscription feed.
+is not shown a second time in the subscription feed. Which entries a page holds is
+kept with the state; a page the state did not make (it was lost) says so itself, and
+`page_ids` reads it back.
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+
+from lxml import etree
+
+_ATOM = "{http://www.w3.org/2005/Atom}"
 
 # Flat beside the topic's other files, with a "." no slug holds, so no topic's files can
 # take an archive page's name: `feeds/<slug>.archive-<n>.atom`, n from 1 (the oldest).
@@ -70,3 +76,25 @@ def plan_archive(
     full = len(grown) // size * size
     pages = tuple(tuple(grown[start : start + size]) for start in range(0, full, size))
     return ArchivePlan(shown, tuple(grown[full:]), pages)
+
+
+def page_ids(data: bytes) -> tuple[str, ...]:
+    """The entry ids of the archive page whose bytes are `data`, as it lists them
+    (newest first). Raises ValueError when `data` is not an Atom feed whose entries
+    all have an id."""
+    # A page is a file this program wrote, but the file is read as any input would be:
+    # no entities expanded, nothing fetched.
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError as exc:
+        raise ValueError(f"not XML: {exc.msg}") from exc
+    if root.tag != f"{_ATOM}feed":
+        raise ValueError("not an Atom feed")
+    ids = []
+    for entry in root.iterfind(f"{_ATOM}entry"):
+        found = entry.findtext(f"{_ATOM}id")
+        if not found:
+            raise ValueError("an entry without an id")
+        ids.append(found)
+    return tuple(ids)

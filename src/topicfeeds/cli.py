@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 from . import __version__
 from .builder import parse_datetime
 from .config import Config, load_config
-from .errors import ConfigError, LockedError, RecordError, RemovalsRefused, TopicfeedsError, printable
+from .errors import (
+    ConfigError,
+    LockedError,
+    RecordError,
+    RemovalsRefused,
+    StateError,
+    TopicfeedsError,
+    printable,
+)
 from .pipeline import BuildReport, HubsReport, Progress, build, explain_each
 from .signals import ENDING, end_on_signal
 
@@ -30,8 +38,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_REJECTED = 1  # some records were rejected; feeds were written from the rest
 EXIT_CONFIG = 2  # configuration or usage error, unusable folders: nothing was written
-EXIT_LOCKED = 3  # another run holds the lock; this one did nothing
-EXIT_WRITE = 4  # a feed file could not be written; the old one is intact
+EXIT_LOCKED = 3  # another run holds the lock, or another process the state; this one did nothing
+EXIT_WRITE = 4  # a feed file, or the state, could not be written; the old one is intact
 EXIT_REMOVALS = 5  # most records are gone (nothing was changed), or more files to remove than max_deletes
 EXIT_PIPE = 141  # standard output was closed (128 + SIGPIPE, as a shell reports it)
 
@@ -104,6 +112,8 @@ def _main(argv: Sequence[str] | None) -> int:
         return _refused(args, EXIT_LOCKED, str(exc))
     except RemovalsRefused as exc:
         return _refused(args, EXIT_REMOVALS, f"{exc}; run with --allow-removals if that is intended")
+    except StateError as exc:
+        return _refused(args, EXIT_WRITE, str(exc))
     except TopicfeedsError as exc:
         return _refused(args, EXIT_CONFIG, str(exc))
 
@@ -303,8 +313,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="topicfeeds",
         description="Publish news records as per-topic feeds and pages, and preview them.",
         epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
-        "2 configuration or usage error (nothing written); 3 another run is active; "
-        "4 a feed file could not be written or removed; 5 most records are gone from the records folder "
+        "2 configuration or usage error (nothing written); 3 another run is active (or another process "
+        "writes the state); 4 a feed file could not be written or removed, or the state file used; "
+        "5 most records are gone from the records folder "
         "(nothing changed; see --allow-removals), or more files to remove than --max-deletes (none "
         "removed); 130, 143 interrupted or terminated; "
         "141 standard output was closed (a pipe).",

@@ -106,3 +106,23 @@ class LockedError(TopicfeedsError):
     def __init__(self, lock_path: Path) -> None:
         self.lock_path = lock_path
         super().__init__(f"{lock_path}: another topicfeeds run is in progress")
+
+
+class StateBusy(LockedError):
+    """Another process kept a write transaction on the state file open for longer than
+    the run waits; as with the lock, the run published nothing."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.lock_path = path
+        TopicfeedsError.__init__(
+            self, f"{path}: another process is writing the state file ({reason}); nothing was published"
+        )
+
+
+class StateError(TopicfeedsError):
+    """The state file cannot be used now: not writable, its disk full, an I/O error. It is
+    left as it was, and a run uses it again once the cause is gone."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: cannot use the state file: {reason}; it was left as it was")

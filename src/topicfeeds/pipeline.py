@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Literal
 
 from . import __version__, chunks, codec
-from .archive import archive_name, plan_archive
+from .archive import archive_name, page_ids, plan_archive
 from .codec import from_micros, micros
 from .config import MATCH_ALL, Config, Site, Topic
 from .destinations import Destination, open_destination
@@ -57,7 +57,7 @@ from .selector import (
 )
 from .sources import RecordSource, open_source
 from .stamps import Listing, Stamp, display_path
-from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore
+from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore, damaged, fault
 from .websub import changed_feeds, deliver, next_attempt, note_changes
 from .workers import available_cpus, iter_files
 from .writer import render_archive
@@ -227,7 +227,7 @@ def build(
         state = None  # a dry run leaves no state file behind, nor a lock file
     lock = lock_path(config) if state else None
     with exclusive(lock, wait) if lock else contextlib.nullcontext():
-        store, notes = StateStore.open(state)
+        store, notes = StateStore.open(state, wait=wait, look=dry_run)
         jobs = jobs or available_cpus()
         try:
             try:
@@ -235,13 +235,20 @@ def build(
                     config, store, now, jobs, progress, full, allow_removals, destination, settled_records
                 ).run()
             except sqlite3.DatabaseError as exc:
-                # Damaged while in use: start again from a new state, as a cold run would.
+                if state is None or not damaged(exc):
+                    raise
+                # Damaged while in use: set it aside and start again from a new state, as
+                # a cold run would. Anything else (locked, read-only, a full disk) leaves
+                # the file as it is: what it holds is still good.
                 store.close()
-                store, _ = StateStore.open(None if dry_run else state, fresh=True)
-                notes.append(Problem(str(config.state_path), None, None, f"state unusable ({exc}); rebuilt"))
+                store, more = StateStore.anew(state, f"state unusable ({exc})", look=dry_run)
+                notes += more
                 report = _Run(
                     config, store, now, jobs, progress, full, allow_removals, destination, settled_records
                 ).run()
+        except sqlite3.DatabaseError as exc:
+            store.close()
+            raise fault(state or "state in memory", exc) from exc
         except BaseException:
             store.close()
             raise
@@ -349,7 +356,7 @@ def explain_each(
     state = config.state_path if config.state_path is not None and config.state_path.exists() else None
     found: list[Explanation | RecordError] = []
     with exclusive(lock, wait) if lock and state else contextlib.nullcontext():
-        store, _ = StateStore.open(state)
+        store, _ = StateStore.open(state, wait=wait, look=True)
         try:
             with store.scratch():  # whatever the run learns is rolled back
                 run = _Run(config, store, now, available_cpus(), None, allow_removals=True)
@@ -366,6 +373,8 @@ def explain_each(
                         for t in run.topics(extra)
                     )
                     found.append(Explanation(n.record, n.shown, n.warnings, verdicts))
+        except sqlite3.DatabaseError as exc:
+            raise fault(state or "state in memory", exc) from exc
         finally:
             store.close()
     return found
@@ -969,7 +978,11 @@ class _Run:
         that are full, and return what the subscription feed shows (the selected entries
         not archived, then the unsealed log, newest first) and the URL of the newest page."""
         slug, store = topic.slug, self.store
+        pages = store.archive_pages(slug)
+        self._adopt_pages(slug, (pages[-1] if pages else 0) + 1)
         rows = store.archive_entries(slug)
+        if self._read_found_pages(slug, {r.page for r in rows}):
+            rows = store.archive_entries(slug)
         sealed = {r.id for r in rows if r.page > 0}
         stored = {r.id: r.entry for r in rows if r.entry is not None}
         plan = plan_archive(
@@ -1011,6 +1024,32 @@ class _Run:
             self.store.add_archive_page(slug, number, None)
             number += 1
         return number
+
+    def _read_found_pages(self, slug: str, known: set[int]) -> bool:
+        """Note as sealed the entries of the pages found in the output whose entries
+        the state does not know (those `known` it does), read from the pages
+        themselves: else a state that was lost would seal them again, in new pages.
+        A page that cannot be read is left as it is, and reported. Return whether any
+        entries were noted."""
+        noted = False
+        for number in self.store.found_pages(slug):
+            if number in known:
+                continue
+            name = archive_name(slug, number)
+            try:
+                data = self.destination.read(name)
+                ids = () if data is None else page_ids(data)
+            except (OSError, ValueError) as exc:
+                why = f"archive page not read ({exc}); kept as it is, but its entries may be archived again"
+                self.warnings.append(
+                    Problem(printable(str(self.destination.location(name))), None, None, why)
+                )
+                continue
+            # A page lists its entries newest first; the state keeps them in the log's order.
+            sealed = [ArchiveRow(i, number, n, None) for n, i in enumerate(reversed(ids))]
+            self.store.set_archive_entries(slug, sealed)
+            noted = noted or bool(ids)
+        return noted
 
     def _archive_url(self, slug: str, number: int) -> str:
         return f"{self.config.site.base_url}{archive_name(slug, number)}"

@@ -4,8 +4,11 @@ It holds the parsed record of every file (keyed by its stat stamp, with a conten
 hash for files too recently written to trust stat), an index of record topics, the
 history of every published entry (so an edited record's `updated` moves while its
 id stays), and what each topic's feeds looked like when last written. Deleting it
-is always safe: the next run reads every record again. A file written by another
-schema version, or damaged, is rebuilt with a warning.
+is always safe: the next run reads every record again. An older schema is brought up
+to date. A file this version cannot read (not a database, damaged, of a schema it
+has no upgrade for) is moved aside, never deleted, and a new state begun, with a
+warning naming where it went. Any other failure (the file read-only, its disk full,
+another process writing it) is an error the run reports, the file left as it was.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import re
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,7 +28,7 @@ from typing import Any, NamedTuple
 
 from . import codec
 from .chunks import Span
-from .errors import Problem
+from .errors import Problem, StateBusy, StateError
 from .model import Record
 from .reader import Tracked, read_tracked
 from .selector import LastFeed, SortKey
@@ -139,6 +144,47 @@ _UPGRADES = {
 DELETE FROM files WHERE substr(name, 1, 1) = '/';
 DELETE FROM meta WHERE key IN ('listing', 'chunks');""",
 }
+_TABLES = frozenset(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", _SCHEMA))
+
+# How long the state waits, at least, for another connection's write transaction to
+# end: one that notes delivered pings outside a run's lock ends within milliseconds.
+PATIENCE = 5.0
+
+# SQLite's primary result codes that say the file itself is bad: damaged
+# (SQLITE_CORRUPT), or no database at all (SQLITE_NOTADB). Any other failure (locked,
+# read-only, disk full, I/O) says nothing against what the file holds.
+_DAMAGED = frozenset({11, 26})
+_BUSY = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED: another connection is writing
+# Python 3.10's errors carry no code: SQLite's own wording for each of them.
+_CODES_BY_MESSAGE = (
+    ("database disk image is malformed", 11),
+    ("malformed database schema", 11),
+    ("file is not a database", 26),
+    ("database is locked", 5),
+    ("database table is locked", 6),
+)
+
+
+def _code(exc: sqlite3.Error) -> int | None:
+    code = getattr(exc, "sqlite_errorcode", None)  # from Python 3.11
+    if isinstance(code, int):
+        return code & 0xFF  # the primary code of an extended one
+    text = str(exc)
+    return next((number for words, number in _CODES_BY_MESSAGE if words in text), None)
+
+
+def damaged(exc: sqlite3.Error) -> bool:
+    """Whether `exc` says the state file is damaged or no database, rather than that it
+    cannot be used for now."""
+    return _code(exc) in _DAMAGED
+
+
+def fault(path: Path | str, exc: sqlite3.Error) -> StateBusy | StateError:
+    """The error a run reports for `exc`, met in the state at `path`, that is not damage:
+    StateBusy when another process is writing it, StateError otherwise."""
+    if _code(exc) in _BUSY:
+        return StateBusy(Path(path), str(exc))
+    return StateError(path, str(exc))
 
 
 def _key(name: str) -> str:
@@ -256,35 +302,34 @@ class StateStore:
         self._keeping = False  # inside a transaction that is to be committed
 
     @classmethod
-    def open(cls, path: Path | None, *, fresh: bool = False) -> tuple[StateStore, list[Problem]]:
-        """Open (or create) the store at `path`; None keeps it in memory for one run,
-        `fresh` starts it anew. Returns the store and warnings about a state file
-        that had to be rebuilt."""
+    def open(
+        cls, path: Path | None, *, wait: float = 0.0, look: bool = False
+    ) -> tuple[StateStore, list[Problem]]:
+        """Open (or create) the store at `path`; None keeps it in memory for one run.
+
+        A file this version cannot read is moved aside and a new store begun (see
+        `anew`; with `look`, as for a dry run, it is left where it is). Returns the store
+        and warnings about such a file. Raises StateError when the file cannot be used
+        now (not writable, its disk full), StateBusy when another process writes it for
+        longer than `wait` seconds (and PATIENCE)."""
         if path is None:
-            return cls._create(":memory:", None), []
-        notes: list[Problem] = []
-        if not fresh:
-            try:
-                store = cls._connect(path)
-                version = store.meta("schema") if store._tables() else None
-                if version in _UPGRADES:
-                    store._db.executescript(f"BEGIN; {_UPGRADES[version]} COMMIT;")
-                    store.set_meta("schema", str(SCHEMA_VERSION))
-                    version = str(SCHEMA_VERSION)
-                if version == str(SCHEMA_VERSION):
-                    store._index_records()  # a cold build killed while filling left them out
-                    return store, notes
+            return cls._create(None), []
+        _check_writable(path)
+        store = None
+        try:
+            store = cls._connect(path, max(wait, PATIENCE))
+            why = store._ready()
+        except sqlite3.DatabaseError as exc:
+            if store is not None:
                 store.close()
-                if version is not None:
-                    notes.append(
-                        Problem(
-                            str(path), None, None, f"state of schema {version}, not {SCHEMA_VERSION}; rebuilt"
-                        )
-                    )
-            except sqlite3.DatabaseError as exc:
-                notes.append(Problem(str(path), None, None, f"state file unreadable ({exc}); rebuilt"))
-        _remove(path)
-        return cls._create(str(path), path), notes
+            if not damaged(exc):
+                raise fault(path, exc) from exc
+            why = f"state file unreadable ({exc})"
+        else:
+            if why is None:
+                return store, []
+            store.close()
+        return cls.anew(path, why, look=look)
 
     @classmethod
     def attach(cls, path: Path) -> StateStore:
@@ -308,22 +353,72 @@ class StateStore:
         return cls(connection)
 
     @classmethod
-    def _connect(cls, path: Path) -> StateStore:
-        connection = sqlite3.connect(path, isolation_level=None)
+    def anew(cls, path: Path, why: str, *, look: bool = False) -> tuple[StateStore, list[Problem]]:
+        """A new store at `path`, after moving the file there aside (see `set_aside`),
+        with a warning saying `why` and where it went; with `look`, the file stays and
+        the new store is in memory."""
+        if look:
+            return cls._create(None), [Problem(str(path), None, None, f"{why}; read as if there were none")]
+        try:
+            aside = set_aside(path)
+        except OSError as exc:
+            raise StateError(path, f"{why}, and it cannot be moved aside: {exc.strerror or exc}") from exc
+        note = Problem(str(path), None, None, f"{why}; moved to {aside.name} and rebuilt")
+        try:
+            return cls._create(path), [note]
+        except sqlite3.DatabaseError as exc:
+            raise fault(path, exc) from exc
+
+    def _ready(self) -> str | None:
+        """Make a new file a store, or bring an older schema up to date; return why
+        the file cannot be used as a store, or None."""
+        tables = self._tables()
+        if not tables:  # a new file (or one that holds nothing)
+            self._make()
+            return None
+        version = self.meta("schema") if "meta" in tables else None
+        if version is None:
+            return "not a topicfeeds state file"
+        if version not in _UPGRADES and version != str(SCHEMA_VERSION):
+            return f"state of schema {version}, not {SCHEMA_VERSION}"
+        self._log_ahead()  # only now: a file that is no state is moved aside as it was
+        if version in _UPGRADES:
+            self._db.executescript(f"BEGIN; {_UPGRADES[version]} COMMIT;")
+            self.set_meta("schema", str(SCHEMA_VERSION))
+        missing = _TABLES.difference(self._tables())
+        if missing:
+            return f"state file damaged (no table {', '.join(sorted(missing))})"
+        self._index_records()  # a cold build killed while filling left them out
+        return None
+
+    @classmethod
+    def _connect(cls, path: Path, patience: float) -> StateStore:
+        connection = sqlite3.connect(path, isolation_level=None, timeout=patience)
         # Takes effect only on a new file. A record row is about 1.2 KB: three fit in a
         # 4 KB page with a quarter of it unused, thirteen in a 16 KB page.
         connection.execute("PRAGMA page_size=16384")
-        # The write-ahead log lets a killed run leave the last committed state intact.
-        connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         return cls(connection)
 
+    def _log_ahead(self) -> None:
+        # The write-ahead log lets a killed run leave the last committed state intact.
+        self._db.execute("PRAGMA journal_mode=WAL")
+
     @classmethod
-    def _create(cls, target: str, path: Path | None) -> StateStore:
-        store = cls._connect(path) if path is not None else cls(sqlite3.connect(target, isolation_level=None))
-        store._db.executescript(_SCHEMA)
-        store.set_meta("schema", str(SCHEMA_VERSION))
+    def _create(cls, path: Path | None) -> StateStore:
+        if path is None:
+            store = cls(sqlite3.connect(":memory:", isolation_level=None))
+        else:
+            store = cls._connect(path, PATIENCE)
+        store._make()
         return store
+
+    def _make(self) -> None:
+        self._log_ahead()
+        # At once: a run killed meanwhile leaves no file with half the tables.
+        self._db.executescript(
+            f"BEGIN; {_SCHEMA} INSERT INTO meta (key, value) VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;"
+        )
 
     def _tables(self) -> list[str]:
         rows = self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
@@ -352,8 +447,23 @@ class StateStore:
         # that dies leaves the previous state, and the next run redoes its work.
         self._keeping = False
         if kind is None:
-            self.flush()
-        self._db.execute("COMMIT" if kind is None else "ROLLBACK")
+            try:
+                self.flush()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._roll_back()
+                raise
+        else:
+            self._roll_back()
+
+    def _roll_back(self) -> None:
+        """Roll back the transaction, if there is one: a signal that ends the run
+        between `keep_progress`'s COMMIT and its BEGIN leaves none, and a write that
+        failed (a full disk) may have rolled it back already. A rollback that fails
+        must not hide why the run ends: closing the connection rolls back too."""
+        if self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
 
     def keep_progress(self) -> None:
         """Commit what the transaction holds so far and go on in a new one: for a run
@@ -373,7 +483,7 @@ class StateStore:
         finally:
             self._pending_files.clear()
             self._pending_topics.clear()
-            self._db.execute("ROLLBACK")
+            self._roll_back()
 
     def patience(self, seconds: float) -> None:
         """How long a change waits for another connection's transaction to end before
@@ -675,6 +785,14 @@ class StateStore:
         rows = self._db.execute("SELECT page FROM archive_pages WHERE feed = ? ORDER BY page", (feed,))
         return [n for (n,) in rows]
 
+    def found_pages(self, feed: str) -> list[int]:
+        """The numbers of feed `feed`'s archive pages this state found in the output
+        rather than made, oldest first."""
+        rows = self._db.execute(
+            "SELECT page FROM archive_pages WHERE feed = ? AND data IS NULL ORDER BY page", (feed,)
+        )
+        return [n for (n,) in rows]
+
     def archive_page(self, feed: str, page: int) -> bytes | None:
         """The bytes of archive page `page` of feed `feed`; None when this state did not make it."""
         row = self._db.execute(
@@ -734,7 +852,32 @@ class StateStore:
         self._db.execute("INSERT OR REPLACE INTO hubs VALUES (?, ?)", (hub, when))
 
 
-def _remove(path: Path) -> None:
-    for leftover in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+_COMPANIONS = ("", "-wal", "-shm")  # the file, its write-ahead log and the log's index
+
+
+def set_aside(path: Path) -> Path:
+    """Move the state file at `path`, with its write-ahead log, to the first free name
+    `<name>.unreadable-<n>` beside it, and return that name: what it holds is kept for
+    whoever wants to look, and no leftover log is ever read into a new file."""
+    number = 1
+    while True:
+        aside = path.with_name(f"{path.name}.unreadable-{number}")
+        if not any(aside.with_name(aside.name + end).exists() for end in _COMPANIONS):
+            break
+        number += 1
+    for end in _COMPANIONS:
         with contextlib.suppress(FileNotFoundError):
-            leftover.unlink()
+            path.with_name(path.name + end).rename(aside.with_name(aside.name + end))
+    return aside
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a state this process may read but not write (another user's file, a
+    read-only mount) before SQLite opens it: it would be opened read-only, and fail only
+    at the run's first change, leaving a log and its index behind."""
+    for end in _COMPANIONS:
+        part = path.with_name(path.name + end)
+        if part.exists() and not os.access(part, os.R_OK | os.W_OK):
+            raise StateError(path, f"{part.name} is not writable by this user")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise StateError(path, "its folder is not writable by this user")

@@ -33,6 +33,10 @@ class Destination(Protocol):
     def stamp(self, name: str) -> OutputStamp | None:
         """File `name`'s stamp as it is now; None when it is missing."""
 
+    def read(self, name: str) -> bytes | None:
+        """File `name`'s bytes; None when it is missing. Raises OSError when it is there
+        but cannot be read."""
+
     def withdraw(self, name: str) -> bool:
         """Remove file `name` on purpose; return whether there was one. Raises
         RemoveError naming the file; the caller decides what may be removed."""

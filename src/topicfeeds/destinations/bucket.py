@@ -99,6 +99,16 @@ class BucketDestination:
         """(size, leading bits of the ETag) from this run's listing."""
         return self._listing().get(name)
 
+    def read(self, name: str) -> bytes | None:
+        """The object's bytes: one GET request, for an object this run's listing holds."""
+        if name not in self._listing():
+            return None
+        try:
+            answer = self.client.get_object(Bucket=self.url.bucket, Key=self.url.prefix + name)
+            return answer["Body"].read()
+        except s3.CLIENT_ERRORS as exc:
+            raise OSError(f"not downloaded: {s3.reason(exc)}") from exc
+
     def withdraw(self, name: str) -> bool:
         """Delete the object: one DELETE request."""
         if self._unreachable is not None:

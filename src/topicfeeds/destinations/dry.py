@@ -34,6 +34,10 @@ class DryRun:
         """As the real destination would say."""
         return self.inner.stamp(name)
 
+    def read(self, name: str) -> bytes | None:
+        """As the real destination holds it."""
+        return self.inner.read(name)
+
     def withdraw(self, name: str) -> bool:
         """Note the file; nothing is removed."""
         if self.inner.stamp(name) is None:

@@ -42,6 +42,13 @@ class FolderDestination:
             return None
         return st.st_size, st.st_mtime_ns
 
+    def read(self, name: str) -> bytes | None:
+        """The file's bytes."""
+        try:
+            return (self.folder / name).read_bytes()
+        except FileNotFoundError:
+            return None
+
     def withdraw(self, name: str) -> bool:
         """Delete the file."""
         return withdraw(self.folder / name)
