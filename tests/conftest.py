@@ -13,7 +13,7 @@ import yaml
 from lxml import etree
 
 from topicfeeds.config import Config, parse_config
-from topicfeeds.model import Image, Provider, Record, Related
+from topicfeeds.core.model import Image, Provider, Record, Related
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 

@@ -19,10 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from topicfeeds import build, load_config, pipeline
-from topicfeeds.archive import archive_name, is_archive, plan_archive
+from topicfeeds import build, load_config
 from topicfeeds.config import Config
-from topicfeeds.websub import changed_feeds
+from topicfeeds.core.archive import archive_name, is_archive, plan_archive
+from topicfeeds.notify.websub import changed_feeds
+from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, make_config, write_record
 
@@ -318,7 +319,7 @@ def test_a_reader_walks_the_archive_from_the_preview_server(project: Path) -> No
 def test_a_state_of_schema_4_gains_the_archive_and_keeps_its_history(tmp_path: Path) -> None:
     import sqlite3
 
-    from topicfeeds.state import History, StateStore
+    from topicfeeds.store import History, StateStore
 
     path = tmp_path / "state.sqlite"
     store, _ = StateStore.open(path)

@@ -13,10 +13,10 @@ import pytest
 
 from topicfeeds.cli import main
 from topicfeeds.config import Rules, Topic, topic_slug
+from topicfeeds.core.model import Image, entry_of
+from topicfeeds.core.select import plan_topics, record_topic_names, too_many_topics
 from topicfeeds.errors import ConfigError
-from topicfeeds.model import Image, entry_of
-from topicfeeds.selector import plan_topics, record_topic_names, too_many_topics
-from topicfeeds.writer import render
+from topicfeeds.formats.feedgen import render
 
 from .conftest import BASE_CONFIG, SEEDS, make_config, make_record, write_record
 from .test_writer import SITE, related

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from topicfeeds import pipeline
 from topicfeeds.cli import main
+from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, SEEDS, make_config, record_fields, record_text, write_record
 from .s3server import S3Server, running_s3

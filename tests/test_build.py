@@ -14,8 +14,10 @@ from typing import Any
 import feedparser
 import pytest
 
-from topicfeeds import build, load_config, pipeline, workers
+from topicfeeds import build, load_config
 from topicfeeds.cli import main
+from topicfeeds.pipeline import run as pipeline
+from topicfeeds.runtime import workers
 
 from .conftest import SEEDS, write_record
 

@@ -12,8 +12,8 @@ from typing import Any
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from topicfeeds import builder, reader
-from topicfeeds.model import Image, Record, Related
+from topicfeeds.core.model import Image, Record, Related
+from topicfeeds.records import builder, reader
 
 from .conftest import SEEDS
 

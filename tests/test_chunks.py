@@ -6,10 +6,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from topicfeeds import chunks
-from topicfeeds.chunks import Span, changed_spans, chunks_of, in_spans
-from topicfeeds.reader import Stamp
-from topicfeeds.stamps import Listing
+from topicfeeds.records.reader import Stamp
+from topicfeeds.sources import chunks
+from topicfeeds.sources.chunks import Span, changed_spans, chunks_of, in_spans
+from topicfeeds.sources.stamps import Listing
 
 
 def listing_of(names: list[str], version: int = 0) -> Listing:

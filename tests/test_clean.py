@@ -4,8 +4,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from topicfeeds import clean
-from topicfeeds.clean import (
+from topicfeeds.records import clean
+from topicfeeds.records.clean import (
     _clean_url_slow,
     canonical_url,
     clean_line,

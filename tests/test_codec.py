@@ -5,7 +5,10 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from topicfeeds.codec import (
+from topicfeeds.core.model import Image, Provider, Related
+from topicfeeds.core.select import order_key, rank
+from topicfeeds.errors import Problem
+from topicfeeds.records.codec import (
     Light,
     LightCandidate,
     decode_light,
@@ -14,9 +17,6 @@ from topicfeeds.codec import (
     encode_problems,
     with_extra,
 )
-from topicfeeds.errors import Problem
-from topicfeeds.model import Image, Provider, Related
-from topicfeeds.selector import order_key, rank
 
 from .conftest import make_record
 

@@ -19,9 +19,9 @@ from lxml import html as lxml_html
 
 from topicfeeds import build, load_config
 from topicfeeds.config import FORMATS, Rules, Topic, parse_config
+from topicfeeds.core.model import entry_of
 from topicfeeds.errors import ConfigError
 from topicfeeds.formats import listing_of, render_site, render_topic
-from topicfeeds.model import entry_of
 
 from .conftest import BASE_CONFIG, make_config, make_record, write_record
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from topicfeeds.cli import main
-from topicfeeds.guard import removal_guard, settled_runs, subfolder_note
+from topicfeeds.core.guard import removal_guard, settled_runs, subfolder_note
 
 from .conftest import BASE_CONFIG, make_config, write_record
 

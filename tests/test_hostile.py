@@ -22,14 +22,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from topicfeeds import build, reader
+from topicfeeds import build
 from topicfeeds.cli import main
 from topicfeeds.config import Author, Rules, Site, Topic, parse_config
+from topicfeeds.core.model import Record
+from topicfeeds.core.select import select
 from topicfeeds.errors import Problem, RecordError
-from topicfeeds.model import Record
-from topicfeeds.reader import parse_record, read_record
-from topicfeeds.selector import select
-from topicfeeds.writer import render
+from topicfeeds.formats.feedgen import render
+from topicfeeds.records import reader
+from topicfeeds.records.reader import parse_record, read_record
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text, write_record
 
@@ -240,7 +241,7 @@ def test_a_folder_of_broken_files_loses_no_good_record(
         "!<tag:yaml.org,2002:python/object/apply:os.system> ['touch {marker}']",
         "!!python/name:os.system",
         "!!python/module:os",
-        "!!python/object:topicfeeds.model.Record {{}}",
+        "!!python/object:topicfeeds.core.model.Record {{}}",
         "!custom 'touch {marker}'",
         "!!set {{a, b}}",
     ],

@@ -22,11 +22,13 @@ import feedparser
 import pytest
 import zstandard
 
-from topicfeeds import BuildReport, build, load_config, pipeline, selector
+from topicfeeds import BuildReport, build, load_config
 from topicfeeds.cli import main
 from topicfeeds.config import Config
+from topicfeeds.core import select as selector
 from topicfeeds.errors import LockedError
-from topicfeeds.state import SCHEMA_VERSION
+from topicfeeds.pipeline import run as pipeline
+from topicfeeds.store import SCHEMA_VERSION
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text, write_record
 
@@ -366,7 +368,7 @@ def test_quiet_cron_run_prints_nothing(site: Config, capsys: pytest.CaptureFixtu
 HOLD_LOCK = """
 import sys, time
 from pathlib import Path
-from topicfeeds.lock import exclusive
+from topicfeeds.runtime.lock import exclusive
 with exclusive(Path(sys.argv[1])):
     print("held", flush=True)
     time.sleep(float(sys.argv[2]))

@@ -13,10 +13,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from topicfeeds import build, pipeline
+from topicfeeds import build
 from topicfeeds.cli import main
 from topicfeeds.config import parse_config
 from topicfeeds.errors import printable
+from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text
 

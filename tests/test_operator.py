@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds import load_config, pipeline
-from topicfeeds.lock import exclusive
+from topicfeeds import load_config
+from topicfeeds.pipeline import run as pipeline
+from topicfeeds.runtime.lock import exclusive
 
 from .conftest import BASE_CONFIG, make_config, require_program, write_record
 

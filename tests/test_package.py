@@ -29,4 +29,5 @@ def test_the_entry_point_loads_without_the_rest_of_the_package() -> None:
     heavy = ("topicfeeds", "yaml", "feedgen", "sqlite3")
     code = f"import sys, topicfeeds.command; print(sorted(m for m in sys.modules if m.startswith({heavy})))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "['topicfeeds', 'topicfeeds.command', 'topicfeeds.signals']"
+    loaded = ["topicfeeds", "topicfeeds.command", "topicfeeds.runtime", "topicfeeds.runtime.signals"]
+    assert out.strip() == repr(loaded)

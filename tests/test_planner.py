@@ -26,10 +26,10 @@ import pytest
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
-from topicfeeds import build, load_config, pipeline
+from topicfeeds import build, load_config
 from topicfeeds.config import Config, Rules, Topic
-from topicfeeds.model import Record
-from topicfeeds.selector import (
+from topicfeeds.core.model import Record
+from topicfeeds.core.select import (
     LastFeed,
     changes_by_topic,
     changes_for,
@@ -38,6 +38,7 @@ from topicfeeds.selector import (
     update_candidates,
     update_holds,
 )
+from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, make_config, make_record, record_fields, record_text, write_record
 from .test_shortlist import corpora, rules_strategy

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from topicfeeds.destinations.atomic import publish, remove_stale_temp_files
 from topicfeeds.errors import PublishError
-from topicfeeds.publisher import publish, remove_stale_temp_files
 
 
 def test_writes_new_file_world_readable_not_executable(tmp_path: Path) -> None:

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds import reader, workers
 from topicfeeds.errors import RecordError
-from topicfeeds.reader import parse_datetime, parse_record, read_record, read_records
+from topicfeeds.records import reader
+from topicfeeds.records.reader import parse_datetime, parse_record, read_record, read_records
+from topicfeeds.runtime import workers
 
 from .conftest import SEEDS, record_fields, record_text, write_record
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds import pipeline
 from topicfeeds.cli import main
-from topicfeeds.removals import RemovalPlan, plan_removals
+from topicfeeds.core.removals import RemovalPlan, plan_removals
+from topicfeeds.pipeline import run as pipeline
 
 from .conftest import SEEDS
 

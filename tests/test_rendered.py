@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from topicfeeds import build, formats, pipeline
+from topicfeeds import build, formats
 from topicfeeds.config import Topic
+from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, make_config, write_record
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds.pipeline import KEEP_EVERY
+from topicfeeds.pipeline.run import KEEP_EVERY
 
 from .conftest import record_fields, record_text
 from .test_processes import NOW, TOPICS, project, snapshot, wait_until_gone

@@ -8,11 +8,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from topicfeeds import build, load_config, pipeline
+from topicfeeds import build, load_config
 from topicfeeds.cli import main
 from topicfeeds.config import Rules, Topic
+from topicfeeds.core.select import as_of, exclusion, feed_updated, next_change, next_release, select
 from topicfeeds.errors import ConfigError
-from topicfeeds.selector import as_of, exclusion, feed_updated, next_change, next_release, select
+from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, make_config, make_record, write_record
 

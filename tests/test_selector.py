@@ -10,8 +10,8 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from topicfeeds.config import Config, Rules, Topic, is_slug, site_file_taken, topic_key, topic_slug
-from topicfeeds.model import Provider
-from topicfeeds.selector import exclusion, plan_topics, select, topics_for
+from topicfeeds.core.model import Provider
+from topicfeeds.core.select import exclusion, plan_topics, select, topics_for
 
 from .conftest import BASE_CONFIG, make_config, make_record
 

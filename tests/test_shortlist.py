@@ -17,12 +17,10 @@ import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from topicfeeds import build, pipeline
-from topicfeeds.codec import micros
+from topicfeeds import build
 from topicfeeds.config import Rules, Topic
-from topicfeeds.model import Record, Related
-from topicfeeds.reader import read_records
-from topicfeeds.selector import (
+from topicfeeds.core.model import Record, Related
+from topicfeeds.core.select import (
     Shortlist,
     SortKey,
     due_at,
@@ -33,6 +31,9 @@ from topicfeeds.selector import (
     select,
     shortlisted,
 )
+from topicfeeds.pipeline import run as pipeline
+from topicfeeds.records.codec import micros
+from topicfeeds.records.reader import read_records
 
 from .conftest import BASE_CONFIG, make_config, make_record, write_record
 

@@ -18,9 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from topicfeeds.errors import StateBusy
-from topicfeeds.signals import end_on_signal
-from topicfeeds.stamps import Stamp
-from topicfeeds.state import SCHEMA_VERSION, History, Row, StateStore, _id_hash, _key, _name
+from topicfeeds.runtime.signals import end_on_signal
+from topicfeeds.sources.stamps import Stamp
+from topicfeeds.store import SCHEMA_VERSION, History, Row, StateStore, _id_hash, _key, _name
 
 INDEXES = ["file_topics_by_name", "file_topics_by_topic", "files_by_id", "files_rejected"]
 
@@ -269,7 +269,7 @@ def test_a_state_that_cannot_be_read_is_left_in_place_by_a_run_that_only_looks(t
 
 
 def test_busy_is_told_apart_from_damage() -> None:
-    from topicfeeds.state import damaged, fault
+    from topicfeeds.store import damaged, fault
 
     assert damaged(sqlite3.DatabaseError("file is not a database"))
     assert damaged(sqlite3.DatabaseError("database disk image is malformed"))

@@ -23,8 +23,8 @@ import pytest
 
 from topicfeeds.config import load_config
 from topicfeeds.errors import LockedError
-from topicfeeds.lock import exclusive
-from topicfeeds.pipeline import build, lock_path
+from topicfeeds.pipeline.run import build, lock_path
+from topicfeeds.runtime.lock import exclusive
 from topicfeeds.watch import CHECK_SHARE, check_interval
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text

@@ -29,8 +29,8 @@ import pytest
 
 from topicfeeds.config import Hub, parse_config
 from topicfeeds.errors import ConfigError
-from topicfeeds.state import History, StateStore
-from topicfeeds.websub import changed_feeds, publish_body, retry_after
+from topicfeeds.notify.websub import changed_feeds, publish_body, retry_after
+from topicfeeds.store import History, StateStore
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text
 from .test_processes import linux_proc  # noqa: F401 - a fixture
@@ -708,7 +708,7 @@ def test_retry_after_is_held_to_a_day_and_garbage_is_no_answer() -> None:
 
 
 def test_redact_url_hides_query_values_and_a_password() -> None:
-    from topicfeeds.clean import redact_url
+    from topicfeeds.records.clean import redact_url
 
     assert redact_url("https://hub.example/p?token=abc&x=1#f") == "https://hub.example/p?token=***&x=***#f"
     assert redact_url("https://hub.example/p?abc") == "https://hub.example/p?***"

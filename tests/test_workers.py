@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds import workers
+from topicfeeds.runtime import workers
 
 
 def _parse_or_die(path: Path, parent: int) -> str:

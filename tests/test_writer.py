@@ -9,9 +9,9 @@ import pytest
 from lxml import etree
 
 from topicfeeds.config import Author, Rules, Site, Topic
-from topicfeeds.model import Image, Provider, Related
-from topicfeeds.selector import select
-from topicfeeds.writer import EMPTY_FEED_TIME, reading_date, render
+from topicfeeds.core.model import Image, Provider, Related
+from topicfeeds.core.select import select
+from topicfeeds.formats.feedgen import EMPTY_FEED_TIME, reading_date, render
 
 from .conftest import make_record, without_views
 

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from topicfeeds import reader
 from topicfeeds.errors import RecordError
-from topicfeeds.frontmatter import front_matter
-from topicfeeds.yamlfast import load_simple
-from topicfeeds.yamlload import LOADERS, load_yaml
+from topicfeeds.records import reader
+from topicfeeds.records.frontmatter import front_matter
+from topicfeeds.records.yamlfast import load_simple
+from topicfeeds.records.yamlload import LOADERS, load_yaml
 
 from .conftest import SEEDS
 from .test_yamlload import same
@@ -265,8 +265,8 @@ def test_a_warning_names_the_line_of_a_value_read_quickly() -> None:
 def test_the_quick_reader_s_caches_stay_small_however_many_values_records_bring() -> None:
     """A long-running watch reads record after record, each with its own numbers and
     keys: what the quick reader remembers must stay bounded, as yamlload's caches do."""
-    from topicfeeds import yamlfast
-    from topicfeeds.yamlload import CACHE_LIMIT
+    from topicfeeds.records import yamlfast
+    from topicfeeds.records.yamlload import CACHE_LIMIT
 
     for n in range(3 * CACHE_LIMIT):
         text = f"width: {n}\nkey{n}: v{n % 7}\nflag: yes\n"
@@ -278,7 +278,7 @@ def test_the_quick_reader_s_caches_stay_small_however_many_values_records_bring(
 def test_every_character_python_prints_is_one_the_quick_reader_reads_itself() -> None:
     """The quick check of a text's characters (is it printable?) never lets through a
     character the full check would send to PyYAML, on any code point."""
-    from topicfeeds import yamlfast
+    from topicfeeds.records import yamlfast
 
     for point in range(0x110000):
         character = chr(point)

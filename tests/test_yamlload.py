@@ -12,7 +12,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from topicfeeds.errors import RecordError
-from topicfeeds.yamlload import LOADERS, load_yaml
+from topicfeeds.records.yamlload import LOADERS, load_yaml
 
 # Scalars YAML 1.1 reads as something other than text, and their near misses.
 TRICKY = [
@@ -111,7 +111,7 @@ def test_plain_scalars_read_as_pyyaml_reads_them(scalar: str) -> None:
 def test_scalar_caches_stay_small_however_many_values_records_bring(parser: str) -> None:
     """A long-running watch reads record after record, each with its own date and
     numbers: the caches of scalar values must not keep them all."""
-    from topicfeeds import yamlload
+    from topicfeeds.records import yamlload
 
     for n in range(3 * yamlload.CACHE_LIMIT):
         text = f"when: 2026-11-{1 + n % 28:02}T08:{n // 60 % 60:02}:{n % 60:02}Z\nwidth: {n}\nflag: yes\n"

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING
 # command can take SIGTERM and ^C quietly before it loads the rest of the package.
 if TYPE_CHECKING:
     from .config import Config, Rules, Site, Topic, load_config
+    from .core.model import Entry, Image, Provider, Record, Related
+    from .core.select import exclusion, select, topics_for
     from .errors import (
         ConfigError,
         LockedError,
@@ -22,10 +24,8 @@ if TYPE_CHECKING:
         StateError,
         TopicfeedsError,
     )
-    from .model import Entry, Image, Provider, Record, Related
     from .pipeline import BuildReport, build, explain, explain_each
-    from .reader import read_record, read_records
-    from .selector import exclusion, select, topics_for
+    from .records.reader import read_record, read_records
 
 _HOMES = {
     **dict.fromkeys(["Config", "Rules", "Site", "Topic", "load_config"], "config"),
@@ -34,10 +34,10 @@ _HOMES = {
          "RemovalsRefused", "StateError", "TopicfeedsError"],
         "errors",
     ),
-    **dict.fromkeys(["Entry", "Image", "Provider", "Record", "Related"], "model"),
+    **dict.fromkeys(["Entry", "Image", "Provider", "Record", "Related"], "core.model"),
     **dict.fromkeys(["BuildReport", "build", "explain", "explain_each"], "pipeline"),
-    **dict.fromkeys(["read_record", "read_records"], "reader"),
-    **dict.fromkeys(["exclusion", "select", "topics_for"], "selector"),
+    **dict.fromkeys(["read_record", "read_records"], "records.reader"),
+    **dict.fromkeys(["exclusion", "select", "topics_for"], "core.select"),
 }  # fmt: skip
 
 

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 from . import __version__
-from .builder import parse_datetime
 from .config import Config, load_config
 from .errors import (
     ConfigError,
@@ -29,8 +28,9 @@ from .errors import (
     TopicfeedsError,
     printable,
 )
-from .pipeline import BuildReport, HubsReport, Progress, build, explain_each
-from .signals import ENDING, end_on_signal
+from .pipeline.run import BuildReport, HubsReport, Progress, build, explain_each
+from .records.builder import parse_datetime
+from .runtime.signals import ENDING, end_on_signal
 
 if TYPE_CHECKING:
     from .watch import WatchRun
@@ -601,7 +601,7 @@ def _progress_bars(enabled: bool) -> Iterator[Progress | None]:
 
 def _topics(config: Config, as_json: bool) -> int:
     from .formats import SUFFIXES
-    from .published import published  # only this command reads the state this way
+    from .pipeline.published import published  # only this command reads the state this way
 
     found = published(config)
     for problem in found.warnings:

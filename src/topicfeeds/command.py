@@ -20,7 +20,7 @@ from __future__ import annotations
 import signal
 import sys
 
-from .signals import ENDING, end_on_signal
+from .runtime.signals import ENDING, end_on_signal
 
 
 def main() -> int:

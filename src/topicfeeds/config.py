@@ -14,11 +14,11 @@ from typing import Any, Literal, get_args
 
 import yaml
 
-from .archive import is_archive
-from .clean import clean_line, clean_url, redact_url
+from .core.archive import is_archive
 from .errors import ConfigError, Problem, dotted
-from .reader import DEFAULT_MAX_BYTES
-from .stamps import DEFAULT_PATTERNS, display_path
+from .records.clean import clean_line, clean_url, redact_url
+from .records.reader import DEFAULT_MAX_BYTES
+from .sources.stamps import DEFAULT_PATTERNS, display_path
 
 Sort = Literal["newest", "quality", "heat"]
 RelatedMode = Literal["see-also", "enclosure", "entries", "none"]
@@ -200,7 +200,7 @@ def is_bucket(text: str | None) -> bool:
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in range(10)}
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG = 64
-# The files a site has beside its topics' (formats/common.py, writer.py); a test holds
+# The files a site has beside its topics' (formats/common.py, formats/feedgen.py); a test holds
 # them to those modules. No topic's file may take one's name.
 SITE_FILES = ("index.html", "topics.opml", "style.css", "feed.css")
 TOPIC_SUFFIXES = (".atom", ".rss", ".json", ".html")

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any, TextIO
 from urllib.parse import unquote, urlsplit
 
-from .archive import is_archive
+from .core.archive import is_archive
 from .errors import OutputError
 
 MEDIA_TYPES = {

@@ -44,11 +44,11 @@ from typing import Literal
 from watchfiles._rust_notify import RustNotify
 
 from .config import Config
+from .core.guard import settled_runs
 from .errors import LockedError, RemovalsRefused, TopicfeedsError
-from .guard import settled_runs
-from .pipeline import BuildReport, HubsReport, build, check_folders, check_records_folder, tell_hubs
-from .signals import ENDING
-from .stamps import name_matcher
+from .pipeline.run import BuildReport, HubsReport, build, check_folders, check_records_folder, tell_hubs
+from .runtime.signals import ENDING
+from .sources.stamps import name_matcher
 
 Reason = Literal["start", "change", "check", "hubs", "reload"]
 """Why a run happened: the watch started, record files changed (or the records folder

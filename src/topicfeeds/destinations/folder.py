@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import OutputError, PublishError
-from ..publisher import holds, publish, remove_stale_temp_files, withdraw
 from . import OutputStamp
+from .atomic import holds, publish, remove_stale_temp_files, withdraw
 
 
 class FolderDestination:
-    """The output folder on this machine (see publisher.py for how a file is replaced)."""
+    """The output folder on this machine (see atomic.py for how a file is replaced)."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder

@@ -14,8 +14,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..config import Format, Site, Topic
-from ..model import Entry
-from ..writer import FEED_STYLESHEET
+from ..core.model import Entry
 from . import atom, html, jsonfeed, opml, rss
 from .common import (
     INDEX,
@@ -28,6 +27,7 @@ from .common import (
     topic_files,
     uses,
 )
+from .feedgen import FEED_STYLESHEET
 from .stylesheets import stylesheet
 
 

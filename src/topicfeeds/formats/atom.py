@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..config import Site, Topic
-from ..model import Entry
-from ..writer import render_atom
+from ..core.model import Entry
+from .feedgen import render_atom
 
 
 def render(

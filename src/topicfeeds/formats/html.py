@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from ..config import Format, Site, Topic
-from ..model import Entry
+from ..core.model import Entry
 from .common import LABELS, MEDIA_TYPES, OPML, SUFFIXES, TopicListing, uses
 
 if TYPE_CHECKING:

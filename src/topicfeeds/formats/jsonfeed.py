@@ -16,8 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from ..config import Site, Topic
-from ..model import Entry, Related
-from ..writer import home_page
+from ..core.model import Entry, Related
+from .feedgen import home_page
 
 VERSION = "https://jsonfeed.org/version/1.1"
 # Where the two extension objects are described, as the spec asks of extensions.

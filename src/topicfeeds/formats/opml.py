@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from lxml import etree
 
 from ..config import Site
-from ..writer import home_page
 from .common import TopicListing, preferred_feed
+from .feedgen import home_page
 
 
 def render_opml(site: Site, listings: Sequence[TopicListing]) -> bytes:

@@ -8,13 +8,14 @@ the rows the store keeps.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from ..config import Config
-from ..errors import Problem
-from ..model import Record
-from ..stamps import Listing
-from ..state import Row
+if TYPE_CHECKING:  # what these import imports the package's stamps and chunks
+    from ..config import Config
+    from ..core.model import Record
+    from ..errors import Problem
+    from ..store import Row
+    from .stamps import Listing
 
 
 class RecordSource(Protocol):

@@ -10,11 +10,11 @@ from collections.abc import Iterator, Sequence
 
 from .. import s3
 from ..config import BucketUrl, S3Settings
+from ..core.model import Record
 from ..errors import Problem, RecordError
-from ..model import Record
-from ..reader import Tracked, parse_record
-from ..stamps import Listing, Stamp, name_matcher
-from ..state import Row, row_of
+from ..records.reader import Tracked, parse_record
+from ..store import Row, row_of
+from .stamps import Listing, Stamp, name_matcher
 
 
 class BucketSource:

@@ -16,12 +16,12 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.model import Record
 from ..errors import OutputError, Problem
-from ..model import Record
-from ..reader import read_record
-from ..stamps import PACKED, Listing, Stamp, display_path, name_matcher, stamp_of, suffixes_of
-from ..state import Row, read_row
-from ..workers import iter_files
+from ..records.reader import read_record
+from ..runtime.workers import iter_files
+from ..store import Row, read_row
+from .stamps import PACKED, Listing, Stamp, display_path, name_matcher, stamp_of, suffixes_of
 
 
 class FolderSource:

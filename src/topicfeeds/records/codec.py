@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 import orjson
 import zstandard
 
-from .errors import Problem
-from .model import Entry, Image, Provider, Record, Related
+from ..core.model import Entry, Image, Provider, Record, Related
+from ..errors import Problem
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _MICRO = timedelta(microseconds=1)

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from .errors import RecordError
+from ..errors import RecordError
 
 
 class _Refused(yaml.MarkedYAMLError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .errors import printable
+from ..errors import printable
 
 
 def removal_guard(

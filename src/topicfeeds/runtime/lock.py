@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LockedError
+from ..errors import LockedError
 
 _POLL_SECONDS = 0.1
 _held: set[str] = set()

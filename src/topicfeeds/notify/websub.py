@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from . import __version__
-from .archive import is_archive
-from .clean import redact_url
-from .codec import from_micros, micros
-from .config import Hub, Site
-from .errors import printable
-from .state import StateStore
+from .. import __version__
+from ..config import Hub, Site
+from ..core.archive import is_archive
+from ..errors import printable
+from ..records.clean import redact_url
+from ..records.codec import from_micros, micros
+from ..store import StateStore
 
 FEED_SUFFIXES = (".atom", ".rss", ".json")
 # A hub that gives no usable Retry-After with its 503 is left alone this long.

@@ -1,6 +1,6 @@
 """Read record files into `Record` values; every failure becomes a `RecordError`.
 
-The jobs are in modules of their own: listing and stat stamps (stamps.py), the front
+The jobs are in modules of their own: listing and stat stamps (sources/stamps.py), the front
 matter (frontmatter.py), YAML loading (yamlload.py), building the record (builder.py),
 and the process pool (workers.py). This module reads a file's bytes and puts them
 through the others.
@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISDIR
 
+from ..core.model import Record
+from ..errors import Problem, RecordError
+from ..runtime.workers import iter_files
+from ..sources.stamps import DEFAULT_PATTERNS, Stamp, display_path, list_record_files, name_matcher, stamp_of
 from .builder import Builder, kind_of, parse_datetime
-from .errors import Problem, RecordError
 from .frontmatter import front_matter
-from .model import Record
-from .stamps import DEFAULT_PATTERNS, Stamp, display_path, list_record_files, name_matcher, stamp_of
-from .workers import iter_files
 from .yamlfast import load_simple
 from .yamlload import DEFAULT_LOADER, LOADERS, compose_yaml, load_yaml
 

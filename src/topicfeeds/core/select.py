@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Protocol
 
-from .config import MATCH_ALL, Config, Sort, Topic, topic_key, topic_slug
+from ..config import MATCH_ALL, Config, Sort, Topic, topic_key, topic_slug
 from .model import EMPTY_FEED_TIME, Entry, Record, entry_hash, entry_of, entry_of_related
 
 Rule = Callable[[Record, Topic, datetime], "str | None"]

@@ -34,8 +34,8 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
-from .config import Format, Site, Topic
-from .model import EMPTY_FEED_TIME, Entry, Image, Related
+from ..config import Format, Site, Topic
+from ..core.model import EMPTY_FEED_TIME, Entry, Image, Related
 
 __all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "home_page", "render"]
 

@@ -8,14 +8,14 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from .config import Config, Format
-from .errors import Problem, TopicfeedsError
-from .formats import topic_files
+from ..config import Config, Format
+from ..core.select import plan_topics
+from ..errors import Problem, TopicfeedsError
+from ..formats import topic_files
+from ..sources.stamps import display_path
+from ..store import StateStore
 from .listing import decode_counts
-from .pipeline import fingerprint
-from .selector import plan_topics
-from .stamps import display_path
-from .state import StateStore
+from .run import fingerprint
 
 CHANGED = "the configuration or the program changed since the last build; its counts are shown"
 

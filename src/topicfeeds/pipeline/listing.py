@@ -9,8 +9,8 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from .config import Site
-from .formats import TopicListing
+from ..config import Site
+from ..formats import TopicListing
 
 Counts = dict[str, tuple[int, datetime | None]]
 """slug: (entries, when the newest entry was published)."""

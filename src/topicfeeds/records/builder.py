@@ -13,9 +13,9 @@ from typing import Any
 import dateutil.parser
 import yaml
 
+from ..core.model import Image, Provider, Record, Related
+from ..errors import Problem, RecordError, dotted
 from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
-from .errors import Problem, RecordError, dotted
-from .model import Image, Provider, Record, Related
 from .yamlload import CACHE_LIMIT
 
 

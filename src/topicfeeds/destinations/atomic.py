@@ -8,8 +8,8 @@ import signal
 import tempfile
 from pathlib import Path
 
-from .errors import PublishError, RemoveError
-from .signals import ENDING
+from ..errors import PublishError, RemoveError
+from ..runtime.signals import ENDING
 
 _TEMP_PREFIX = ".topicfeeds-"
 _TEMP_SUFFIX = ".tmp"

@@ -2,7 +2,7 @@
 unwinds (temporary files removed, state rolled back, workers ended, lock released)
 and ends with 128 + the signal's number, as a shell reports it, with no traceback.
 Where a handler's exception would do harm, they are held back (see command.py,
-publisher.py and workers.py)."""
+destinations/atomic.py and workers.py)."""
 
 from __future__ import annotations
 

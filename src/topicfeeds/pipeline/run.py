@@ -19,21 +19,13 @@ from itertools import chain
 from pathlib import Path
 from typing import Literal
 
-from . import __version__, chunks, codec
-from .archive import archive_name, page_ids, plan_archive
-from .codec import from_micros, micros
-from .config import MATCH_ALL, Config, Site, Topic
-from .destinations import Destination, open_destination
-from .destinations.dry import DryRun
-from .errors import OutputError, Problem, PublishError, RecordError, RemovalsRefused, printable
-from .formats import listing_of, render_site, render_topic, site_file_names, topic_digest, topic_files
-from .guard import removal_guard, subfolder_note
-from .listing import decode_counts, encode_counts, site_digest
-from .lock import exclusive
-from .model import Entry, Record, entry_hash
-from .reader import read_record
-from .removals import RemovalPlan, plan_removals
-from .selector import (
+from .. import __version__
+from ..config import MATCH_ALL, Config, Site, Topic
+from ..core.archive import archive_name, page_ids, plan_archive
+from ..core.guard import removal_guard, subfolder_note
+from ..core.model import Entry, Record, entry_hash
+from ..core.removals import RemovalPlan, plan_removals
+from ..core.select import (
     ChangesByTopic,
     LastFeed,
     Selection,
@@ -55,13 +47,22 @@ from .selector import (
     update_holds,
     verdict,
 )
-from .sources import RecordSource, open_source
-from .stamps import Listing, Stamp, display_path
-from .state import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore, damaged, fault
-from .websub import changed_feeds, deliver, next_attempt, note_changes
-from .workers import available_cpus, iter_files
-from .writer import render_archive
-from .yamlload import CACHE_LIMIT
+from ..destinations import Destination, open_destination
+from ..destinations.dry import DryRun
+from ..errors import OutputError, Problem, PublishError, RecordError, RemovalsRefused, printable
+from ..formats import listing_of, render_site, render_topic, site_file_names, topic_digest, topic_files
+from ..formats.feedgen import render_archive
+from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
+from ..records import codec
+from ..records.codec import from_micros, micros
+from ..records.reader import read_record
+from ..records.yamlload import CACHE_LIMIT
+from ..runtime.lock import exclusive
+from ..runtime.workers import available_cpus, iter_files
+from ..sources import RecordSource, chunks, open_source
+from ..sources.stamps import Listing, Stamp, display_path
+from ..store import SCHEMA_VERSION, ArchiveRow, Cached, History, StateStore, damaged, fault
+from .listing import decode_counts, encode_counts, site_digest
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
@@ -164,7 +165,7 @@ def check_folders(config: Config, *, create: bool = False) -> None:
         # As other generators do: a missing output folder whose parent exists is made.
         try:
             out.mkdir(mode=0o755)
-            # As readable as the files put in it (publisher.py), whatever the umask: under
+            # As readable as the files put in it (destinations/atomic.py), whatever the umask: under
             # 077 the web server's user could enter it no more than read a feed.
             out.chmod(0o755)
         except FileExistsError:

@@ -14,7 +14,7 @@ import posixpath
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from .formats.common import SUFFIXES
+from ..formats.common import SUFFIXES
 
 Stamp = tuple[int, int]  # an output file's stamp, as destinations give it
 

@@ -26,13 +26,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
-from . import codec
-from .chunks import Span
-from .errors import Problem, StateBusy, StateError
-from .model import Record
-from .reader import Tracked, read_tracked
-from .selector import LastFeed, SortKey
-from .stamps import Listing, Stamp
+from ..core.model import Record
+from ..core.select import LastFeed, SortKey
+from ..errors import Problem, StateBusy, StateError
+from ..records import codec
+from ..records.reader import Tracked, read_tracked
+from ..sources.chunks import Span
+from ..sources.stamps import Listing, Stamp
 
 _CHUNK = 500  # values a query takes at a time: SQLite caps the number of parameters
 

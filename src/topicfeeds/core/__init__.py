@@ -1,0 +1,1 @@
+"""What chooses a feed's entries, pure: no I/O, no clock, no database."""

@@ -1,0 +1,1 @@
+"""Telling the world that feeds changed: WebSub hubs."""

@@ -1,0 +1,1 @@
+"""Record files to records: front matter, YAML, fields, cleaning, and the records' stored form."""

@@ -1,0 +1,1 @@
+"""The process a run lives in: signals, parse workers, the run lock."""
