@@ -26,6 +26,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, NamedTuple
 
+from ..core.history import History
 from ..core.model import Record
 from ..core.select import LastFeed, SortKey
 from ..errors import Problem, StateBusy, StateError
@@ -271,15 +272,6 @@ def read_row(path: str, key: str, max_bytes: int) -> Row:
     paths when it reports them. The path is text: a cold build reads 100,000 files,
     and a `Path` for each costs more than reading it does."""
     return row_of(read_tracked(path, max_bytes, shown=key, key=key), key)
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """One entry's past in one feed."""
-
-    hash: str
-    first_seen: int  # microseconds since the epoch
-    changed: int | None  # when its content last changed, if it ever did
 
 
 @dataclass(frozen=True, slots=True)
