@@ -459,7 +459,7 @@ class StateStore:
 
     def keep_progress(self) -> None:
         """Commit what the transaction holds so far and go on in a new one: for a run
-        whose partial work is safe to keep (see pipeline._Run.prepare). Inside
+        whose partial work is safe to keep (see pipeline.refresh.prepare). Inside
         `scratch` only the held-back rows are written, and all is still rolled back."""
         self.flush()
         if self._keeping:
