@@ -111,7 +111,7 @@ def choose(view: RecordView, topic: Topic, plan: Plan, shortlists: dict[str, Sho
     or filled for it alone)."""
     last, ids = plan.last, plan.ids
     if last is not None and ids is not None:
-        records = view.copies(ids)
+        records = view.copies_for(topic, ids)
         selection = view.select(topic, records)
         if update_holds(last, selection):
             return Choice(selection, records, narrow=True)

@@ -25,7 +25,7 @@ from ..sources.stamps import Listing, Stamp
 from ..store import Cached, StateStore
 from .context import Context
 from .report import shown_key, shown_problem
-from .view import Offers
+from .view import Offers, WholeCandidate, split
 
 # Files changed less than this long before they were read may change again within
 # the same timestamp tick; they are hashed again on the next run.
@@ -203,7 +203,8 @@ class _Streaming:
     """Shortlists filled as the rows are stored, and the offers that fill them."""
 
     lists: dict[str, Shortlist]  # by topic slug
-    offers: Offers
+    light: Offers  # of light records, to the topics whose rules read no more
+    whole: Offers | None  # of whole records, to those whose rules need them (see fields.py)
 
 
 def _offers(run: Context, listing: Listing, stale: Sequence[str], full: bool) -> _Streaming | None:
@@ -220,7 +221,8 @@ def _offers(run: Context, listing: Listing, stale: Sequence[str], full: bool) ->
         return None
     topics = plan_topics(config, {}).topics
     lists = {t.slug: Shortlist(t, run.now) for t in topics}
-    return _Streaming(lists, Offers(topics, lists))
+    light, whole = split(topics)
+    return _Streaming(lists, Offers(light, lists), Offers(whole, lists) if whole else None)
 
 
 def _store_rows(
@@ -240,7 +242,7 @@ def _store_rows(
     names, at, stamped = listing.names, 0, listing.stamped
     full, auto, total = stored.full, config.auto, len(stale)
     touched, changed, unsettled, warnings = stored.touched, stored.changed, stored.unsettled, stored.warnings
-    light_offers = None if offers is None else offers.offers
+    light_offers, whole_offers = (None, None) if offers is None else (offers.light, offers.whole)
     # Done for every file of a cold build: each step counts.
     for done, row in enumerate(rows, 1):
         name = row.name
@@ -271,7 +273,10 @@ def _store_rows(
         store.put(row, racy, new=old is None)
         if row.light is not None:  # not rejected
             if light_offers is not None and row.id is not None:  # a good row has its id
-                light_offers.offer(codec.LightCandidate(codec.Light(name, row.id, row.light)))
+                candidate = codec.LightCandidate(codec.Light(name, row.id, row.light))
+                light_offers.offer(candidate)
+                if whole_offers is not None and row.extra is not None:
+                    whole_offers.offer(WholeCandidate(candidate, row.extra))
             touched.update(row.folded)
             if row.id is not None and not full:  # a full run chooses every topic afresh
                 changed.add(row.id)

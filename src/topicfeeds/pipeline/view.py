@@ -1,11 +1,12 @@
 """The stored records as the choosing stage reads them: light records (without images
-and related articles: all the rules look at) decoded once a run and shared by the
-topics, every copy of an article, whole records on demand, and shortlists filled in
-one pass over the records."""
+and related articles: all the shipped rules look at) decoded once a run and shared by
+the topics, every copy of an article, whole records on demand, and shortlists filled
+in one pass over the records. A topic whose rules read a field a light record lacks
+(see fields.py) is given its records whole wherever its rules run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 
 from ..config import MATCH_ALL, Topic
@@ -14,6 +15,11 @@ from ..core.select import Selection, Shortlist, content_key, select, shortlisted
 from ..records import codec
 from ..records.yamlload import CACHE_LIMIT
 from ..store import StateStore
+from .fields import needs_whole
+
+# Whole records are read from the store this many at a time: a query per batch rather
+# than per record, and no more of them held at once.
+WHOLE_BATCH = 500
 
 
 class Offers:
@@ -31,7 +37,7 @@ class Offers:
         # flat however many records.
         self.routes: dict[str | tuple[str, ...], list[Shortlist]] = {}
 
-    def offer(self, candidate: codec.LightCandidate) -> None:
+    def offer(self, candidate: codec.LightCandidate | WholeCandidate) -> None:
         """Offer one record to each shortlist of a topic it matches."""
         names = candidate.topics
         known = names[0] if len(names) == 1 else tuple(names)
@@ -47,6 +53,35 @@ class Offers:
             self.routes[known] = route
         for shortlist in route:
             shortlist.consider(candidate)
+
+
+class WholeCandidate:
+    """A record as stored (a `selector.Candidate`), ranked by its light part and made
+    whole, with its images and related articles, only when asked for."""
+
+    __slots__ = ("_extra", "_light", "_record", "heat", "id", "published_micros", "quality", "topics")
+
+    def __init__(self, light: codec.LightCandidate, extra: bytes) -> None:
+        self._light = light
+        self._extra = extra
+        self._record: Record | None = None
+        self.id = light.id
+        self.published_micros = light.published_micros
+        self.quality = light.quality
+        self.heat = light.heat
+        self.topics = light.topics
+
+    def record(self) -> Record:
+        """The whole record."""
+        if self._record is None:
+            self._record = codec.with_extra(self._light.record(), self._extra)
+        return self._record
+
+
+def split(topics: Sequence[Topic]) -> tuple[list[Topic], list[Topic]]:
+    """`topics` whose rules read light records, and those whose rules need them whole."""
+    light = [t for t in topics if not needs_whole(t)]
+    return light, [t for t in topics if needs_whole(t)]
 
 
 class RecordView:
@@ -70,6 +105,21 @@ class RecordView:
         match = None if MATCH_ALL in topic.match else topic.match
         return [self._decoded(name, light) for name, light in self.store.light_records(match)]
 
+    def records(self, topic: Topic) -> list[Record]:
+        """The records `topic` may select, as its rules need them."""
+        if not needs_whole(topic):
+            return self.light_records(topic)
+        return list(self._whole_records(topic))
+
+    def _whole_records(self, topic: Topic) -> Iterator[Record]:
+        """The records `topic` may select, whole, in the store's order of names."""
+        match = None if MATCH_ALL in topic.match else topic.match
+        names = [name for name, _ in self.store.light_records(match)]
+        for start in range(0, len(names), WHOLE_BATCH):
+            part = names[start : start + WHOLE_BATCH]
+            whole = self.store.full_records(part)
+            yield from (whole[name] for name in part)
+
     def copies(self, ids: Iterable[str]) -> list[Record]:
         """Every stored copy of the articles `ids`, light. Asked of the store once a run
         for each article (topics share most of theirs: the changed ones), and in one
@@ -83,6 +133,11 @@ class RecordView:
             copies[article].append(self._decoded(light.key, light))
         return [record for article in wanted for record in copies[article]]
 
+    def copies_for(self, topic: Topic, ids: Iterable[str]) -> list[Record]:
+        """Every stored copy of the articles `ids`, as `topic`'s rules need them."""
+        found = self.copies(ids)
+        return self.whole(found) if needs_whole(topic) else found
+
     def content_key(self, record: Record) -> str:
         """`selector.content_key` of a light record: of its whole record."""
         # Light records lack what tells tied copies apart: ties read the whole record.
@@ -95,8 +150,14 @@ class RecordView:
 
     def select(self, topic: Topic, records: Sequence[Record] | None = None,
                extra: Sequence[Record] = ()) -> Selection:  # fmt: skip
-        """`topic`'s selection from `records` (by default all it may select) and `extra`
-        (whole records not in the store)."""
+        """`topic`'s selection from `records` (by default all it may select; given as
+        its rules need them) and `extra` (whole records not in the store)."""
+        if needs_whole(topic):
+            given = self.records(topic) if records is None else records
+            if extra:
+                keys = {r.key for r in extra}
+                given = [*(r for r in given if r.key not in keys), *extra]
+            return select(given, topic, self.now)
         light = self.light_records(topic) if records is None else records
         if extra:
             keys = {r.key for r in extra}
@@ -119,20 +180,27 @@ class RecordView:
         if [s.topic for s in streamed.values()] == list(topics):
             return dict(streamed)
         lists = {t.slug: Shortlist(t, self.now) for t in topics}
-        if not topics:
-            return lists
-        offers = Offers(topics, lists)
-        # Past ten topics, one pass over every record costs less than their own.
-        match = None if offers.every or len(topics) > 10 else sorted(offers.by_name)
-        for _, stored in self.store.light_records(match):
-            offers.offer(codec.LightCandidate(stored))
+        light, whole = split(topics)
+        if light:
+            offers = Offers(light, lists)
+            # Past ten topics, one pass over every record costs less than their own.
+            match = None if offers.every or len(light) > 10 else sorted(offers.by_name)
+            for _, stored in self.store.light_records(match):
+                offers.offer(codec.LightCandidate(stored))
+        for topic in whole:
+            shortlist = lists[topic.slug]
+            for record in self._whole_records(topic):
+                shortlist.offer(record)
         return lists
 
     def choose_all(self, topic: Topic, shortlist: Shortlist) -> tuple[Selection, Sequence[Record]]:
         """`topic`'s selection from all its records, and the records its due time is
         found from: from its shortlist, or should that not decide, from every record."""
-        chosen = shortlisted(shortlist, self.copies, content=self.content_key, whole=self.whole)
+        if needs_whole(topic):
+            chosen = shortlisted(shortlist, lambda ids: self.copies_for(topic, ids))
+        else:
+            chosen = shortlisted(shortlist, self.copies, content=self.content_key, whole=self.whole)
         if chosen is not None:
             return chosen
-        records = self.light_records(topic)
+        records = self.records(topic)
         return self.select(topic, records), records
