@@ -11,7 +11,7 @@ records at once. It reads only what changed: with nothing changed it only lists.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence, Set
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -81,7 +81,9 @@ class Refreshed:
     unsettled: Set[str]  # files whose stored stamp may not be their listed one
     full: bool  # see Prepared
     expired: frozenset[str]  # see Prepared
-    shortlists: Mapping[str, Shortlist] = field(default_factory=dict)  # filled as the rows were stored
+    # Filled as the rows were stored (see `_offers`), for the choosing stage, which takes
+    # each from here as it chooses its topic, so that what it holds goes then.
+    shortlists: dict[str, Shortlist] = field(default_factory=dict)
 
 
 def scan(source: RecordSource, store: StateStore) -> Scanned:

@@ -6,7 +6,7 @@ in one pass over the records. A topic whose rules read a field a light record la
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 
 from ..config import MATCH_ALL, Topic
@@ -171,14 +171,15 @@ class RecordView:
             )  # fmt: skip
         return select(light, topic, self.now, content=self.content_key, whole=self.whole)
 
-    def shortlists(self, topics: Sequence[Topic], streamed: Mapping[str, Shortlist]) -> dict[str, Shortlist]:
+    def shortlists(self, topics: Sequence[Topic], streamed: dict[str, Shortlist]) -> dict[str, Shortlist]:
         """A shortlist for each of `topics`, filled in one pass over the records they
         can match: each record is decoded once, and none is held beyond the shortlists,
         so memory does not grow with the records folder. Those `streamed` (filled as the
-        run stored every record, see refresh.py) are taken when they are for the same
-        topics."""
+        run stored every record, see refresh.py) are taken, the same dict, when they are
+        for the same topics: the caller takes each from it as it chooses its topic, and
+        what it held goes with it."""
         if [s.topic for s in streamed.values()] == list(topics):
-            return dict(streamed)
+            return streamed
         lists = {t.slug: Shortlist(t, self.now) for t in topics}
         light, whole = split(topics)
         if light:
