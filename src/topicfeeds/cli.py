@@ -122,7 +122,7 @@ def _discard_output() -> None:
 def _main(argv: Sequence[str] | None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     try:
-        args = make_parser().parse_args(words)
+        args = _parser().parse_args(words)
     except _UsageError as exc:
         exc.parser.print_usage(sys.stderr)
         print(f"{exc.parser.prog}: error: {exc.message}", file=sys.stderr)
@@ -350,6 +350,10 @@ def error_lines(report: BuildReport) -> list[str]:
 
 def make_parser() -> argparse.ArgumentParser:
     """The command line's parser, every command and option (the reference docs are made from it)."""
+    return _parser()
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="topicfeeds",
         description="Publish news records as per-topic feeds and pages, and preview them.",
