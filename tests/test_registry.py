@@ -1,7 +1,7 @@
 """The formats' registry: a format is one module and one registration, and the rest of
 the program reads its description. A fifth format registered here changes nothing until
 a topic asks for it; then its file is made, served, announced to hubs and listed as its
-description says."""
+description says. deploy/nginx.conf, a static file, is held to the registry."""
 
 from __future__ import annotations
 
@@ -22,13 +22,14 @@ from topicfeeds.config import DEFAULT_CACHE_CONTROL, Rules, S3Settings, parse_co
 from topicfeeds.destinations.bucket import cache_control, media_type
 from topicfeeds.errors import ConfigError
 from topicfeeds.formats import Context, FormatSpec, register, topic_digest, unregister
-from topicfeeds.formats.spec import specs
+from topicfeeds.formats.spec import file_types, nginx_types, specs, websub_suffixes
 from topicfeeds.notify.websub import changed_feeds
 from topicfeeds.serve import WebSub, answer
 
 from .conftest import BASE_CONFIG, make_config, write_record
 
 DATA = Path(__file__).resolve().parent / "data"
+ROOT = DATA.parent.parent
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 HUB = "https://hub.example/"
 
@@ -187,3 +188,25 @@ def test_config_and_the_formats_load_in_either_order(first: str) -> None:
     code = f"import {first}; from topicfeeds.config import Rules; print(Rules().formats)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out == "('atom', 'rss', 'json', 'html')\n"
+
+
+def test_the_nginx_block_agrees_with_the_registry() -> None:
+    conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+    assert nginx_types() in conf
+    types = file_types()
+    styled = {s.lstrip("."): t.browser_type for s, t in types.items() if t.browser_type}
+    # The feeds a browser gets styled, and those with a place for the hubs' Link headers.
+    locations = dict(re.findall(r"\n    location ~ \\\.\(?([a-z|]+)\)?\$ \{\n(.*?)\n    \}", conf, re.S))
+    browsed = {ext for alts, body in locations.items() if "/_styled" in body for ext in alts.split("|")}
+    assert browsed == set(styled)
+    told = {ext for alts, body in locations.items() if 'rel="hub"' in body for ext in alts.split("|")}
+    assert told == {s.lstrip(".") for s in websub_suffixes()}
+    internal = re.search(r"location \^~ /_styled/ \{\n\s*internal;\n\s*types \{\n\s*(\S+)\s+([a-z ]+);", conf)
+    assert internal is not None
+    assert {ext: internal.group(1) for ext in internal.group(2).split()} == styled
+    # Every type but text/html (nginx's own default) gets a charset and is compressed.
+    texts = {t.media_type for t in types.values()} | set(styled.values())
+    for directive in ("charset_types", "gzip_types"):
+        listed = re.search(rf"\n    {directive} ([^;]+);", conf)
+        assert listed is not None
+        assert set(listed.group(1).split()) == texts - {"text/html"}, directive

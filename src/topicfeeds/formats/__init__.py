@@ -3,9 +3,10 @@
 A format is one module here: a `SPEC` describing it (spec.FormatSpec: name, suffix,
 media type, label, cache kind, whether it is a feed, whether hubs are told of it, whether
 a topic gets it by default) and `render(context) -> bytes`, the bytes of a topic's file
-in it; and one registration line below. A page made with Jinja2 adds its template.
-Nothing else names it: config's checker, the pages, the OPML file, `serve`, WebSub and
-the bucket read the registry (spec.py says what each takes from it).
+in it; and one registration line below. A page made with Jinja2 adds its template, and a
+new suffix its line in deploy/nginx.conf, a static file (a test names the line). Nothing
+else names it: config's checker, the pages, the OPML file, `serve`, WebSub and the bucket
+read the registry (spec.py says what each takes from it).
 
 The site-level files (the index, the OPML subscription list and the stylesheets) are made
 from a listing of the topics alone, so they change only when a topic's listing does.

@@ -7,6 +7,8 @@ A new format touches exactly:
   topic that names no formats gets the formats on by default:
       register(textlist.SPEC, textlist.render)
 - a template under templates/, if it is a page made with Jinja2;
+- deploy/nginx.conf's `types {}` block, a static file, when its suffix is new there:
+  tests/test_registry.py fails until the block is what `nginx_types()` prints.
 From its description the rest of the program knows it:
 - config.yaml's `formats:` accepts its name; a topic that names no formats gets it only
   when `default` is true, so registering a format changes nothing for an existing site;
@@ -210,3 +212,14 @@ class FeedFormats(Collection[str]):
 
     def __len__(self) -> int:
         return sum(1 for spec in specs() if spec.feed)
+
+
+def nginx_types(indent: str = "    ") -> str:
+    """deploy/nginx.conf's `types {}` block, as the registry has it: print it with
+    `python -c 'from topicfeeds.formats.spec import nginx_types; print(nginx_types())'`."""
+    by_type: dict[str, list[str]] = {}
+    for suffix, file_type in file_types().items():
+        by_type.setdefault(file_type.media_type, []).append(suffix.lstrip("."))
+    width = max(len(t) for t in by_type) + 2
+    lines = [f"{indent * 2}{t.ljust(width)}{' '.join(extensions)};" for t, extensions in by_type.items()]
+    return "\n".join([f"{indent}types {{", *lines, f"{indent}}}"])
