@@ -192,7 +192,7 @@ def test_config_and_the_formats_load_in_either_order(first: str) -> None:
 
 def test_the_nginx_block_agrees_with_the_registry() -> None:
     conf = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
-    assert nginx_types() in conf
+    assert nginx_types() in conf, f"deploy/nginx.conf's types block should read:\n{nginx_types()}"
     types = file_types()
     styled = {s.lstrip("."): t.browser_type for s, t in types.items() if t.browser_type}
     # The feeds a browser gets styled, and those with a place for the hubs' Link headers.
