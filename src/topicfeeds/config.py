@@ -22,10 +22,11 @@ from .sources.stamps import DEFAULT_PATTERNS, display_path
 
 Sort = Literal["newest", "quality", "heat"]
 RelatedMode = Literal["see-also", "enclosure", "entries", "none"]
-Format = Literal["atom", "rss", "json", "html"]
+# A registered format's name (formats/spec.py): a new format is a module and a
+# registration there, not a name here.
+Format = str
 SORTS: tuple[Sort, ...] = get_args(Sort)
 RELATED_MODES: tuple[RelatedMode, ...] = get_args(RelatedMode)
-FORMATS: tuple[Format, ...] = get_args(Format)  # what a topic gets unless told otherwise
 PUBLISHED = get_args(Literal["only", "any"])
 FUTURE = ("hold", "publish")
 Future = Literal["hold", "publish"]
@@ -46,6 +47,22 @@ DEFAULT_LIMIT = 50
 MATCH_ALL = "*"
 # Beside config.yaml, never in the served folder.
 DEFAULT_STATE = ".topicfeeds-state.sqlite"
+
+
+# The formats are asked for their names when a config is checked, never while this
+# module loads: they import it (Site, Topic), so it cannot import them then.
+def format_names() -> tuple[Format, ...]:
+    """The formats config.yaml may name: every registered one."""
+    from .formats.spec import names
+
+    return names()
+
+
+def default_formats() -> tuple[Format, ...]:
+    """What a topic gets unless told otherwise: the registered formats on by default."""
+    from .formats.spec import default_formats
+
+    return default_formats()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +114,7 @@ class Rules:
     related: RelatedMode = "see-also"
     future: Future = "hold"  # a record dated after the run's time waits for it; "publish": at once
     clock_skew_minutes: float = DEFAULT_CLOCK_SKEW_MINUTES  # a date this far ahead still counts as now
-    formats: tuple[Format, ...] = FORMATS  # the files the topic gets, in this order
+    formats: tuple[Format, ...] = field(default_factory=default_formats)  # the files it gets, in this order
     archive: bool = False  # keep every entry ever published in RFC 5005 archive pages (Atom)
 
 
@@ -200,10 +217,9 @@ def is_bucket(text: str | None) -> bool:
 _WINDOWS_DEVICES = {"con", "prn", "aux", "nul"} | {f"{d}{n}" for d in ("com", "lpt") for n in range(10)}
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 MAX_SLUG = 64
-# The files a site has beside its topics' (formats/common.py, formats/feedgen.py); a test holds
+# The files a site has beside its topics' (formats/spec.py's SITE_FILES); a test holds
 # them to those modules. No topic's file may take one's name.
 SITE_FILES = ("index.html", "topics.opml", "style.css", "feed.css")
-TOPIC_SUFFIXES = (".atom", ".rss", ".json", ".html")
 # Symbols spelt out in slugs: "C++" and "C#" would otherwise both come to "c".
 _SPELT = {"+": " plus ", "#": " sharp ", "&": " and ", "@": " at ", "%": " percent ", "$": " dollar "}
 # An automatic topic's name that its slug spells exactly: lowercase ASCII words between
@@ -222,8 +238,10 @@ def is_slug(value: str) -> bool:
 
 def site_file_taken(slug: str) -> str | None:
     """The site file (or archive page) one of topic `slug`'s files would be, or None."""
-    for suffix in TOPIC_SUFFIXES:
-        name = f"{slug}{suffix}"
+    from .formats.spec import specs  # see format_names
+
+    for spec in specs():
+        name = f"{slug}{spec.suffix}"
         if name in SITE_FILES or is_archive(name):
             return name
     return None
@@ -543,15 +561,16 @@ class _Checker:
         names = self.names(value, path)
         if names is None:
             return None
+        formats = format_names()
         if not names:
-            self.problem(path, f"give at least one of {', '.join(FORMATS)}")
+            self.problem(path, f"give at least one of {', '.join(formats)}")
             return None
         known: list[Format] = []
         for i, name in enumerate(names):
-            if name not in FORMATS:
-                hint = _suggestion(name, FORMATS)
+            if name not in formats:
+                hint = _suggestion(name, formats)
                 extra = f"; did you mean {hint!r}?" if hint else ""
-                self.problem((*path, i), f"{_shown(name)} is not one of {', '.join(FORMATS)}{extra}")
+                self.problem((*path, i), f"{_shown(name)} is not one of {', '.join(formats)}{extra}")
             else:
                 known.append(name)
         return tuple(known) if len(known) == len(names) else None

@@ -16,32 +16,23 @@ import posixpath
 from .. import s3
 from ..config import DEFAULT_CACHE_CONTROL, BucketUrl, FileKind, S3Settings
 from ..errors import PublishError, RemoveError
-from ..formats.common import MEDIA_TYPES, SUFFIXES
+from ..formats.spec import file_types
 from . import OutputStamp
-
-_MEDIA_BY_SUFFIX = {SUFFIXES[f]: t for f, t in MEDIA_TYPES.items()} | {
-    ".opml": "text/x-opml",
-    ".css": "text/css",
-}
-_KIND_BY_SUFFIX: dict[str, FileKind] = {
-    ".atom": "feeds",
-    ".rss": "feeds",
-    ".json": "feeds",
-    ".html": "pages",
-    ".opml": "listings",
-    ".css": "stylesheets",
-}
 
 
 def media_type(name: str) -> str:
-    """The media type an object named `name` is served with."""
-    base = _MEDIA_BY_SUFFIX.get(posixpath.splitext(name)[1], "application/octet-stream")
+    """The media type an object named `name` is served with: its format's (or site
+    file's), as registered in formats/spec.py."""
+    known = file_types().get(posixpath.splitext(name)[1])
+    base = "application/octet-stream" if known is None else known.media_type
     return f"{base}; charset=utf-8" if base.startswith("text/") else base
 
 
 def cache_control(name: str, settings: S3Settings) -> str:
-    """The Cache-Control an object named `name` is served with."""
-    kind = _KIND_BY_SUFFIX.get(posixpath.splitext(name)[1], "feeds")
+    """The Cache-Control an object named `name` is served with: that of its format's
+    (or site file's) kind, as registered in formats/spec.py."""
+    known = file_types().get(posixpath.splitext(name)[1])
+    kind: FileKind = "feeds" if known is None else known.kind
     return dict(settings.cache_control).get(kind, DEFAULT_CACHE_CONTROL[kind])
 
 

@@ -50,8 +50,16 @@ from ..core.select import (
 from ..destinations import Destination, open_destination
 from ..destinations.dry import DryRun
 from ..errors import OutputError, Problem, PublishError, RecordError, RemovalsRefused, printable
-from ..formats import listing_of, render_site, render_topic, site_file_names, topic_digest, topic_files
-from ..formats.feedgen import render_archive
+from ..formats import (
+    listing_of,
+    render_archive,
+    render_site,
+    render_topic,
+    site_file_names,
+    topic_digest,
+    topic_due,
+    topic_files,
+)
 from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
 from ..records import codec
 from ..records.codec import from_micros, micros
@@ -401,12 +409,14 @@ RENDER_BATCH = 64
 RENDER_PARALLEL_MIN = 8
 
 
-def render_all(site: Site, chosen: Sequence[_Chosen], jobs: int) -> Iterator[dict[str, bytes]]:
+def render_all(
+    site: Site, chosen: Sequence[_Chosen], jobs: int, now: datetime | None = None
+) -> Iterator[dict[str, bytes]]:
     """The files of each topic `chosen`, in order, made by up to `jobs` processes (see
     workers.py): rendering is pure, and the run's own process puts each in place."""
 
     def make(c: _Chosen) -> dict[str, bytes]:
-        return render_topic(site, c.topic, c.entries, __version__, c.updated, c.prev_archive)
+        return render_topic(site, c.topic, c.entries, __version__, c.updated, c.prev_archive, now)
 
     return iter_files(chosen, make, jobs, per_chunk=1, least=RENDER_PARALLEL_MIN)
 
@@ -853,7 +863,7 @@ class _Run:
                 self._choose(t, plans[t.slug], shortlists, rendered)
                 for t in topics[start : start + RENDER_BATCH]
             ]
-            files = render_all(self.config.site, [m for m in made if m.render], self.jobs)
+            files = render_all(self.config.site, [m for m in made if m.render], self.jobs, self.now)
             for m in made:
                 topic = m.topic
                 failures += m.failed
@@ -866,6 +876,11 @@ class _Run:
                 failures += failed
                 if not failed:
                     due = self._due(topic, m.selection, m.records, narrow=m.narrow)
+                    # A format that reads the run's time says when its file next changes.
+                    site, now = self.config.site, self.now
+                    made_due = topic_due(site, topic, m.entries, __version__, m.updated, m.prev_archive, now)
+                    if made_due is not None:
+                        due = micros(made_due) if due is None else min(due, micros(made_due))
                     self.store.set_topic(topic.slug, due, last_feed(m.selection).floor)
                     rendered[topic.slug] = m.digest
                 else:
@@ -912,7 +927,7 @@ class _Run:
             pages, _, failed = self._put_archive(topic.slug)
         self.counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
         updated = feed_updated(entries, shown_at)
-        digest = topic_digest(self.config.site, topic, entries, __version__, updated, prev_archive)
+        digest = topic_digest(self.config.site, topic, entries, __version__, updated, prev_archive, self.now)
         render = rendered.get(topic.slug) != digest or not self._outputs_intact(topic_files(topic))
         return _Chosen(
             topic, selection, records, narrow, entries, updated, prev_archive, digest, render, pages, failed
