@@ -1,17 +1,173 @@
-"""The rules a topic admits records by, in the order `explain` reports them.
-Pure: no I/O, no clock."""
+"""The rules a topic admits records by, each declaring the record fields it reads.
+Pure: no I/O, no clock.
+
+`RULES` holds them in the order `exclusion` checks them: the first that fails is the
+reason `explain` reports, and every reason starts with the rule's name ("types: ...").
+A rule declares the `Record` fields it reads (`reads`) and whether a topic's settings
+turn it on (`applies`), so `fields_read` and `needs_whole` tell the build which topics
+must see whole records: a light record (see records/codec.py) has every field but
+`images` and `related` (`LIGHT_FIELDS`).
+
+Adding a rule touches exactly these files:
+
+- here: its check, a function `(record, topic, now) -> str | None` giving why it
+  excludes `record` ("<name>: ...") or None, and its `Rule(name, reads, check, applies)`
+  in `RULES`, where `explain` should report it;
+- config: its setting, a field of `Rules` whose default leaves the rule off, and the
+  key the config checker reads into it;
+
+and nothing else in the code: exclusion, explain, the Shortlist, next_release, the
+incremental proofs and the build's choice of whole records read `RULES`, and the
+state's fingerprint covers every field of `Rules`. (Its tests: a topic that turns it on
+in tests/test_rules.py, which then checks that it reads no field it does not declare;
+its setting's documentation for users.) A check answers from the record and the
+topic's settings alone, never from `now`: the incremental proofs take an unchanged
+record to be admitted as before, and only the two rules that change with time,
+`max_age_days` and `future`, are known to schedule.py (`due_at`) and the Shortlist.
+
+A rule can also be added while the program runs, as a test does:
+`with RULES.registered(rule): ...`, or `RULES.register(rule)` and `RULES.remove(name)`.
+The registry is not locked: change it before records are selected, not during.
+"""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 
 from ..config import MATCH_ALL, Topic
 from .model import Record
 
-Rule = Callable[[Record, Topic, datetime], "str | None"]
+Check = Callable[[Record, Topic, datetime], "str | None"]
+"""Why a rule excludes a record from a topic at the run's time, or None when it admits it."""
+
+# The extra part of a stored record (records/codec.py): read only for records that
+# reach a feed, or for topics whose rules read them.
+_EXTRA_FIELDS = frozenset({"images", "related"})
+_RECORD_FIELDS = frozenset(f.name for f in fields(Record))
+
+LIGHT_FIELDS: frozenset[str] = _RECORD_FIELDS - _EXTRA_FIELDS
+"""The `Record` fields a light record has: every field but `images` and `related`."""
+
+
+def _always(topic: Topic) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One rule: what it is called, what it reads, how it decides."""
+
+    name: str  # as explain reports it: each reason starts "<name>: "
+    reads: frozenset[str]  # the `Record` fields `check` looks at
+    check: Check
+    # Whether a topic's settings turn the rule on. When not, `check` must admit every
+    # record by itself: `exclusion` does not ask, to spare the hot path a call per rule.
+    applies: Callable[[Topic], bool] = _always
+
+
+FUTURE = "future"  # the rule the Shortlist and next_release reason about apart (see held_until)
+
+
+class RuleRegistry:
+    """The rules in the order they are checked, and their checks as the hot path runs
+    them (kept as tuples, made again only when a rule is added or removed)."""
+
+    __slots__ = ("_rules", "checks", "present")
+
+    def __init__(self, rules: Iterable[Rule]) -> None:
+        self._set(tuple(rules))
+
+    def _set(self, rules: tuple[Rule, ...]) -> None:
+        names = [rule.name for rule in rules]
+        if len(set(names)) != len(names):
+            raise ValueError(f"two rules share a name among {', '.join(names)}")
+        for rule in rules:
+            unknown = rule.reads - _RECORD_FIELDS
+            if unknown:  # a misspelt field would make needs_whole answer wrongly
+                raise ValueError(f"rule {rule.name!r} reads {', '.join(sorted(unknown))}: not a Record field")
+        self._rules = rules
+        self.checks: tuple[Check, ...] = tuple(rule.check for rule in rules)  # what exclusion runs
+        # What a record held for its date must pass to be taken: see exclusion_but_future.
+        self.present: tuple[Check, ...] = tuple(rule.check for rule in rules if rule.name != FUTURE)
+
+    def __iter__(self) -> Iterator[Rule]:
+        return iter(self._rules)
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The rules' names, in order."""
+        return tuple(rule.name for rule in self._rules)
+
+    def register(self, rule: Rule, *, before: str | None = None) -> None:
+        """Add `rule`, last or just before the rule named `before`."""
+        rules = list(self._rules)
+        if rule.name in self.names:
+            raise ValueError(f"a rule named {rule.name!r} is already registered")
+        if before is None:
+            rules.append(rule)
+        elif before in self.names:
+            rules.insert(self.names.index(before), rule)
+        else:
+            raise ValueError(f"no rule named {before!r} to register {rule.name!r} before")
+        self._set(tuple(rules))
+
+    def remove(self, name: str) -> Rule:
+        """Remove the rule named `name`, and give it back."""
+        for rule in self._rules:
+            if rule.name == name:
+                self._set(tuple(r for r in self._rules if r is not rule))
+                return rule
+        raise ValueError(f"no rule named {name!r} to remove")
+
+    @contextmanager
+    def registered(self, rule: Rule, *, before: str | None = None) -> Iterator[Rule]:
+        """`rule` registered for the length of a `with` block."""
+        self.register(rule, before=before)
+        try:
+            yield rule
+        finally:
+            self.remove(rule.name)
+
+
+def fields_read(topic: Topic) -> frozenset[str]:
+    """The `Record` fields `topic`'s rules read: those of the rules its settings turn on."""
+    return frozenset().union(*(rule.reads for rule in RULES if rule.applies(topic)))
+
+
+def needs_whole(topic: Topic) -> bool:
+    """Whether `topic`'s rules read a field light records lack (images, related)."""
+    return not fields_read(topic) <= LIGHT_FIELDS
+
+
+def exclusion(record: Record, topic: Topic, now: datetime) -> str | None:
+    """Why `topic`'s rules exclude `record`, or None when they admit it."""
+    # Hot path: runs for every record a topic may take.
+    for check in RULES.checks:
+        reason = check(record, topic, now)
+        if reason is not None:
+            return reason
+    return None
+
+
+def exclusion_but_future(record: Record, topic: Topic, now: datetime) -> str | None:
+    """Why every rule but `future` excludes `record`: whether a record held for its
+    date would be taken at all."""
+    for check in RULES.present:
+        reason = check(record, topic, now)
+        if reason is not None:
+            return reason
+    return None
+
+
+# -- the rules
 
 
 def _names(values: Iterable[str]) -> str:
@@ -131,34 +287,26 @@ def _future(record: Record, topic: Topic, now: datetime) -> str | None:
 
 
 # In the order `explain` reports them: the first rule that fails is the reason.
-RULES: tuple[Rule, ...] = (
-    _match,
-    _published,
-    _types,
-    _categories,
-    _min_quality,
-    _providers,
-    _keywords,
-    _max_age,
-    _future,
+RULES = RuleRegistry(
+    (
+        Rule("topics", frozenset({"topics"}), _match, lambda t: MATCH_ALL not in t.match),
+        Rule("published", frozenset({"is_published"}), _published, lambda t: t.rules.published_only),
+        Rule("types", frozenset({"type"}), _types, lambda t: bool(t.rules.types)),
+        Rule("categories", frozenset({"category"}), _categories, lambda t: bool(t.rules.categories)),
+        Rule("min_quality", frozenset({"quality"}), _min_quality, lambda t: t.rules.min_quality is not None),
+        Rule(
+            "providers",
+            frozenset({"provider"}),
+            _providers,
+            lambda t: bool(t.rules.providers_include or t.rules.providers_exclude),
+        ),
+        Rule(
+            "keywords",
+            frozenset({"title", "excerpt"}),
+            _keywords,
+            lambda t: bool(t.rules.keywords_include or t.rules.keywords_exclude),
+        ),
+        Rule("max_age_days", frozenset({"published"}), _max_age, lambda t: t.rules.max_age_days is not None),
+        Rule(FUTURE, frozenset({"published"}), _future, lambda t: t.rules.future != "publish"),
+    )
 )
-_PRESENT_RULES = tuple(rule for rule in RULES if rule is not _future)
-
-
-def exclusion(record: Record, topic: Topic, now: datetime) -> str | None:
-    """Why `topic`'s rules exclude `record`, or None when they admit it."""
-    for rule in RULES:
-        reason = rule(record, topic, now)
-        if reason is not None:
-            return reason
-    return None
-
-
-def exclusion_but_future(record: Record, topic: Topic, now: datetime) -> str | None:
-    """Why every rule but `future` excludes `record`: whether a record held for its
-    date would be taken at all."""
-    for rule in _PRESENT_RULES:
-        reason = rule(record, topic, now)
-        if reason is not None:
-            return reason
-    return None
