@@ -42,6 +42,7 @@ from ..destinations import Destination, open_destination
 from ..destinations.dry import DryRun
 from ..errors import OutputError, Problem, PublishError, RecordError, RemovalsRefused, printable
 from ..formats import listing_of, render_site, render_topic, site_file_names, topic_digest, topic_files
+from ..formats.common import SUFFIXES
 from ..formats.feedgen import render_archive
 from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
 from ..records import codec
@@ -938,7 +939,8 @@ class _Run:
         unmade = published.keys() - made
         present = {name: destination.stamp(name) for name in unmade}
         plan = plan_removals(published, present, made, config.retire,
-                             delete=config.delete, max_deletes=config.max_deletes)  # fmt: skip
+                             delete=config.delete, max_deletes=config.max_deletes,
+                             suffixes=SUFFIXES.values())  # fmt: skip
         place = str(config.output_url or config.output_dir)
         if store.meta("output_place") != place:
             # Published elsewhere, before the output moved: not this place's to remove.
