@@ -23,30 +23,21 @@ from .. import __version__
 from ..config import MATCH_ALL, Config, Site, Topic
 from ..core.archive import archive_name, page_ids, plan_archive
 from ..core.guard import removal_guard, subfolder_note
-from ..core.model import Entry, Record, entry_hash
-from ..core.removals import RemovalPlan, plan_removals
-from ..core.select import (
+from ..core.incremental import (
     ChangesByTopic,
     LastFeed,
-    Selection,
-    Shortlist,
-    as_of,
     changes_by_topic,
     changes_for,
-    content_key,
-    due_at,
-    feed_updated,
     last_feed,
-    next_change,
-    plan_topics,
-    record_topic_names,
-    select,
-    shortlisted,
-    too_many_topics,
     update_candidates,
     update_holds,
-    verdict,
 )
+from ..core.model import Entry, Record, entry_hash
+from ..core.removals import RemovalPlan, plan_removals
+from ..core.schedule import as_of, due_at, feed_updated, next_change
+from ..core.select import Selection, content_key, select, verdict
+from ..core.shortlist import Shortlist, shortlisted
+from ..core.topics import plan_topics, record_topic_names, too_many_topics
 from ..destinations import Destination, open_destination
 from ..destinations.dry import DryRun
 from ..errors import OutputError, Problem, PublishError, RecordError, RemovalsRefused, printable
@@ -60,6 +51,7 @@ from ..formats import (
     topic_due,
     topic_files,
 )
+from ..formats.common import SUFFIXES
 from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
 from ..records import codec
 from ..records.codec import from_micros, micros
@@ -962,7 +954,8 @@ class _Run:
         unmade = published.keys() - made
         present = {name: destination.stamp(name) for name in unmade}
         plan = plan_removals(published, present, made, config.retire,
-                             delete=config.delete, max_deletes=config.max_deletes)  # fmt: skip
+                             delete=config.delete, max_deletes=config.max_deletes,
+                             suffixes=SUFFIXES.values())  # fmt: skip
         place = str(config.output_url or config.output_dir)
         if store.meta("output_place") != place:
             # Published elsewhere, before the output moved: not this place's to remove.
