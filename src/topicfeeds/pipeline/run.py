@@ -8,7 +8,6 @@ otherwise it parses the files that changed and rebuilds the topics they touch.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 import time
@@ -21,6 +20,7 @@ from typing import Literal
 
 from .. import __version__
 from ..config import MATCH_ALL, Config, Site, Topic
+from ..config import fingerprint as config_fingerprint
 from ..core.archive import archive_name, page_ids, plan_archive
 from ..core.guard import removal_guard, subfolder_note
 from ..core.model import Entry, Record, entry_hash
@@ -292,13 +292,8 @@ def tell_hubs(config: Config, store: StateStore | None = None) -> HubsReport:
 
 
 def fingerprint(config: Config) -> str:
-    """What the output depends on besides the records: the configuration as loaded,
-    the program's version and the state schema."""
-    text = repr((config.site, config.records_dir, config.output_dir, config.output_url, config.records_url,
-                 config.patterns,
-                 config.max_record_bytes, config.defaults, config.topics, config.auto,
-                 config.auto_max_topics_per_record, config.auto_max_topics, config.retire))  # fmt: skip
-    return hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{text}".encode()).hexdigest()
+    """The configuration's fingerprint (see config/digest.py) with this state's schema."""
+    return config_fingerprint(config, SCHEMA_VERSION)
 
 
 @dataclass(frozen=True, slots=True)
