@@ -1,5 +1,5 @@
 """The table of keys (config/schema.py) is what the checker knows, what the settings
-hold and what the fingerprints hash."""
+hold, what the fingerprints hash and what the reference says."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from topicfeeds.config import (
     parse_config,
     sent_digest,
 )
+from topicfeeds.config.reference import COMMAND, reference_markdown
 from topicfeeds.config.schema import KEYS, RULES, SECTIONS, Key, keys, names
 from topicfeeds.errors import ConfigError
 
@@ -53,6 +54,11 @@ SETTINGS: list[tuple[str, type, set[str]]] = [
 
 def config(tmp_path: Path, text: str = FULL) -> Config:
     return parse_config(text, tmp_path / "config.yaml")
+
+
+def test_the_configuration_reference_is_written_from_the_table() -> None:
+    written = (ROOT / "docs" / "reference" / "config.md").read_text(encoding="utf-8")
+    assert written == reference_markdown(), f"the table changed: run {COMMAND}"
 
 
 @pytest.mark.parametrize(("section", "cls", "others"), SETTINGS)
