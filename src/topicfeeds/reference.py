@@ -65,7 +65,18 @@ def exit_status_page() -> str:
 
 
 # The pages this module makes, by file name in docs/reference/.
-PAGES: dict[str, Callable[[], str]] = {"cli.md": cli_page, "exit-status.md": exit_status_page}
+def config_page() -> str:
+    """docs/reference/config.md: every key of config.yaml, from the table of keys."""
+    from .config.reference import reference_markdown
+
+    return reference_markdown()
+
+
+PAGES: dict[str, Callable[[], str]] = {
+    "cli.md": cli_page,
+    "config.md": config_page,
+    "exit-status.md": exit_status_page,
+}
 
 
 def pages() -> dict[str, str]:

@@ -45,6 +45,7 @@ class BucketDestination:
         self.client = s3.client(settings)
         self._listed: dict[str, OutputStamp] | None = None
         self._unreachable: str | None = None  # why the storage stopped answering, once it did
+        self._resend = False  # upload even what the bucket holds: its metadata changed (see resend)
 
     def check(self) -> None:
         """List the prefix: this is where wrong credentials or a missing bucket show,
@@ -61,11 +62,11 @@ class BucketDestination:
         return self._listing().get(name) == (len(data), s3.md5_number(data)[1])
 
     def put(self, name: str, data: bytes) -> tuple[bool, OutputStamp]:
-        """Upload `data` unless the object already holds it."""
+        """Upload `data` unless the object already holds it (and nothing is to be resent)."""
         digest, number = s3.md5_number(data)
         stamp = (len(data), number)
         listed = self._listing()
-        if listed.get(name) == stamp:
+        if listed.get(name) == stamp and not self._resend:
             return False, stamp
         if self._unreachable is not None:
             raise PublishError(self.location(name), f"not uploaded: {self._unreachable}")
@@ -115,6 +116,12 @@ class BucketDestination:
 
     def tidy(self) -> None:
         """A PUT leaves nothing half-written behind."""
+
+    def resend(self) -> bool:
+        """Upload every file from now on: an object's ETag shows its bytes, not its
+        Cache-Control, which a PUT is the only way to change."""
+        self._resend = True
+        return True
 
     def location(self, name: str) -> str:
         """The object's address."""

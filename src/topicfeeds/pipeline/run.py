@@ -8,7 +8,6 @@ otherwise it parses the files that changed and rebuilds the topics they touch.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 import time
@@ -20,7 +19,8 @@ from pathlib import Path
 from typing import Literal
 
 from .. import __version__
-from ..config import MATCH_ALL, Config, Site, Topic
+from ..config import MATCH_ALL, Config, Site, Topic, sent_digest
+from ..config import fingerprint as config_fingerprint
 from ..core.archive import archive_name, page_ids, plan_archive
 from ..core.guard import removal_guard, subfolder_note
 from ..core.incremental import (
@@ -292,13 +292,8 @@ def tell_hubs(config: Config, store: StateStore | None = None) -> HubsReport:
 
 
 def fingerprint(config: Config) -> str:
-    """What the output depends on besides the records: the configuration as loaded,
-    the program's version and the state schema."""
-    text = repr((config.site, config.records_dir, config.output_dir, config.output_url, config.records_url,
-                 config.patterns,
-                 config.max_record_bytes, config.defaults, config.topics, config.auto,
-                 config.auto_max_topics_per_record, config.auto_max_topics, config.retire))  # fmt: skip
-    return hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{text}".encode()).hexdigest()
+    """The configuration's fingerprint (see config/digest.py) with this state's schema."""
+    return config_fingerprint(config, SCHEMA_VERSION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -500,6 +495,7 @@ class _Run:
         self.settled_records = settled_records  # see guard.removal_guard
         # Shortlists filled as a build that reads every record stores them (see _offers).
         self.streamed: dict[str, Shortlist] | None = None
+        self.resend = False  # every file is sent again, its bytes in place or not (see _resend)
 
     def scan(self) -> Listing:
         """List the records folder: every record file's stamp, by name."""
@@ -556,8 +552,11 @@ class _Run:
             # anything changed (see chunks.py); else a digest of the whole listing.
             spans = self._spans()
             settled = "chunks" if spans is not None else listing.digest()
+            sent = sent_digest(config)
+            self.resend = self._resend(sent)
             if (
                 not self.forced
+                and not self.resend
                 and store.meta("fingerprint") == fingerprint(config)
                 and store.meta("listing") == settled
                 and not spans
@@ -590,6 +589,8 @@ class _Run:
                         reports.append(TopicReport(t.slug, tuple(restored), tuple(intact)))
             site_written, site_files, site_failures = self._publish_site(topics)
             failures += site_failures
+            if self.resend:  # a file not put may still hold the bytes: sent again next time too
+                store.set_meta("sent", "" if failures else sent)
             removed, removal_failures, plan = self._remove_unmade(topics)
             failures += removal_failures
             # A racy file may still change unseen by stat: no shortcut for the next run.
@@ -613,6 +614,25 @@ class _Run:
         kept = tuple(self.destination.location(name) for name in plan.kept)
         return replace(report, site_written=tuple(site_written), removed=tuple(removed), kept=kept,
                        removals_refused=plan.refused)  # fmt: skip
+
+    def _resend(self, sent: str) -> bool:
+        """Whether every file is to be sent again: what is sent with the bytes (`sent`, a
+        digest of an object's Cache-Control) is not what the files in place were sent
+        with, which their bytes do not show. A state that has published nothing notes it
+        at once; one that published before it was noted sends every file once. The
+        destination is told; a folder, which keeps the bytes only, has nothing to resend."""
+        noted = self.store.meta("sent")
+        if noted == sent:
+            return False
+        if self.recorded is None:
+            self.recorded = self.store.outputs()
+        if (noted is not None or self.recorded) and self.destination.resend():
+            # Until the run's end: a run cut short leaves the sending to the next one.
+            self.store.set_meta("sent", "")
+            self.recorded = {}  # no file counts as in place: every topic, page and site file is put
+            return True
+        self.store.set_meta("sent", sent)
+        return False
 
     # -- records
 
@@ -1127,9 +1147,10 @@ class _Run:
         for name, data in files.items():
             where = self.destination.location(name)
             try:
+                same = self.resend and self.destination.holds(name, data)  # sent again, not changed
                 changed, stamp = self.destination.put(name, data)
                 (written if changed else unchanged).append(where)
-                if changed:
+                if changed and not same:
                     self.changed_names.append(name)
                 self.store.set_output(name, *stamp)
                 if self.recorded is not None:
