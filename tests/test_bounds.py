@@ -14,7 +14,7 @@ import pytest
 from topicfeeds.cli import main
 from topicfeeds.config import Rules, Topic, topic_slug
 from topicfeeds.core.model import Image, entry_of
-from topicfeeds.core.select import plan_topics, record_topic_names, too_many_topics
+from topicfeeds.core.topics import plan_topics, record_topic_names, too_many_topics
 from topicfeeds.errors import ConfigError
 from topicfeeds.formats.feedgen import render
 

@@ -4,8 +4,10 @@ command line with the real client library."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -176,6 +178,73 @@ def test_an_object_removed_or_replaced_by_someone_else_is_put_back(s3: S3Server,
     assert run(config, "-q") == 0
     assert sorted(p.rsplit("/", 1)[1] for p in s3.faults.puts()) == ["ai.atom", "ai.rss"]
     assert {k: v["body"] for k, v in objects(s3).items()} == {k: v["body"] for k, v in before.items()}
+
+
+def shorter_feed_caching(config: Path) -> None:
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace('feeds: "public, max-age=60"', 'feeds: "public, max-age=30"'), "utf-8")
+
+
+def test_a_changed_cache_control_reaches_every_object_once(
+    s3: S3Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An object whose ETag is the MD5 of its bytes was skipped, and the ETag says nothing
+    of its Cache-Control: a changed s3.cache_control never reached the objects already
+    uploaded, even with --full. Now the next run sends every file again, once."""
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    assert run(config, "-q") == 0
+    before = objects(s3)
+    shorter_feed_caching(config)
+    capsys.readouterr()
+    s3.faults.clear()
+    assert run(config, "--dry-run") == 0
+    planned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("would write")]
+    assert len(planned) == len(before) and s3.faults.count("PUT") == 0
+
+    assert run(config, "-q") == 0
+    assert sorted(p.rsplit("/", 1)[1] for p in s3.faults.puts()) == sorted(before)
+    after = objects(s3)
+    assert {k: v["body"] for k, v in after.items()} == {k: v["body"] for k, v in before.items()}
+    for name, got in after.items():
+        feed = Path(name).suffix in (".atom", ".rss", ".json")
+        assert got["cache"] == ("public, max-age=30" if feed else before[name]["cache"]), name
+
+    s3.faults.clear()
+    assert run(config) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert s3.faults.count("PUT") == 0
+
+
+def test_a_state_that_never_noted_what_was_sent_sends_every_file_once(s3: S3Server, tmp_path: Path) -> None:
+    """As a state from before the Cache-Control sent was noted: it cannot tell what the
+    objects were sent with, so they are sent once more; a new state, which has sent
+    nothing, sends only what is missing or changed."""
+    config = make_site(tmp_path / "remote", f"s3://{BUCKET}/{PREFIX}", s3)
+    assert run(config, "-q") == 0
+    state = tmp_path / "remote" / ".topicfeeds-state.sqlite"
+    with contextlib.closing(sqlite3.connect(state)) as db, db:
+        assert db.execute("DELETE FROM meta WHERE key = 'sent'").rowcount == 1
+    s3.faults.clear()
+    assert run(config, "-q") == 0
+    assert len(s3.faults.puts()) == len(objects(s3))
+    state.unlink()
+    s3.faults.clear()
+    assert run(config, "-q") == 0
+    assert s3.faults.count("PUT") == 0
+
+
+def test_a_folder_keeps_the_bytes_alone_and_a_cache_control_change_rewrites_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, no_racy_window: None
+) -> None:
+    config = make_site(tmp_path, "feeds")
+    settings = S3_SETTINGS.format(url="http://127.0.0.1:9", attempts=1)
+    config.write_text(config.read_text(encoding="utf-8") + settings, encoding="utf-8")
+    (tmp_path / "feeds").mkdir()
+    assert run(config, "-q") == 0
+    shorter_feed_caching(config)
+    capsys.readouterr()
+    assert run(config) == 0
+    assert "no changes" in capsys.readouterr().out
 
 
 @pytest.mark.slow

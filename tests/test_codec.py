@@ -6,7 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from topicfeeds.core.model import Image, Provider, Related
-from topicfeeds.core.select import order_key, rank
+from topicfeeds.core.select import order_key
+from topicfeeds.core.shortlist import rank
 from topicfeeds.errors import Problem
 from topicfeeds.records.codec import (
     Light,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds.config import SITE_FILES, TOPIC_SUFFIXES, Rules, is_slug, load_config, parse_config, slugify
+from topicfeeds.config import SITE_FILES, Rules, is_slug, load_config, parse_config, slugify
 from topicfeeds.errors import ConfigError
 
 from .conftest import BASE_CONFIG
@@ -133,11 +133,10 @@ def test_slugify_gives_safe_file_stems(name: str, slug: str) -> None:
 
 
 def test_the_files_no_slug_may_take_are_the_site_s_own() -> None:
-    from topicfeeds.formats import SUFFIXES, TopicListing, site_file_names
+    from topicfeeds.formats import TopicListing, site_file_names
 
     every = TopicListing("x", "X", "X", 0, None, ("atom", "rss", "json", "html"))
     assert sorted(SITE_FILES) == sorted(site_file_names([every]))
-    assert tuple(SUFFIXES.values()) == TOPIC_SUFFIXES
 
 
 def test_slugs_of_non_latin_names_differ() -> None:

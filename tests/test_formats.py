@@ -18,7 +18,7 @@ from lxml import etree
 from lxml import html as lxml_html
 
 from topicfeeds import build, load_config
-from topicfeeds.config import FORMATS, Rules, Topic, parse_config
+from topicfeeds.config import Rules, Topic, default_formats, parse_config
 from topicfeeds.core.model import entry_of
 from topicfeeds.errors import ConfigError
 from topicfeeds.formats import listing_of, render_site, render_topic
@@ -276,7 +276,7 @@ def test_the_index_head_names_the_feeds_of_configured_topics_only(tmp_path: Path
 
 
 def test_formats_default_to_all_four() -> None:
-    assert Rules().formats == FORMATS == ("atom", "rss", "json", "html")
+    assert Rules().formats == default_formats() == ("atom", "rss", "json", "html")
 
 
 def test_an_unknown_format_is_named_with_a_suggestion(tmp_path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -145,6 +147,18 @@ def test_a_records_folder_with_only_subfolders_gets_a_warning(
         0,
         ["warning: seeds: no record files, but 1 subfolder (2026); records in subfolders are not read"],
     )
+
+
+def test_no_subfolder_warning_when_the_patterns_read_subfolders(project: Path) -> None:
+    # `**/*.txt` reads the subfolders: that none of their files matched is no sign they are skipped.
+    make_config(project, BASE_CONFIG + 'patterns: ["**/*.txt"]\n')
+    nested = project / "seeds" / "2026" / "11"
+    nested.mkdir(parents=True)
+    (nested / "a.json").write_text("{}\n", encoding="utf-8")
+
+    command = [sys.executable, "-m", "topicfeeds", "build", "-c", str(project / "config.yaml"), "--now", NOW]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, "")
 
 
 def test_subfolder_names_are_shown_on_one_line() -> None:

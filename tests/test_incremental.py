@@ -25,7 +25,7 @@ import zstandard
 from topicfeeds import BuildReport, build, load_config
 from topicfeeds.cli import main
 from topicfeeds.config import Config
-from topicfeeds.core import select as selector
+from topicfeeds.core import shortlist as shortlists
 from topicfeeds.errors import LockedError
 from topicfeeds.pipeline import run as pipeline
 from topicfeeds.pipeline import view
@@ -441,7 +441,7 @@ def test_rebuilding_many_topics_at_once_gives_the_same_feeds(
         )
     config = load_config(project / "config.yaml")
     if room is not None:
-        monkeypatch.setattr(selector, "shortlist_room", lambda topic: room)
+        monkeypatch.setattr(shortlists, "shortlist_room", lambda topic: room)
     build(config, NOW)
     one_pass = {p.name: p.read_bytes() for p in config.output_dir.iterdir()}
     assert len(one_pass) == 4 * 15 + 4  # Atom, RSS, JSON and a page a topic; index, OPML, stylesheets

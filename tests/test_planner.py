@@ -1,7 +1,7 @@
 """An incremental run publishes exactly what a cold run publishes.
 
 The decision to bring a feed up to date from its last one is pure
-(`selector.update_candidates` / `update_holds`) and tested here on in-memory
+(`core.incremental.update_candidates` / `update_holds`) and tested here on in-memory
 records; then a property test drives a records folder through random operations and
 compares, after every step, each file of the incremental run with a run that chose
 everything afresh from the same history (`build(full=True)`), byte for byte, and the
@@ -28,16 +28,16 @@ from hypothesis import strategies as st
 
 from topicfeeds import build, load_config
 from topicfeeds.config import Config, Rules, Topic
-from topicfeeds.core.model import Record
-from topicfeeds.core.select import (
+from topicfeeds.core.incremental import (
     LastFeed,
     changes_by_topic,
     changes_for,
     last_feed,
-    select,
     update_candidates,
     update_holds,
 )
+from topicfeeds.core.model import Record
+from topicfeeds.core.select import select
 
 from .conftest import BASE_CONFIG, make_config, make_record, record_fields, record_text, write_record
 from .test_shortlist import corpora, rules_strategy

@@ -9,17 +9,26 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from topicfeeds.cli import main
-from topicfeeds.core.removals import RemovalPlan, plan_removals
+from topicfeeds.core import removals
+from topicfeeds.core.removals import RemovalPlan
+from topicfeeds.formats.common import SUFFIXES
 
 from .conftest import SEEDS
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T00:00:00Z"
 SPACE_FILES = ["space.atom", "space.html", "space.json", "space.rss"]
+
+
+def plan_removals(*args: Any, **kwargs: Any) -> RemovalPlan:
+    """The decision, given the suffixes the formats name topics' files with."""
+    return removals.plan_removals(*args, suffixes=SUFFIXES.values(), **kwargs)
+
 
 PUBLISHED = {"a.atom": (10, 1), "a.rss": (11, 2), "old.atom": (12, 3), "old.rss": (13, 4), "x.html": (5, 5)}
 

@@ -11,7 +11,9 @@ import pytest
 from topicfeeds import build, load_config
 from topicfeeds.cli import main
 from topicfeeds.config import Rules, Topic
-from topicfeeds.core.select import as_of, exclusion, feed_updated, next_change, next_release, select
+from topicfeeds.core.rules import exclusion
+from topicfeeds.core.schedule import as_of, feed_updated, next_change, next_release
+from topicfeeds.core.select import select
 from topicfeeds.errors import ConfigError
 
 from .conftest import BASE_CONFIG, make_config, make_record, write_record

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 
 from topicfeeds.config import Config, Rules, Topic, is_slug, site_file_taken, topic_key, topic_slug
 from topicfeeds.core.model import Provider
-from topicfeeds.core.select import exclusion, plan_topics, select, topics_for
+from topicfeeds.core.rules import exclusion
+from topicfeeds.core.select import select
+from topicfeeds.core.topics import plan_topics, topics_for
 
 from .conftest import BASE_CONFIG, make_config, make_record
 

@@ -1,5 +1,5 @@
 """Choosing from a stream of records with bounded memory chooses what holding them all
-would: `selector.Shortlist` and `shortlisted` against `select` over every record, on
+would: `core.shortlist.Shortlist` and `shortlisted` against `select` over every record, on
 in-memory records, with few places so that copies, ties, holds and cuts crowd them."""
 
 from __future__ import annotations
@@ -20,17 +20,10 @@ from hypothesis import strategies as st
 from topicfeeds import build
 from topicfeeds.config import Rules, Topic
 from topicfeeds.core.model import Record, Related
-from topicfeeds.core.select import (
-    Shortlist,
-    SortKey,
-    due_at,
-    exclusion,
-    held_until,
-    next_release,
-    order_key,
-    select,
-    shortlisted,
-)
+from topicfeeds.core.rules import exclusion, held_until
+from topicfeeds.core.schedule import due_at, next_release
+from topicfeeds.core.select import SortKey, order_key, select
+from topicfeeds.core.shortlist import Shortlist, shortlisted
 from topicfeeds.pipeline import refresh
 from topicfeeds.records.codec import micros
 from topicfeeds.records.reader import read_records

@@ -1,8 +1,8 @@
 """A rule that reads what a light record lacks (its images, its related articles) sees
 the whole record wherever it runs: a build (cold, incremental, --full, or choosing
 from every record) publishes what `select` gives over the records as read, and
-`explain` says so. Such a rule is added here beside the shipped ones, saying what it
-reads (see pipeline/fields.py)."""
+`explain` says so. Such a rule is registered here beside the shipped ones, saying what
+it reads (see core/rules.py)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ import pytest
 
 from topicfeeds import build, explain, load_config
 from topicfeeds.config import Topic
-from topicfeeds.core import select as selector
 from topicfeeds.core.model import Record
+from topicfeeds.core.rules import RULES, Rule
+from topicfeeds.core.select import select
 from topicfeeds.pipeline import view
 from topicfeeds.records.reader import read_records
 
@@ -28,17 +29,15 @@ from .conftest import BASE_CONFIG, make_config, write_record
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 CONFIG = BASE_CONFIG + "    limit: 3\n"
 
-# The command, with the rule added beside the shipped ones.
+# The command, with the rule registered beside the shipped ones.
 WITH_IMAGE_RULE = """
 import sys
-from topicfeeds.core import select
+from topicfeeds.core.rules import RULES, Rule
 
 def needs_image(record, topic, now):
     return None if record.images else "images: none"
 
-needs_image.reads = frozenset({"images"})
-select.RULES = (*select.RULES, needs_image)
-select._PRESENT_RULES = (*select._PRESENT_RULES, needs_image)
+RULES.register(Rule("images", frozenset({"images"}), needs_image))
 from topicfeeds.command import main
 sys.exit(main())
 """
@@ -48,14 +47,10 @@ def needs_image(record: Record, topic: Topic, now: datetime) -> str | None:
     return None if record.images else "images: none"
 
 
-needs_image.reads = frozenset({"images"})  # type: ignore[attr-defined]
-
-
 @pytest.fixture
-def image_rule(monkeypatch: pytest.MonkeyPatch, no_racy_window: None) -> Iterator[None]:
-    monkeypatch.setattr(selector, "RULES", (*selector.RULES, needs_image))
-    monkeypatch.setattr(selector, "_PRESENT_RULES", (*selector._PRESENT_RULES, needs_image))
-    yield
+def image_rule(no_racy_window: None) -> Iterator[Rule]:
+    with RULES.registered(Rule("images", frozenset({"images"}), needs_image)) as rule:
+        yield rule
 
 
 def stories(seeds: Path) -> None:
@@ -75,12 +70,10 @@ def published(root: Path) -> list[str]:
 def selected(root: Path) -> list[str]:
     """What `select` keeps over the records as read, whole."""
     config = load_config(root / "config.yaml")
-    return [
-        e.id for e in selector.select(read_records(root / "seeds").records, config.topics[0], NOW).entries
-    ]
+    return [e.id for e in select(read_records(root / "seeds").records, config.topics[0], NOW).entries]
 
 
-def test_a_rule_reading_images_sees_them_in_every_kind_of_build(tmp_path: Path, image_rule: None) -> None:
+def test_a_rule_reading_images_sees_them_in_every_kind_of_build(tmp_path: Path, image_rule: Rule) -> None:
     make_config(tmp_path, CONFIG)
     stories(tmp_path / "seeds")
     config = load_config(tmp_path / "config.yaml")
@@ -101,7 +94,7 @@ def test_a_rule_reading_images_sees_them_in_every_kind_of_build(tmp_path: Path, 
 
 
 def test_a_rule_reading_images_sees_them_when_every_record_is_chosen_from(
-    tmp_path: Path, image_rule: None, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, image_rule: Rule, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     make_config(tmp_path, CONFIG)
     stories(tmp_path / "seeds")
@@ -110,7 +103,7 @@ def test_a_rule_reading_images_sees_them_when_every_record_is_chosen_from(
     assert published(tmp_path) == selected(tmp_path) != []
 
 
-def test_explain_gives_a_rule_reading_images_the_whole_records(tmp_path: Path, image_rule: None) -> None:
+def test_explain_gives_a_rule_reading_images_the_whole_records(tmp_path: Path, image_rule: Rule) -> None:
     make_config(tmp_path, CONFIG)
     stories(tmp_path / "seeds")
     config = load_config(tmp_path / "config.yaml")

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .config import Config, Rules, Site, Topic, load_config
     from .core.model import Entry, Image, Provider, Record, Related
-    from .core.select import exclusion, select, topics_for
+    from .core.rules import exclusion
+    from .core.select import select
+    from .core.topics import topics_for
     from .errors import (
         ConfigError,
         LockedError,
@@ -37,7 +39,9 @@ _HOMES = {
     **dict.fromkeys(["Entry", "Image", "Provider", "Record", "Related"], "core.model"),
     **dict.fromkeys(["BuildReport", "build", "explain", "explain_each"], "pipeline"),
     **dict.fromkeys(["read_record", "read_records"], "records.reader"),
-    **dict.fromkeys(["exclusion", "select", "topics_for"], "core.select"),
+    "exclusion": "core.rules",
+    "select": "core.select",
+    "topics_for": "core.topics",
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ import json
 import os
 import signal
 import sys
+import textwrap
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,45 @@ EXIT_LOCKED = 3  # another run holds the lock, or another process the state; thi
 EXIT_WRITE = 4  # a feed file, or the state, could not be written; the old one is intact
 EXIT_REMOVALS = 5  # most records are gone (nothing was changed), or more files to remove than max_deletes
 EXIT_PIPE = 141  # standard output was closed (128 + SIGPIPE, as a shell reports it)
+
+# Every status a command ends with, and what it means: `--help` and the reference
+# (docs/reference/exit-status.md, made by topicfeeds.reference) are both made from it.
+EXIT_STATUSES: tuple[tuple[int, str], ...] = (
+    (EXIT_OK, "every record read, every file written or already up to date"),
+    (
+        EXIT_REJECTED,
+        "some records were rejected, each named on standard error; the feeds were written from the "
+        "rest (explain: a record named could not be read)",
+    ),
+    (
+        EXIT_CONFIG,
+        "configuration or usage error, or an unusable records or output folder (serve: a port it cannot "
+        "listen on; topics: no build has finished yet); nothing was written",
+    ),
+    (
+        EXIT_LOCKED,
+        "another run holds the lock (or --wait ran out), or another process kept a write open on the "
+        "state file for longer than the run waits; this run did nothing",
+    ),
+    (
+        EXIT_WRITE,
+        "a file could not be written, uploaded or removed, each named (the previous file is intact and "
+        "the next run tries again); or the state file could not be used, and was left as it was",
+    ),
+    (
+        EXIT_REMOVALS,
+        "most of the records the feeds were built from are gone: nothing was changed (--allow-removals "
+        "confirms); or more files to remove than max_deletes: none was removed, the rest was published "
+        "(a higher --max-deletes confirms)",
+    ),
+    (
+        128 + signal.SIGINT,
+        "interrupted (SIGINT, ^C): temporary files removed, state rolled back, parse workers ended, "
+        "lock released (watch and serve end with 0)",
+    ),
+    (EXIT_PIPE, "standard output was closed (a pipe whose reader went away); the command stopped quietly"),
+    (128 + signal.SIGTERM, "terminated (SIGTERM): as for 130"),
+)
 
 DEFAULT_BIND = "127.0.0.1"  # `serve` shows the preview to this machine only
 DEFAULT_PORT = 8000
@@ -309,17 +349,17 @@ def error_lines(report: BuildReport) -> list[str]:
     return lines
 
 
+def make_parser() -> argparse.ArgumentParser:
+    """The command line's parser, every command and option (the reference docs are made from it)."""
+    return _parser()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="topicfeeds",
         description="Publish news records as per-topic feeds and pages, and preview them.",
-        epilog="Exit status: 0 clean; 1 some records rejected (feeds written from the rest); "
-        "2 configuration or usage error (nothing written); 3 another run is active (or another process "
-        "writes the state); 4 a feed file could not be written or removed, or the state file used; "
-        "5 most records are gone from the records folder "
-        "(nothing changed; see --allow-removals), or more files to remove than --max-deletes (none "
-        "removed); 130, 143 interrupted or terminated; "
-        "141 standard output was closed (a pipe).",
+        epilog=_exit_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,  # the epilog is a table
     )
     parser.add_argument("--version", action="version", version=f"topicfeeds {__version__}")
     common = _Parser(add_help=False)
@@ -460,6 +500,17 @@ def _parser() -> argparse.ArgumentParser:
     u.add_argument("--daily", action="store_true", help="a row for every day, not only the last")
     u.add_argument("-q", "--quiet", action="store_true", help="print only problems (with --html)")
     return parser
+
+
+def _exit_epilog() -> str:
+    """The exit statuses as `--help` shows them, one to a paragraph."""
+    lines = ["exit status:"]
+    for code, meaning in EXIT_STATUSES:
+        first = f"  {code:<4}"
+        lines += textwrap.wrap(
+            meaning, 76, initial_indent=first, subsequent_indent=" " * len(first), break_on_hyphens=False
+        )
+    return "\n".join(lines)
 
 
 def _now(text: str | None) -> datetime:

@@ -41,23 +41,12 @@ from urllib.parse import unquote, urlsplit
 
 from .core.archive import is_archive
 from .errors import OutputError
+from .formats.spec import file_types, websub_suffixes
 
-MEDIA_TYPES = {
-    ".atom": "application/atom+xml",
-    ".rss": "application/rss+xml",
-    ".json": "application/feed+json",
-    ".opml": "text/x-opml",
-    ".css": "text/css",
-    ".html": "text/html",
-    ".xml": "application/xml",
-    ".txt": "text/plain",
-}
-# What a browser gets instead of a feed's registered type: one it renders with CSS.
-BROWSER_FEED_TYPE = "application/xml"
-STYLED_FEEDS = (".atom", ".rss")
+# Files a served folder may hold that no format makes (the formats' own types, and
+# what a browser gets of a feed instead, are their registry's: formats/spec.py).
+OTHER_TYPES = {".xml": "application/xml", ".txt": "text/plain"}
 COMPRESSIBLE_BELOW = 64  # bytes: smaller bodies are sent as they are
-# Files whose text may hold site.base_url, which a preview gives as its own address.
-REWRITTEN = (".atom", ".rss", ".json", ".opml", ".html", ".xml", ".txt")
 
 WORKERS = 32  # connections served at once; the next ones wait in the listen queue
 BACKLOG = 128  # the listen queue: a burst of readers waits there rather than being refused
@@ -79,11 +68,20 @@ class Answer:
 def media_type(suffix: str, accept: str) -> tuple[str, bool]:
     """The Content-Type for a file with `suffix` asked for with `accept`, and whether
     the answer depends on Accept (then it carries `Vary: Accept`)."""
-    registered = MEDIA_TYPES.get(suffix, "application/octet-stream")
-    if suffix not in STYLED_FEEDS:
-        return registered, False
+    known = file_types().get(suffix)
+    if known is None:
+        return OTHER_TYPES.get(suffix, "application/octet-stream"), False
+    if known.browser_type is None:
+        return known.media_type, False
     wants_page = "text/html" in _accepted(accept)
-    return (BROWSER_FEED_TYPE if wants_page else registered), True
+    return (known.browser_type if wants_page else known.media_type), True
+
+
+def rewritten(suffix: str) -> bool:
+    """Whether a file with `suffix` is text that may hold site.base_url, which a preview
+    gives as its own address: every file but a stylesheet."""
+    known = file_types().get(suffix)
+    return suffix in OTHER_TYPES if known is None else known.kind != "stylesheets"
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,9 +98,6 @@ class Preview:
 
     base_url: str  # the config's site.base_url, as the files spell it
     origin: str  # this server as the client reached it: "http://127.0.0.1:8000/"
-
-
-FEED_SUFFIXES = (".atom", ".rss", ".json")
 
 
 def answer(
@@ -130,7 +125,7 @@ def answer(
     except OSError:
         return _error(HTTPStatus.NOT_FOUND)
     moved = False
-    if preview is not None and path.suffix in REWRITTEN:
+    if preview is not None and rewritten(path.suffix):
         kept, body = body, preview_links(body, preview.base_url, preview.origin)
         moved = body != kept
     content_type, varies = media_type(path.suffix, headers.get("accept", ""))
@@ -154,7 +149,7 @@ def answer(
     if vary:
         common.append(("Vary", ", ".join(vary)))
     # An archive page never changes: no hub announces it.
-    if websub is not None and websub.hubs and path.suffix in FEED_SUFFIXES and not is_archive(path.name):
+    if websub is not None and websub.hubs and path.suffix in websub_suffixes() and not is_archive(path.name):
         where = websub.base_url if preview is None else preview.origin
         self_url = where + path.relative_to(root).as_posix()
         common += [("Link", f'<{hub}>; rel="hub"') for hub in websub.hubs]

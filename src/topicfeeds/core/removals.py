@@ -14,8 +14,6 @@ import posixpath
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from ..formats.common import SUFFIXES
-
 Stamp = tuple[int, int]  # an output file's stamp, as destinations give it
 
 
@@ -29,10 +27,11 @@ class RemovalPlan:
     refused: str | None = None  # why nothing is removed although removals were asked for
 
 
-def retired_file(name: str, retired: Collection[str]) -> bool:
-    """Whether `name` is a feed or page of a retired topic."""
+def retired_file(name: str, retired: Collection[str], suffixes: Collection[str]) -> bool:
+    """Whether `name` is a feed or page of a retired topic, a topic's files being named
+    by its slug and one of `suffixes` (every format's, as the formats give them)."""
     stem, suffix = posixpath.splitext(name)
-    return stem in retired and suffix in SUFFIXES.values()
+    return stem in retired and suffix in suffixes
 
 
 def plan_removals(
@@ -43,16 +42,18 @@ def plan_removals(
     *,
     delete: bool,
     max_deletes: int,
+    suffixes: Collection[str],
 ) -> RemovalPlan:
     """Decide the fate of every file in `published` (name: stamp as last written) that
-    is not in `made`; `present` gives those files' stamps as they are now (None: gone)."""
+    is not in `made`; `present` gives those files' stamps as they are now (None: gone).
+    `retired` holds the slugs of retired topics, `suffixes` every format's file suffix."""
     remove: list[str] = []
     kept: list[str] = []
     forget: list[str] = []
     for name in sorted(published.keys() - set(made)):
         if present.get(name) != published[name]:
             forget.append(name)
-        elif delete or retired_file(name, retired):
+        elif delete or retired_file(name, retired, suffixes):
             remove.append(name)
         else:
             kept.append(name)

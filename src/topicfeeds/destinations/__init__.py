@@ -44,6 +44,12 @@ class Destination(Protocol):
     def tidy(self) -> None:
         """Remove what an interrupted run may have left behind."""
 
+    def resend(self) -> bool:
+        """From now on, send every file `put` is given, even one the place holds already:
+        what goes with the bytes changed (a bucket object's Cache-Control). Return
+        whether the place keeps anything besides the bytes (a folder does not, and does
+        nothing)."""
+
     def location(self, name: str) -> Path | str:
         """File `name` as messages and summaries show it."""
 

@@ -16,32 +16,23 @@ import posixpath
 from .. import s3
 from ..config import DEFAULT_CACHE_CONTROL, BucketUrl, FileKind, S3Settings
 from ..errors import PublishError, RemoveError
-from ..formats.common import MEDIA_TYPES, SUFFIXES
+from ..formats.spec import file_types
 from . import OutputStamp
-
-_MEDIA_BY_SUFFIX = {SUFFIXES[f]: t for f, t in MEDIA_TYPES.items()} | {
-    ".opml": "text/x-opml",
-    ".css": "text/css",
-}
-_KIND_BY_SUFFIX: dict[str, FileKind] = {
-    ".atom": "feeds",
-    ".rss": "feeds",
-    ".json": "feeds",
-    ".html": "pages",
-    ".opml": "listings",
-    ".css": "stylesheets",
-}
 
 
 def media_type(name: str) -> str:
-    """The media type an object named `name` is served with."""
-    base = _MEDIA_BY_SUFFIX.get(posixpath.splitext(name)[1], "application/octet-stream")
+    """The media type an object named `name` is served with: its format's (or site
+    file's), as registered in formats/spec.py."""
+    known = file_types().get(posixpath.splitext(name)[1])
+    base = "application/octet-stream" if known is None else known.media_type
     return f"{base}; charset=utf-8" if base.startswith("text/") else base
 
 
 def cache_control(name: str, settings: S3Settings) -> str:
-    """The Cache-Control an object named `name` is served with."""
-    kind = _KIND_BY_SUFFIX.get(posixpath.splitext(name)[1], "feeds")
+    """The Cache-Control an object named `name` is served with: that of its format's
+    (or site file's) kind, as registered in formats/spec.py."""
+    known = file_types().get(posixpath.splitext(name)[1])
+    kind: FileKind = "feeds" if known is None else known.kind
     return dict(settings.cache_control).get(kind, DEFAULT_CACHE_CONTROL[kind])
 
 
@@ -54,6 +45,7 @@ class BucketDestination:
         self.client = s3.client(settings)
         self._listed: dict[str, OutputStamp] | None = None
         self._unreachable: str | None = None  # why the storage stopped answering, once it did
+        self._resend = False  # upload even what the bucket holds: its metadata changed (see resend)
 
     def check(self) -> None:
         """List the prefix: this is where wrong credentials or a missing bucket show,
@@ -70,11 +62,11 @@ class BucketDestination:
         return self._listing().get(name) == (len(data), s3.md5_number(data)[1])
 
     def put(self, name: str, data: bytes) -> tuple[bool, OutputStamp]:
-        """Upload `data` unless the object already holds it."""
+        """Upload `data` unless the object already holds it (and nothing is to be resent)."""
         digest, number = s3.md5_number(data)
         stamp = (len(data), number)
         listed = self._listing()
-        if listed.get(name) == stamp:
+        if listed.get(name) == stamp and not self._resend:
             return False, stamp
         if self._unreachable is not None:
             raise PublishError(self.location(name), f"not uploaded: {self._unreachable}")
@@ -124,6 +116,12 @@ class BucketDestination:
 
     def tidy(self) -> None:
         """A PUT leaves nothing half-written behind."""
+
+    def resend(self) -> bool:
+        """Upload every file from now on: an object's ETag shows its bytes, not its
+        Cache-Control, which a PUT is the only way to change."""
+        self._resend = True
+        return True
 
     def location(self, name: str) -> str:
         """The object's address."""

@@ -14,6 +14,7 @@ class DryRun:
         self.inner = inner
         self.planned: list[tuple[Path | str, int]] = []  # (file, size) that would be written
         self.removals: list[Path | str] = []  # files that would be removed
+        self.resending = False  # every file would be sent again (see Destination.resend)
 
     def check(self) -> None:
         """As the real destination would."""
@@ -25,7 +26,7 @@ class DryRun:
 
     def put(self, name: str, data: bytes) -> tuple[bool, OutputStamp]:
         """Note the file when it would be written."""
-        if self.inner.holds(name, data):
+        if not self.resending and self.inner.holds(name, data):
             return False, self.inner.stamp(name) or (len(data), 0)
         self.planned.append((self.inner.location(name), len(data)))
         return True, (len(data), 0)
@@ -47,6 +48,11 @@ class DryRun:
 
     def tidy(self) -> None:
         """Nothing is removed."""
+
+    def resend(self) -> bool:
+        """Note every file as one that would be sent, when the real destination would."""
+        self.resending = self.inner.resend()
+        return self.resending
 
     def location(self, name: str) -> Path | str:
         """As the real destination shows it."""

@@ -57,6 +57,10 @@ class FolderDestination:
         """Delete temporary files a killed run left."""
         remove_stale_temp_files(self.folder)
 
+    def resend(self) -> bool:
+        """A file is its bytes alone: nothing to send again."""
+        return False
+
     def location(self, name: str) -> Path:
         """The file's path."""
         return self.folder / name

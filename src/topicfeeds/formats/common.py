@@ -1,5 +1,6 @@
-"""What every output format shares: file names, media types, and the listing of topics
-that the site-level files (index, OPML) are made from."""
+"""What every output format shares: file names, and the listing of topics that the
+site-level files (index, OPML) are made from. What each format is comes from its
+description in the registry (spec.py)."""
 
 from __future__ import annotations
 
@@ -8,20 +9,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import Format, Topic
+from .spec import INDEX, OPML, PAGE_STYLESHEET, SITE_FILES, FeedFormats, Suffixes, spec_of
 
-SUFFIXES: dict[Format, str] = {"atom": ".atom", "rss": ".rss", "json": ".json", "html": ".html"}
-MEDIA_TYPES: dict[Format, str] = {
-    "atom": "application/atom+xml",
-    "rss": "application/rss+xml",
-    "json": "application/feed+json",
-    "html": "text/html",
-}
-LABELS: dict[Format, str] = {"atom": "Atom feed", "rss": "RSS feed", "json": "JSON Feed", "html": "page"}
-FEED_FORMATS: tuple[Format, ...] = ("atom", "rss", "json")  # the formats a reader subscribes to
+SUFFIXES = Suffixes()  # each format's suffix by its name
+FEED_FORMATS = FeedFormats()  # the formats a reader subscribes to
 
-INDEX = "index.html"
-OPML = "topics.opml"
-PAGE_STYLESHEET = "style.css"
+__all__ = ["FEED_FORMATS", "INDEX", "OPML", "PAGE_STYLESHEET", "SUFFIXES"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,17 +32,17 @@ class TopicListing:
 
     def file(self, fmt: Format) -> str:
         """The name of this topic's file in format `fmt`."""
-        return f"{self.slug}{SUFFIXES[fmt]}"
+        return f"{self.slug}{spec_of(fmt).suffix}"
 
     @property
     def feeds(self) -> tuple[Format, ...]:
         """The formats of this topic a reader can subscribe to."""
-        return tuple(f for f in self.formats if f in FEED_FORMATS)
+        return tuple(f for f in self.formats if spec_of(f).feed)
 
 
 def topic_files(topic: Topic) -> tuple[str, ...]:
     """The names of the files `topic` gets."""
-    return tuple(f"{topic.slug}{SUFFIXES[f]}" for f in topic.rules.formats)
+    return tuple(f"{topic.slug}{spec_of(f).suffix}" for f in topic.rules.formats)
 
 
 def listing_of(topic: Topic, entries: int, newest: datetime | None) -> TopicListing:
@@ -64,6 +57,11 @@ def preferred_feed(listing: TopicListing) -> Format | None:
     return "atom" if "atom" in listing.feeds else next(iter(listing.feeds), None)
 
 
-def uses(listings: Sequence[TopicListing], *formats: Format) -> bool:
-    """Whether any topic gets one of `formats`."""
-    return any(f in formats for t in listings for f in t.formats)
+def site_file_names(listings: Sequence[TopicListing]) -> tuple[str, ...]:
+    """The names of the site-level files the topics call for: those their formats link
+    to, and the OPML list when a topic has a feed."""
+    used = {spec_of(f) for f in {f for t in listings for f in t.formats}}
+    wanted = {name for spec in used for name in spec.site_files}
+    if any(spec.feed for spec in used):
+        wanted.add(OPML)
+    return tuple(f.name for f in SITE_FILES if f.name in wanted)

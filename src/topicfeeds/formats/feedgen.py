@@ -1,4 +1,5 @@
-"""Render one topic's entries as Atom 1.0 and RSS 2.0 bytes with feedgen.
+"""What the Atom and RSS formats (atom.py, rss.py) share: a feedgen generator of a
+topic's entries, with the corrections feedgen needs.
 
 feedgen 1.0.0 needs these corrections, all made here and pinned by the golden tests:
 - it writes only `href` for an entry's links (lkiesow/python-feedgen#135), so every
@@ -36,16 +37,15 @@ from lxml import etree
 
 from ..config import Format, Site, Topic
 from ..core.model import EMPTY_FEED_TIME, Entry, Image, Related
+from .spec import FEED_STYLESHEET, Context, renderer_of
 
-__all__ = ["EMPTY_FEED_TIME", "RenderedFeed", "feed_urls", "home_page", "render"]
+__all__ = ["EMPTY_FEED_TIME", "FEED_STYLESHEET", "RenderedFeed", "feed_urls", "home_page", "render"]
 
 MEDIA_NS = "http://search.yahoo.com/mrss/"
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 
-# Beside the feeds, relative so that a preview server and production both find it.
-FEED_STYLESHEET = "feed.css"
 _STYLESHEET_PI = f'<?xml-stylesheet type="text/css" href="{FEED_STYLESHEET}"?>\n'.encode("ascii")
 
 
@@ -72,50 +72,9 @@ def render(
     site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
 ) -> RenderedFeed:
     """Both feeds of `topic`, dated `updated` (by default, by their newest entry)."""
-    fg = _generator(site, topic, entries, version, updated)
-    return RenderedFeed(_atom(fg, site, topic), _rss(fg, site, topic))
-
-
-def render_atom(
-    site: Site,
-    topic: Topic,
-    entries: Sequence[Entry],
-    version: str,
-    updated: datetime | None = None,
-    prev_archive: str | None = None,
-) -> bytes:
-    """The Atom feed of `topic`, dated `updated` (by default, by its newest entry);
-    `prev_archive` is the URL of its newest archive page, when it has one."""
-    return _atom(_last_generator(site, topic, entries, version, updated), site, topic, prev_archive)
-
-
-def render_archive(
-    site: Site, topic: Topic, entries: Sequence[Entry], version: str, url: str,
-    prev_url: str | None, next_url: str,
-) -> bytes:  # fmt: skip
-    """An RFC 5005 archive page of `topic` at `url`, holding `entries`: `fh:archive`, a
-    `current` link to the subscription feed, `prev-archive` (`prev_url`, unless it is
-    the first page) and `next-archive` (`next_url`, where the next page will be)."""
-    fg = _generator(site, topic, entries, version, None)
-    fg.id(url)
-    fg.topicfeeds.archive = True
-    atom_url, _ = feed_urls(site, topic)
-    links = [
-        {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"},
-        {"href": url, "rel": "self", "type": "application/atom+xml"},
-        {"href": atom_url, "rel": "current", "type": "application/atom+xml"},
-        *([{"href": prev_url, "rel": "prev-archive", "type": "application/atom+xml"}] if prev_url else []),
-        {"href": next_url, "rel": "next-archive", "type": "application/atom+xml"},
-    ]
-    fg.link(links, replace=True)
-    return _with_stylesheet(fg.atom_str(pretty=True))
-
-
-def render_rss(
-    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
-) -> bytes:
-    """The RSS feed of `topic`, dated `updated` (by default, by its newest entry)."""
-    return _rss(_last_generator(site, topic, entries, version, updated), site, topic)
+    # The formats' own renderers, from the registry: atom.py and rss.py import this module.
+    context = Context(site, topic, entries, version, datetime.now(timezone.utc), updated)
+    return RenderedFeed(renderer_of("atom")(context), renderer_of("rss")(context))
 
 
 # A topic's Atom and RSS files are rendered one after the other from the same entries:
@@ -126,9 +85,11 @@ def render_rss(
 _last: list[tuple[Site, Topic, Sequence[Entry], str, datetime | None, FeedGenerator]] = []
 
 
-def _last_generator(
+def generator(
     site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None
 ) -> FeedGenerator:
+    """The generator of `topic`'s feeds, dated `updated` (by default, by its newest
+    entry): the one made last when it was made of the same (see _last)."""
     if _last:
         last_site, last_topic, last_entries, last_version, last_updated, fg = _last[0]
         if (
@@ -136,14 +97,16 @@ def _last_generator(
             and last_version == version and last_updated == updated
         ):  # fmt: skip
             return fg
-    fg = _generator(site, topic, entries, version, updated)
+    fg = new_generator(site, topic, entries, version, updated)
     _last[:] = [(site, topic, entries, version, updated, fg)]
     return fg
 
 
-def _generator(
+def new_generator(
     site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None
 ) -> FeedGenerator:
+    """A generator of `topic`'s `entries`, with every time set from them, its extension
+    registered, and no link: each format sets the links it writes."""
     atom_url, _ = feed_urls(site, topic)
     fg = FeedGenerator()
     fg.register_extension("topicfeeds", _FeedExtension, _EntryExtension)
@@ -168,39 +131,13 @@ def _generator(
     return fg
 
 
-def _atom(fg: FeedGenerator, site: Site, topic: Topic, prev_archive: str | None = None) -> bytes:
-    atom_url, _ = feed_urls(site, topic)
-    home = {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"}
-    hubs = [{"href": hub.url, "rel": "hub"} for hub in site.hubs]
-    atom_type = "application/atom+xml"
-    archive = [{"href": prev_archive, "rel": "prev-archive", "type": atom_type}] if prev_archive else []
-    links = [home, {"href": atom_url, "rel": "self", "type": "application/atom+xml"}, *hubs, *archive]
-    fg.link(links, replace=True)
-    return _with_stylesheet(fg.atom_str(pretty=True))
-
-
-def _rss(fg: FeedGenerator, site: Site, topic: Topic) -> bytes:
-    _, rss_url = feed_urls(site, topic)
-    home = {"href": home_page(site, topic.slug, topic.rules.formats), "rel": "alternate", "type": "text/html"}
-    # RSS takes its channel <link> from the last link given.
-    fg.link([{"href": rss_url, "rel": "self", "type": "application/rss+xml"}, home], replace=True)
-    return _with_stylesheet(_hex_escapes(fg.rss_str(pretty=True)))
-
-
-def _with_stylesheet(xml: bytes) -> bytes:
+def with_stylesheet(xml: bytes) -> bytes:
     """The feed with the CSS processing instruction after its XML declaration: a
     browser opening it shows a readable page (no XSLT, which browsers are removing)."""
     declaration, newline, rest = xml.partition(b"\n")
     if not declaration.startswith(b"<?xml ") or not newline:
         raise ValueError("feedgen wrote no XML declaration line")  # the golden tests pin this
     return declaration + newline + _STYLESHEET_PI + rest
-
-
-def _hex_escapes(xml: bytes) -> bytes:
-    """Spell '&' and '<' as hexadecimal references, as the RSS Best Practices Profile
-    asks: readers that decode RSS titles as HTML then still show "<b>" as text. The
-    XML is unchanged; only its spelling differs from lxml's `&amp;` and `&lt;`."""
-    return xml.replace(b"&amp;", b"&#x26;").replace(b"&lt;", b"&#x3C;")
 
 
 def _add_entry(fg: FeedGenerator, entry: Entry, mode: str) -> None:

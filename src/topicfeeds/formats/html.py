@@ -12,12 +12,22 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
-from ..config import Format, Site, Topic
-from ..core.model import Entry
-from .common import LABELS, MEDIA_TYPES, OPML, SUFFIXES, TopicListing, uses
+from ..config import Format, Site
+from .common import OPML, TopicListing, site_file_names
+from .spec import INDEX, PAGE_STYLESHEET, Context, FormatSpec, spec_of
 
 if TYPE_CHECKING:
     import jinja2
+
+SPEC = FormatSpec(
+    name="html",
+    suffix=".html",
+    media_type="text/html",
+    label="page",
+    kind="pages",
+    default=True,
+    site_files=(INDEX, PAGE_STYLESHEET),  # "All topics" and the pages' stylesheet
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,10 +52,9 @@ class IndexTopic:
     feeds: tuple[FeedLink, ...]
 
 
-def render(
-    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
-) -> dict[str, bytes]:
+def render(context: Context) -> bytes:
     """The topic's page."""
+    site, topic = context.site, context.topic
     feeds = _feed_links(topic.slug, topic.title, topic.rules.formats)
     page = (
         _environment()
@@ -53,15 +62,15 @@ def render(
         .render(
             site=site,
             topic=topic,
-            entries=entries,
+            entries=context.entries,
             related=topic.rules.related,
             feeds=feeds,
             autodiscovery=feeds,
             language=site.language or "en",
-            version=version,
+            version=context.version,
         )
     )
-    return {f"{topic.slug}.html": page.encode("utf-8")}
+    return page.encode("utf-8")
 
 
 def render_index(site: Site, listings: Sequence[TopicListing], version: str) -> bytes:
@@ -74,7 +83,7 @@ def render_index(site: Site, listings: Sequence[TopicListing], version: str) -> 
             t.description,
             t.entries,
             t.newest,
-            t.file("html") if "html" in t.formats else None,
+            t.file(SPEC.name) if SPEC.name in t.formats else None,
             _feed_links(t.slug, t.title, t.formats),
         )
         for t in listings
@@ -88,7 +97,7 @@ def render_index(site: Site, listings: Sequence[TopicListing], version: str) -> 
             autodiscovery=[
                 f for t in listings if not t.automatic for f in _feed_links(t.slug, t.title, t.formats)
             ],
-            opml=OPML if uses(listings, "atom", "rss", "json") else None,
+            opml=OPML if OPML in site_file_names(listings) else None,
             language=site.language or "en",
             version=version,
         )
@@ -97,11 +106,9 @@ def render_index(site: Site, listings: Sequence[TopicListing], version: str) -> 
 
 
 def _feed_links(slug: str, title: str, formats: Sequence[Format]) -> tuple[FeedLink, ...]:
-    return tuple(
-        FeedLink(f"{slug}{SUFFIXES[f]}", MEDIA_TYPES[f], f"{title}, {LABELS[f]}")
-        for f in formats
-        if f != "html"
-    )
+    """Links to the feeds among `formats`, in their order."""
+    specs = [spec_of(f) for f in formats]
+    return tuple(FeedLink(f"{slug}{s.suffix}", s.media_type, f"{title}, {s.label}") for s in specs if s.feed)
 
 
 def human_date(when: datetime) -> str:

@@ -11,28 +11,37 @@ a related article (in `entries` mode) is a `_via` object. Text is text: JSON Fee
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from ..config import Site, Topic
 from ..core.model import Entry, Related
 from .feedgen import home_page
+from .spec import Context, FormatSpec
+
+SPEC = FormatSpec(
+    name="json",
+    suffix=".json",
+    media_type="application/feed+json",
+    label="JSON Feed",
+    kind="feeds",
+    feed=True,
+    websub=True,
+    default=True,
+)
 
 VERSION = "https://jsonfeed.org/version/1.1"
 # Where the two extension objects are described, as the spec asks of extensions.
 ABOUT = "https://jsonfeed.org/version/1.1#extensions"
 
 
-def render(
-    site: Site, topic: Topic, entries: Sequence[Entry], version: str, updated: datetime | None = None
-) -> dict[str, bytes]:
+def render(context: Context) -> bytes:
     """The topic's JSON Feed."""
+    site, topic = context.site, context.topic
     feed: dict[str, Any] = {
         "version": VERSION,
         "title": f"{site.title}: {topic.title}",
         "home_page_url": home_page(site, topic.slug, topic.rules.formats),
-        "feed_url": f"{site.base_url}{topic.slug}.json",
+        "feed_url": f"{site.base_url}{topic.slug}{SPEC.suffix}",
         "description": topic.description,
         "authors": [_author(site.author.name, site.author.uri or _mailto(site.author.email))],
     }
@@ -40,11 +49,11 @@ def render(
         feed["language"] = site.language
     if site.hubs:
         feed["hubs"] = [{"type": "WebSub", "url": hub.url} for hub in site.hubs]
-    feed["items"] = [_item(entry, topic.rules.related) for entry in entries]
+    feed["items"] = [_item(entry, topic.rules.related) for entry in context.entries]
     # One line: with `indent` the json module falls back to its pure-Python encoder,
     # several times slower, and readers do not care.
     text = json.dumps(feed, ensure_ascii=False) + "\n"
-    return {f"{topic.slug}.json": text.encode("utf-8")}
+    return text.encode("utf-8")
 
 
 def _item(entry: Entry, mode: str) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """The two stylesheets: one for the pages, one that makes Atom and RSS files readable
-in a browser (see writer.FEED_STYLESHEET)."""
+in a browser (see spec.FEED_STYLESHEET)."""
 
 from __future__ import annotations
 

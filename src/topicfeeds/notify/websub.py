@@ -28,11 +28,11 @@ from .. import __version__
 from ..config import Hub, Site
 from ..core.archive import is_archive
 from ..errors import printable
+from ..formats.spec import websub_suffixes
 from ..records.clean import redact_url
 from ..records.codec import from_micros, micros
 from ..store import StateStore
 
-FEED_SUFFIXES = (".atom", ".rss", ".json")
 # A hub that gives no usable Retry-After with its 503 is left alone this long.
 DEFAULT_RETRY_SECONDS = 60.0
 # The longest Retry-After honoured: a larger one is a hub's mistake, and pings that
@@ -68,13 +68,15 @@ class Delivery:
 
 
 def changed_feeds(site: Site, written: Iterable[str]) -> list[str]:
-    """The URLs of the feeds among the files `written`, named as in the output (pages
-    and site files are not feeds: no reader subscribes to them; nor to an archive page,
-    which is new when written and never changes, and which the Atom feed it left links)."""
+    """The URLs of the feeds among the files `written`, named as in the output: the
+    files of the formats hubs are told of (FormatSpec.websub). Pages and site files are
+    not feeds: no reader subscribes to them; nor to an archive page, which is new when
+    written and never changes, and which the Atom feed it left links."""
+    told = websub_suffixes()
     return sorted(
         f"{site.base_url}{name}"
         for name in written
-        if "/" not in name and name.endswith(FEED_SUFFIXES) and not is_archive(name)
+        if "/" not in name and name.endswith(told) and not is_archive(name)
     )
 
 

@@ -12,7 +12,7 @@ from ..config import Site, Topic
 from ..core.archive import archive_name, page_ids, plan_archive
 from ..core.model import Entry
 from ..errors import Problem, printable
-from ..formats.feedgen import render_archive
+from ..formats import render_archive
 from ..records import codec
 from ..store import ArchiveRow
 from .publish import Outputs, Put

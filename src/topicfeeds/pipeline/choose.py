@@ -15,21 +15,12 @@ from datetime import datetime
 
 from ..config import Config, Topic
 from ..core.history import with_history
+from ..core.incremental import LastFeed, changes_by_topic, changes_for, update_candidates, update_holds
 from ..core.model import Entry, Record
-from ..core.select import (
-    LastFeed,
-    Selection,
-    Shortlist,
-    as_of,
-    changes_by_topic,
-    changes_for,
-    due_at,
-    next_change,
-    plan_topics,
-    record_topic_names,
-    update_candidates,
-    update_holds,
-)
+from ..core.schedule import as_of, due_at, next_change
+from ..core.select import Selection
+from ..core.shortlist import Shortlist
+from ..core.topics import plan_topics, record_topic_names
 from ..errors import Problem
 from ..records.codec import micros
 from ..sources.stamps import display_path

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from .. import __version__
@@ -16,6 +17,7 @@ from ..core.removals import RemovalPlan, plan_removals
 from ..destinations import Destination
 from ..errors import PublishError
 from ..formats import listing_of, render_site, render_topic, site_file_names, topic_files
+from ..formats.common import SUFFIXES
 from ..runtime.workers import iter_files
 from ..store import StateStore
 from .choose import Feed
@@ -26,12 +28,15 @@ from .listing import Counts, encode_counts, site_digest
 RENDER_PARALLEL_MIN = 8
 
 
-def render_all(site: Site, feeds: Sequence[Feed], jobs: int) -> Iterator[dict[str, bytes]]:
+def render_all(
+    site: Site, feeds: Sequence[Feed], jobs: int, now: datetime | None = None
+) -> Iterator[dict[str, bytes]]:
     """The files of each of `feeds`, in order, made by up to `jobs` processes (see
-    workers.py): rendering is pure, and the run's own process puts each in place."""
+    workers.py) at the run's time `now`: rendering is pure, and the run's own process
+    puts each in place."""
 
     def make(f: Feed) -> dict[str, bytes]:
-        return render_topic(site, f.topic, f.entries, __version__, f.updated, f.prev_archive)
+        return render_topic(site, f.topic, f.entries, __version__, f.updated, f.prev_archive, now)
 
     return iter_files(feeds, make, jobs, per_chunk=1, least=RENDER_PARALLEL_MIN)
 
@@ -45,14 +50,34 @@ class Put:
     failures: tuple[PublishError, ...]
 
 
+def resending(destination: Destination, store: StateStore, sent: str) -> bool:
+    """Whether every file is to be sent again: what is sent with the bytes (`sent`, a
+    digest of an object's Cache-Control) is not what the files in place were sent
+    with, which their bytes do not show. A state that has published nothing notes it
+    at once; one that published before it was noted sends every file once. The
+    destination is told; a folder, which keeps the bytes only, has nothing to resend."""
+    noted = store.meta("sent")
+    if noted == sent:
+        return False
+    if (noted is not None or store.outputs()) and destination.resend():
+        # Until the run's end: a run cut short leaves the sending to the next one.
+        store.set_meta("sent", "")
+        return True
+    store.set_meta("sent", sent)
+    return False
+
+
 class Outputs:
     """The files a run publishes: its destination, and what the state recorded of each
     file it put there (read once a run: topics ask in turn)."""
 
-    def __init__(self, destination: Destination, store: StateStore) -> None:
+    def __init__(self, destination: Destination, store: StateStore, *, resend: bool = False) -> None:
         self.destination = destination
         self.store = store
-        self.recorded = store.outputs()  # file name: its stamp when last put
+        self.resend = resend  # every file is sent again, its bytes in place or not (see resending)
+        # File name: its stamp when last put. When every file is sent again, none counts
+        # as in place: every topic, page and site file is put.
+        self.recorded = {} if resend else store.outputs()
         self.changed: list[str] = []  # files whose bytes this run changed, in order
 
     def put(self, files: dict[str, bytes]) -> Put:
@@ -63,9 +88,10 @@ class Outputs:
         for name, data in files.items():
             where = self.destination.location(name)
             try:
+                same = self.resend and self.destination.holds(name, data)  # sent again, not changed
                 changed, stamp = self.destination.put(name, data)
                 (written if changed else unchanged).append(where)
-                if changed:
+                if changed and not same:
                     self.changed.append(name)
                 self.store.set_output(name, *stamp)
                 self.recorded[name] = stamp
@@ -126,7 +152,8 @@ def remove_unmade(outputs: Outputs, config: Config, topics: Sequence[Topic]) -> 
     unmade = published.keys() - made
     present = {name: destination.stamp(name) for name in unmade}
     plan = plan_removals(published, present, made, config.retire,
-                         delete=config.delete, max_deletes=config.max_deletes)  # fmt: skip
+                         delete=config.delete, max_deletes=config.max_deletes,
+                         suffixes=SUFFIXES.values())  # fmt: skip
     place = str(config.output_url or config.output_dir)
     if store.meta("output_place") != place:
         # Published elsewhere, before the output moved: not this place's to remove.

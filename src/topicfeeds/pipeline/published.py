@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..config import Config, Format
-from ..core.select import plan_topics
+from ..core.topics import plan_topics
 from ..errors import Problem, TopicfeedsError
 from ..formats import topic_files
 from ..sources.stamps import display_path

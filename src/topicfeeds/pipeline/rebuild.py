@@ -9,9 +9,12 @@ from dataclasses import dataclass
 
 from .. import __version__
 from ..config import Topic
-from ..core.select import Shortlist, feed_updated, last_feed
+from ..core.incremental import last_feed
+from ..core.schedule import feed_updated
+from ..core.shortlist import Shortlist
 from ..errors import Problem, PublishError
-from ..formats import topic_digest, topic_files
+from ..formats import topic_digest, topic_due, topic_files
+from ..records.codec import micros
 from . import archives, choose
 from .context import Context
 from .listing import Counts
@@ -76,7 +79,7 @@ def rebuild(
             _choose(run, view, t, plans[t.slug], shortlists, outputs, rendered)
             for t in topics[start : start + RENDER_BATCH]
         ]
-        files = render_all(run.config.site, [m.feed for m in made if m.render], run.jobs)
+        files = render_all(run.config.site, [m.feed for m in made if m.render], run.jobs, now)
         for m in made:
             topic, entries = m.feed.topic, m.feed.entries
             counts[topic.slug] = (len(entries), max((e.published for e in entries), default=None))
@@ -89,6 +92,11 @@ def rebuild(
             failures += put.failures
             if not put.failures:
                 when = choose.due(topic, m.choice, now, due.get(topic.slug))
+                # A format that reads the run's time says when its file next changes.
+                made_due = topic_due(run.config.site, topic, entries, __version__, m.feed.updated,
+                                     m.feed.prev_archive, now)  # fmt: skip
+                if made_due is not None:
+                    when = micros(made_due) if when is None else min(when, micros(made_due))
                 store.set_topic(topic.slug, when, last_feed(m.choice.selection).floor)
                 rendered[topic.slug] = m.digest
             else:
@@ -125,7 +133,7 @@ def _choose(
         entries, prev_archive, warnings = list(archived.entries), archived.prev_archive, archived.warnings
         pages = archives.put_back(outputs, topic.slug)
     updated = feed_updated(entries, choose.shown_at(topic, now))
-    digest = topic_digest(site, topic, entries, __version__, updated, prev_archive)
+    digest = topic_digest(site, topic, entries, __version__, updated, prev_archive, now)
     render = rendered.get(topic.slug) != digest or not outputs.intact(topic_files(topic))
     feed = choose.Feed(topic, tuple(entries), updated, prev_archive)
     return _Made(choice, feed, digest, render, pages, warnings)

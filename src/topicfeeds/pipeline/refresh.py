@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..core.guard import removal_guard
-from ..core.select import Shortlist, plan_topics, too_many_topics
+from ..core.shortlist import Shortlist
+from ..core.topics import plan_topics, too_many_topics
 from ..errors import Problem, RemovalsRefused
 from ..records import codec
 from ..records.codec import micros
@@ -206,7 +207,7 @@ class _Streaming:
 
     lists: dict[str, Shortlist]  # by topic slug
     light: Offers  # of light records, to the topics whose rules read no more
-    whole: Offers | None  # of whole records, to those whose rules need them (see fields.py)
+    whole: Offers | None  # of whole records, to those whose rules need them (see core/rules.py)
 
 
 def _offers(run: Context, listing: Listing, stale: Sequence[str], full: bool) -> _Streaming | None:

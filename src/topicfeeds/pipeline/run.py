@@ -14,7 +14,6 @@ state and holds the lock, and `_Build` only sequences the stages.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 import time
@@ -23,8 +22,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from .. import __version__
-from ..config import MATCH_ALL, Config
+from ..config import MATCH_ALL, Config, sent_digest
+from ..config import fingerprint as config_fingerprint
 from ..core.guard import subfolder_note
 from ..destinations import Destination, open_destination
 from ..destinations.dry import DryRun
@@ -40,7 +39,7 @@ from ..store import SCHEMA_VERSION, StateStore, damaged, fault
 from . import archives, choose, refresh
 from .context import Context
 from .listing import decode_counts
-from .publish import Outputs, publish_site, removals_waiting, remove_unmade
+from .publish import Outputs, publish_site, removals_waiting, remove_unmade, resending
 from .rebuild import rebuild
 from .report import BuildReport, HubsReport, Progress, TopicReport, build_report, quiet
 
@@ -202,13 +201,8 @@ def tell_hubs(config: Config, store: StateStore | None = None) -> HubsReport:
 
 
 def fingerprint(config: Config) -> str:
-    """What the output depends on besides the records: the configuration as loaded,
-    the program's version and the state schema."""
-    text = repr((config.site, config.records_dir, config.output_dir, config.output_url, config.records_url,
-                 config.patterns,
-                 config.max_record_bytes, config.defaults, config.topics, config.auto,
-                 config.auto_max_topics_per_record, config.auto_max_topics, config.retire))  # fmt: skip
-    return hashlib.sha256(f"{__version__}\0{SCHEMA_VERSION}\0{text}".encode()).hexdigest()
+    """The configuration's fingerprint (see config/digest.py) with this state's schema."""
+    return config_fingerprint(config, SCHEMA_VERSION)
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,15 +234,17 @@ class _Build:
             note = subfolder_note(len(listing), [] if listing else source.subfolders())
             if note:
                 self.warnings.append(Problem(source.where, None, None, note))
-            outputs = Outputs(self.destination, store)
             due = store.topic_valid_until().values()
             # With names that sort as the store sorts them, the chunks tell whether
             # anything changed (see chunks.py); else a digest of the whole listing.
             spans = refresh.find_spans(store, listing)
             settled = spans.settled(listing)
+            sent = sent_digest(config)
+            outputs = Outputs(self.destination, store, resend=resending(self.destination, store, sent))
             made = fingerprint(config)
             if (
                 not asked.full
+                and not outputs.resend
                 and store.meta("fingerprint") == made
                 and store.meta("listing") == settled
                 and not spans.ranges
@@ -291,6 +287,8 @@ class _Build:
                         reports.append(TopicReport(t.slug, put.written, put.unchanged))
             site, site_files = publish_site(outputs, config.site, topics, counts)
             failures += site.failures
+            if outputs.resend:  # a file not put may still hold the bytes: sent again next time too
+                store.set_meta("sent", "" if failures else sent)
             removal = remove_unmade(outputs, config, topics)
             failures += removal.failures
             # A racy file may still change unseen by stat: no shortcut for the next run.

@@ -2,20 +2,21 @@
 and related articles: all the shipped rules look at) decoded once a run and shared by
 the topics, every copy of an article, whole records on demand, and shortlists filled
 in one pass over the records. A topic whose rules read a field a light record lacks
-(see fields.py) is given its records whole wherever its rules run."""
+(see core/rules.py) is given its records whole wherever its rules run."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 
 from ..config import MATCH_ALL, Topic
 from ..core.model import Record
-from ..core.select import Selection, Shortlist, content_key, select, shortlisted
+from ..core.rules import needs_whole
+from ..core.select import Selection, content_key, select
+from ..core.shortlist import Shortlist, shortlisted
 from ..records import codec
 from ..records.yamlload import CACHE_LIMIT
 from ..store import StateStore
-from .fields import needs_whole
 
 # Whole records are read from the store this many at a time: a query per batch rather
 # than per record, and no more of them held at once.
@@ -78,10 +79,15 @@ class WholeCandidate:
         return self._record
 
 
-def split(topics: Sequence[Topic]) -> tuple[list[Topic], list[Topic]]:
+def split(
+    topics: Sequence[Topic], needs: Callable[[Topic], bool] = needs_whole
+) -> tuple[list[Topic], list[Topic]]:
     """`topics` whose rules read light records, and those whose rules need them whole."""
-    light = [t for t in topics if not needs_whole(t)]
-    return light, [t for t in topics if needs_whole(t)]
+    light: list[Topic] = []
+    whole: list[Topic] = []
+    for topic in topics:
+        (whole if needs(topic) else light).append(topic)
+    return light, whole
 
 
 class RecordView:
@@ -92,6 +98,15 @@ class RecordView:
         self.now = now
         self._light: dict[str, Record] = {}  # file name: its light record (see _decoded)
         self._copies: dict[str, list[Record]] = {}  # article id: its stored copies (see copies)
+        self._whole: dict[str, bool] = {}  # topic slug: whether its rules need whole records
+
+    def needs_whole(self, topic: Topic) -> bool:
+        """Whether `topic`'s rules read a field a light record lacks: asked of the rules
+        once a run for each topic, which asks several times."""
+        found = self._whole.get(topic.slug)
+        if found is None:
+            found = self._whole[topic.slug] = needs_whole(topic)
+        return found
 
     def _decoded(self, name: str, light: codec.Light) -> Record:
         """The light record of file `name`, decoded once a run and shared by the topics."""
@@ -107,7 +122,7 @@ class RecordView:
 
     def records(self, topic: Topic) -> list[Record]:
         """The records `topic` may select, as its rules need them."""
-        if not needs_whole(topic):
+        if not self.needs_whole(topic):
             return self.light_records(topic)
         return list(self._whole_records(topic))
 
@@ -136,7 +151,7 @@ class RecordView:
     def copies_for(self, topic: Topic, ids: Iterable[str]) -> list[Record]:
         """Every stored copy of the articles `ids`, as `topic`'s rules need them."""
         found = self.copies(ids)
-        return self.whole(found) if needs_whole(topic) else found
+        return self.whole(found) if self.needs_whole(topic) else found
 
     def content_key(self, record: Record) -> str:
         """`selector.content_key` of a light record: of its whole record."""
@@ -152,7 +167,7 @@ class RecordView:
                extra: Sequence[Record] = ()) -> Selection:  # fmt: skip
         """`topic`'s selection from `records` (by default all it may select; given as
         its rules need them) and `extra` (whole records not in the store)."""
-        if needs_whole(topic):
+        if self.needs_whole(topic):
             given = self.records(topic) if records is None else records
             if extra:
                 keys = {r.key for r in extra}
@@ -181,7 +196,7 @@ class RecordView:
         if [s.topic for s in streamed.values()] == list(topics):
             return streamed
         lists = {t.slug: Shortlist(t, self.now) for t in topics}
-        light, whole = split(topics)
+        light, whole = split(topics, self.needs_whole)
         if light:
             offers = Offers(light, lists)
             # Past ten topics, one pass over every record costs less than their own.
@@ -197,7 +212,7 @@ class RecordView:
     def choose_all(self, topic: Topic, shortlist: Shortlist) -> tuple[Selection, Sequence[Record]]:
         """`topic`'s selection from all its records, and the records its due time is
         found from: from its shortlist, or should that not decide, from every record."""
-        if needs_whole(topic):
+        if self.needs_whole(topic):
             chosen = shortlisted(shortlist, lambda ids: self.copies_for(topic, ids))
         else:
             chosen = shortlisted(shortlist, self.copies, content=self.content_key, whole=self.whole)

@@ -192,7 +192,7 @@ def _light_record(light: Light, fields: list[Any]) -> Record:
 
 
 class LightCandidate:
-    """A light record read only as far as ranking it needs (a `selector.Candidate`):
+    """A light record read only as far as ranking it needs (a `core.shortlist.Candidate`):
     its JSON text parsed, its `Record` made only when asked for. Most records a
     shortlist is offered never are."""
 

@@ -139,7 +139,9 @@ class FolderSource:
         return display_path(self.folder / name)
 
     def subfolders(self) -> list[str]:
-        """The visible folders directly inside."""
+        """The visible folders directly inside, when the patterns leave them unread."""
+        if self.nested:
+            return []  # a pattern with "/" reads them: no record file matched there either
         with os.scandir(self.folder) as entries:
             return [e.name for e in entries if not e.name.startswith(".") and e.is_dir()]
 

@@ -27,8 +27,9 @@ from types import TracebackType
 from typing import Any, NamedTuple
 
 from ..core.history import History
+from ..core.incremental import LastFeed
 from ..core.model import Record
-from ..core.select import LastFeed, SortKey
+from ..core.select import SortKey
 from ..errors import Problem, StateBusy, StateError
 from ..records import codec
 from ..records.reader import Tracked, read_tracked

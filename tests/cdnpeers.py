@@ -1,0 +1,261 @@
+"""Peers a purge meets, on loopback: a raw HTTP server whose answers a test writes (well,
+slowly, endlessly, or not HTTP at all), a port nobody listens on, and nginx and Varnish
+started from the shipped deploy/nginx.conf and deploy/varnish.vcl."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .conftest import require_program
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as a peer received it."""
+
+    method: str
+    target: str
+    headers: dict[str, str]  # names in lower case
+    body: bytes
+
+
+Answer = Callable[[Request, socket.socket], None]
+
+
+@dataclass
+class Peer:
+    """A loopback HTTP server: every request is recorded, then `answer` writes to the
+    connection whatever it likes."""
+
+    answer: Answer
+    requests: list[Request] = field(default_factory=list)
+    active: int = 0
+    most_active: int = 0  # requests answered at once, at the most
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=64)
+        self.port: int = self.listener.getsockname()[1]
+        self.stopped = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def close(self) -> None:
+        self.stopped.set()
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            conn.settimeout(10)
+            data = b""
+            with contextlib.suppress(OSError):
+                while b"\r\n\r\n" not in data:
+                    chunk = conn.recv(65536)
+                    if not chunk:
+                        return
+                    data += chunk
+                head, _, body = data.partition(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")
+                method, target, _ = lines[0].split(" ", 2)
+                headers = {k.strip().lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+                while len(body) < int(headers.get("content-length", "0")):
+                    body += conn.recv(65536)
+                request = Request(method, target, headers, body)
+                with self.lock:
+                    self.requests.append(request)
+                    self.active += 1
+                    self.most_active = max(self.most_active, self.active)
+                try:
+                    self.answer(request, conn)
+                finally:
+                    with self.lock:
+                        self.active -= 1
+
+
+@contextlib.contextmanager
+def peer(answer: Answer) -> Iterator[Peer]:
+    made = Peer(answer)
+    try:
+        yield made
+    finally:
+        made.close()
+
+
+def reply(
+    status: int, body: bytes = b"", headers: tuple[tuple[str, str], ...] = (), delay: float = 0
+) -> Answer:
+    """A complete answer, after `delay` seconds."""
+
+    def answer(request: Request, conn: socket.socket) -> None:
+        time.sleep(delay)
+        lines = [f"HTTP/1.1 {status} X", *(f"{k}: {v}" for k, v in headers), f"Content-Length: {len(body)}"]
+        conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body)
+
+    return answer
+
+
+def trickle(request: Request, conn: socket.socket) -> None:
+    """A valid answer's head, a byte every tenth of a second, never ending."""
+    text = b"HTTP/1.1 200 OK\r\n" + b"X-Slow: " + b"y" * 100_000
+    with contextlib.suppress(OSError):
+        for byte in text:
+            conn.sendall(bytes([byte]))
+            time.sleep(0.1)
+
+
+def flood(prefix: bytes) -> Answer:
+    """`prefix`, then bytes without end until the client hangs up."""
+
+    def answer(request: Request, conn: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            conn.sendall(prefix)
+            block = b"x" * 65536
+            for _ in range(2000):  # 128 MiB: far past any limit, short of for ever
+                conn.sendall(block)
+
+    return answer
+
+
+def refused_url() -> str:
+    """An address nothing listens on: connecting is refused at once."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+# -- real caches
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], what: str, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            text = log.read_text(errors="replace") if log.exists() else ""
+            raise AssertionError(f"{what} exited with status {process.returncode}: {text[-2000:]}")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"{what} did not listen on port {port}")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def running_nginx(folder: Path) -> Iterator[int]:
+    """nginx serving `folder` with the shipped server block; yields its port."""
+    program = require_program("nginx")
+    prefix = Path(tempfile.mkdtemp(prefix="topicfeeds-cdn-nginx-"))
+    try:
+        port = free_port()
+        block = (ROOT / "deploy" / "nginx.conf").read_text(encoding="utf-8")
+        block, listens = re.subn(r"listen 80; .*", f"listen 127.0.0.1:{port};", block)
+        block, roots = re.subn(r"root /srv/news/feeds; .*", f"root {folder};", block)
+        assert listens == roots == 1
+        (prefix / "site.conf").write_text(block, encoding="utf-8")
+        (prefix / "temp").mkdir()
+        paths = " ".join(
+            f"{k}_temp_path {prefix}/temp/{k};" for k in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        (prefix / "nginx.conf").write_text(
+            f"daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\nerror_log {prefix}/error.log;\n"
+            f"events {{ worker_connections 64; }}\n"
+            f"http {{\n  access_log off;\n  {paths}\n  include {prefix}/site.conf;\n}}\n",
+            encoding="utf-8",
+        )
+        log = prefix / "error.log"
+        server = subprocess.Popen(
+            [program, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-e", str(log)],
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(port, server, "nginx", log)
+            yield port
+        finally:
+            stop(server)
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def running_varnish(backend_port: int) -> Iterator[int]:
+    """Varnish with the shipped deploy/varnish.vcl, its backend on `backend_port`; yields
+    its port. Started as root, varnishd drops to its own users (varnish for the manager,
+    vcache for the cache), so its working folder must be theirs to read: outside pytest's
+    private temporary folder."""
+    program = require_program("varnishd")
+    work = Path(tempfile.mkdtemp(prefix="topicfeeds-varnish-"))
+    work.chmod(0o755)
+    try:
+        vcl = (ROOT / "deploy" / "varnish.vcl").read_text(encoding="utf-8")
+        # Only the lines the file marks as the reader's own change.
+        vcl, hosts = re.subn(r'\.host = "[^"]*"; .*', '.host = "127.0.0.1";', vcl)
+        vcl, ports = re.subn(r'\.port = "[^"]*"; .*', f'.port = "{backend_port}";', vcl)
+        assert hosts == ports == 1
+        (work / "site.vcl").write_text(vcl, encoding="utf-8")
+        (work / "site.vcl").chmod(0o644)
+        port = free_port()
+        log = work / "varnishd.log"
+        with log.open("wb") as out:
+            server = subprocess.Popen(
+                [program, "-n", str(work / "n"), "-a", f"127.0.0.1:{port}", "-f", str(work / "site.vcl"),
+                 "-s", "malloc,32m", "-F"],
+                stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        try:
+            wait_for_port(port, server, "varnishd", log)
+            yield port
+        finally:
+            stop(server)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def get(port: int, path: str, host: str = "", accept: str = "application/atom+xml") -> tuple[int, bytes]:
+    """The status and body of a GET through the server on `port`."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        headers = {"Accept": accept, **({"Host": host} if host else {})}
+        connection.request("GET", path, headers=headers)
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
