@@ -18,9 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from topicfeeds.errors import StateBusy
+from topicfeeds.records.codec import id_hash
+from topicfeeds.records.rows import Row
 from topicfeeds.runtime.signals import end_on_signal
 from topicfeeds.sources.stamps import Stamp
-from topicfeeds.store import SCHEMA_VERSION, History, Row, StateStore, _id_hash, _key, _name
+from topicfeeds.store import SCHEMA_VERSION, History, StateStore, _key, _name
 
 INDEXES = ["file_topics_by_name", "file_topics_by_topic", "files_by_id", "files_rejected"]
 
@@ -101,7 +103,7 @@ def test_a_query_left_half_read_when_the_store_closes_ends_quietly(tmp_path: Pat
     store, _ = StateStore.open(tmp_path / "s.sqlite")
     with store:
         for row in rows(30):
-            store.put(row._replace(id_hash=row.id and _id_hash(row.id)), racy=False, new=True)
+            store.put(row._replace(id_hash=row.id and id_hash(row.id)), racy=False, new=True)
     unraised: list[BaseException | None] = []
     previous = sys.unraisablehook
     sys.unraisablehook = lambda hook: unraised.append(hook.exc_value)

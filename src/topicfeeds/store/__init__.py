@@ -14,7 +14,6 @@ another process writing it) is an error the run reports, the file left as it was
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -30,7 +29,6 @@ from ..core.model import Record
 from ..core.select import LastFeed, SortKey
 from ..errors import Problem, StateBusy, StateError
 from ..records import codec
-from ..records.reader import Tracked, read_tracked
 from ..sources.chunks import Span
 from ..sources.stamps import Listing, Stamp
 
@@ -202,13 +200,6 @@ def _key(name: str) -> str:
     return "/" + name if name[:1] == "/" else name
 
 
-def _id_hash(entry_id: str) -> int:
-    """A short digest of an entry id, for its index: the rows it finds are checked
-    against the id itself."""
-    digest = hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 def _name(key: str) -> str:
     """The file name `_key` stored."""
     if key[:2] == "//":
@@ -220,6 +211,20 @@ def _name(key: str) -> str:
 
 _NO_STAMP = (None, None, None, None)
 
+StoredRow = tuple[
+    str,  # name
+    str | None,  # the entry id; None if rejected
+    int | None,  # the id's digest (codec.id_hash)
+    tuple[int, int, int, int] | None,  # the stamp
+    str | None,  # the content's SHA-256, in hex
+    str | None,  # the light part (codec.encode_light_and_extra); None if rejected
+    bytes | None,  # the extra part, compressed
+    tuple[str, ...],  # the record's topics
+    tuple[str, ...],  # the same, casefolded
+    str,  # JSON: the error if rejected, else the warnings
+]
+"""One record file as `put` stores it: records.rows.Row, made where the file is read."""
+
 
 class Cached(NamedTuple):
     """What the store knows of one record file."""
@@ -227,50 +232,6 @@ class Cached(NamedTuple):
     stamp: Stamp | None
     sha256: str | None
     racy: bool
-
-
-class Row(NamedTuple):
-    """One record file in the form the store keeps: made where the file is parsed,
-    so a worker process sends back text rather than records to decode again. A
-    tuple, since a cold build makes 100,000 of them and sends them between processes."""
-
-    name: str
-    id: str | None  # the record's entry id; None if rejected
-    id_hash: int | None  # the id's digest, for its index (see _id_hash)
-    stamp: Stamp | None
-    sha256: str | None
-    light: str | None  # JSON of the record without images and related articles; None if rejected
-    extra: bytes | None  # its images and related articles, compressed (see codec)
-    topics: tuple[str, ...]
-    folded: tuple[str, ...]  # the topics casefolded
-    problems: str  # JSON: the error if rejected, else the warnings
-
-    @property
-    def rejected(self) -> bool:
-        """Whether the file was rejected."""
-        return self.light is None
-
-
-def row_of(tracked: Tracked, name: str) -> Row:
-    """The stored form of what reading file `name` (its key) gave."""
-    record, problems = tracked.outcome
-    encoded = codec.encode_problems(list(problems)) if problems else "[]"  # most records have none
-    if record is None:
-        return Row(name, None, None, tracked.stamp, tracked.sha256, None, None, (), (), encoded)
-    light, extra = codec.encode_light_and_extra(record)
-    topics = record.topics
-    # The digest and the casefolded topics are worked out here, where the file is
-    # parsed: in a worker process rather than in the run storing every row.
-    return Row(name, record.id, _id_hash(record.id), tracked.stamp, tracked.sha256, light, extra, topics,
-               tuple(t.casefold() for t in topics), encoded)  # fmt: skip
-
-
-def read_row(path: str, key: str, max_bytes: int) -> Row:
-    """Read, parse and encode the record file at `path`, whose key is `key` (its name
-    within the records folder). Its problems name it by its key; a run shows them as
-    paths when it reports them. The path is text: a cold build reads 100,000 files,
-    and a `Path` for each costs more than reading it does."""
-    return row_of(read_tracked(path, max_bytes, shown=key, key=key), key)
 
 
 @dataclass(frozen=True, slots=True)
@@ -561,7 +522,7 @@ class StateStore:
         copies of each), through the index on the ids' digests."""
         wanted = set(ids)
         query = "SELECT name, id, light FROM files WHERE id_hash IN ({marks}) AND light IS NOT NULL"
-        for key, article, light in self._where_in(query, map(_id_hash, wanted)):
+        for key, article, light in self._where_in(query, map(codec.id_hash, wanted)):
             if article in wanted:  # not another id with the same digest
                 yield article, codec.Light(_name(key), article, light)
 
@@ -580,7 +541,7 @@ class StateStore:
         rows = self._db.execute("SELECT topic FROM file_topics WHERE name = ?", (_key(name),))
         return {r[0] for r in rows}
 
-    def put(self, row: Row, racy: bool, *, new: bool = False) -> None:
+    def put(self, row: StoredRow, racy: bool, *, new: bool = False) -> None:
         """Store what reading a file gave; `new` when the store knew no such file.
         Rows are written in batches: call `flush` before reading them back."""
         name, entry_id, id_hash, stamp, sha256, light, extra, topics, folded, problems = row
