@@ -2,7 +2,8 @@
 an older state up to it.
 
 `MIGRATIONS[n]` is the step from schema n to schema n + 1. A state of schema n gets
-every step from n on, in order, in one transaction. To change the tables: write them as they are to
+every step from n on, in order, in one transaction with the new version: a run killed
+meanwhile leaves the state as it was. To change the tables: write them as they are to
 be in the schema below, add the step from SCHEMA_VERSION to MIGRATIONS, and add one to
 SCHEMA_VERSION. A step's script stays as released: where it makes tables from the text
 below (`_ARCHIVE_SCHEMA`), a later change to those tables first copies that text into
@@ -166,8 +167,8 @@ def ready(db: sqlite3.Connection) -> str | None:
         return f"state of schema {version}, not {SCHEMA_VERSION}"
     _log_ahead(db)  # only now: a file that is no state is moved aside as it was
     if steps:
-        db.executescript("BEGIN; " + "\n".join(steps) + "\nCOMMIT;")
-        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", ("schema", str(SCHEMA_VERSION)))
+        new = f"INSERT OR REPLACE INTO meta (key, value) VALUES ('schema', '{SCHEMA_VERSION}');"
+        db.executescript("BEGIN; " + "\n".join(steps) + f"\n{new} COMMIT;")
     missing = TABLES.difference(_tables(db))
     if missing:
         return f"state file damaged (no table {', '.join(sorted(missing))})"
