@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topicfeeds import build
-from topicfeeds.pipeline.run import RACY_NS
+from topicfeeds.pipeline.refresh import RACY_NS
 from topicfeeds.records.rows import Row
 from topicfeeds.sources.folder import FolderSource
 from topicfeeds.sources.folder import _read as folder_read

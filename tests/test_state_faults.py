@@ -197,8 +197,8 @@ def test_a_full_disk_under_the_state_exits_4_and_the_state_is_left_as_it_was(tmp
 # records rather than every 2,000. Only the test sets these; the command is the same.
 TERMINATED_AFTER_COMMIT = """
 import os, signal, sqlite3, sys
-from topicfeeds.pipeline import run as pipeline
-pipeline.KEEP_EVERY = 2
+from topicfeeds.pipeline import refresh
+refresh.KEEP_EVERY = 2
 
 class Terminated(sqlite3.Connection):
     def execute(self, sql, *args):

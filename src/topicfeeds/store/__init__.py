@@ -51,11 +51,12 @@ import sqlite3
 from collections.abc import Iterator
 from types import TracebackType
 
+from ..core.history import History
 from ..core.incremental import LastFeed
 from .archive import Archive, ArchiveRow
 from .connection import Connection
 from .faults import damaged, fault
-from .feeds import Feeds, History
+from .feeds import Feeds
 from .pings import Pings
 from .records import Cached, Records
 from .schema import SCHEMA_VERSION
@@ -130,7 +131,7 @@ class StateStore(Records, Feeds, Archive, Pings, Connection):
 
     def keep_progress(self) -> None:
         """Commit what the transaction holds so far and go on in a new one: for a run
-        whose partial work is safe to keep (see pipeline._Run.prepare). Inside
+        whose partial work is safe to keep (see pipeline.refresh.prepare). Inside
         `scratch` only the held-back rows are written, and all is still rolled back."""
         self.flush()
         if self._keeping:

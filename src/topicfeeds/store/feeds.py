@@ -8,19 +8,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass
+
+from ..core.history import History
 
 SortKey = tuple[float, float, str]
 """The sort key of an entry (core.select.SortKey)."""
-
-
-@dataclass(frozen=True, slots=True)
-class History:
-    """One entry's past in one feed."""
-
-    hash: str
-    first_seen: int  # microseconds since the epoch
-    changed: int | None  # when its content last changed, if it ever did
 
 
 class Feeds:
