@@ -302,6 +302,11 @@ class _Build:
                 noted = chunks.chunks_of(listing, unsettled, made=digests)
                 store.set_meta("chunks", chunks.encode(noted))
             store.set_meta("fingerprint", made)
+            # From when every topic's last feed is its choice (explanations.py answers from
+            # them then): unknown after a run back in time, until one chooses all afresh.
+            chosen = store.meta("chosen")
+            onward = refreshed.full or (bool(chosen) and int(chosen or 0) <= micros(now))
+            store.set_meta("chosen", str(micros(now)) if onward else "")
             pages = sum(len(store.archive_pages(t.slug)) for t in topics if t.rules.archive)
             files = sum(len(topic_files(t)) for t in topics) + site_files + pages
             store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
