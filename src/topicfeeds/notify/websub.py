@@ -8,7 +8,9 @@ a redirect) waits in the state for the next run. A hub that answers 503 with
 hub's `timeout` whatever the hub does (a socket timeout alone would let a hub that
 trickles a byte a second hold it for ever), a run's requests to one hub share
 BUDGET_TIMEOUTS times that, and only the head of an answer is read. A failure is
-never the run's failure: the feeds are in place whatever the hubs do.
+never the run's failure: the feeds are in place whatever the hubs do. With a CDN in
+front of the feeds, a feed's pings wait until the CDN has dropped its old copy
+(purges.py): a hub would fetch that copy and tell no subscriber.
 """
 
 from __future__ import annotations
@@ -195,8 +197,10 @@ def note_changes(store: StateStore, site: Site, urls: Sequence[str]) -> None:
         store.add_pings(hub.url, urls)
 
 
-def deliver(store: StateStore, site: Site, now: datetime) -> Delivery:
+def deliver(store: StateStore, site: Site, now: datetime, held: frozenset[str] = frozenset()) -> Delivery:
     """Tell every hub what is waiting for it, as far as it lets; commit as it goes.
+    The pings of the feeds in `held` (the CDN may still hold their old copies) stay
+    noted, and count as waiting.
 
     Called after the run has let go of the lock, so a slow hub holds up no other run.
     Another run may note the same feeds meanwhile: only the pings noted before this
@@ -212,7 +216,8 @@ def deliver(store: StateStore, site: Site, now: datetime) -> Delivery:
         if store.hub_not_before(hub_url) > micros(now):
             waiting += len(noted)
             continue
-        left = list(noted)
+        left = [url for url in noted if url not in held]
+        waiting += len(noted) - len(left)
         shown = redact_url(hub_url)  # the real URL is sent to; a token in it is not printed
         budget = BUDGET_TIMEOUTS * hub.timeout
         spent = time.monotonic() + budget
