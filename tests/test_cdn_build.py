@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import json
 import shutil
 import socket
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -90,6 +93,12 @@ def site(tmp_path: Path, edge: Edge, hub: str, cdn: str | None) -> Site:
     base = f"http://127.0.0.1:{edge.port}/{output.name}/"
     config = make_site(tmp_path, hub=hub, cdn=cdn, base_url=base, output=output)
     return Site(config, output, base, edge.port)
+
+
+def topicfeeds(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "topicfeeds", *args], capture_output=True, text=True, timeout=60, check=True
+    )
 
 
 def varnish(edge: Edge) -> str:
@@ -181,7 +190,7 @@ def test_a_purge_endpoint_that_is_down_holds_the_pings_with_a_warning_and_the_ne
         )
         [warning] = down["warnings"]
         assert warning.startswith(f"{s.config}: cdn: not purged: ")
-        assert warning.endswith(": connection refused; hubs are told of it once a later try purges it")
+        assert warning.endswith(": connection refused; their pings wait until a later try purges them")
         assert f"warning: {warning}" in down["stderr"]
         assert got == []  # no hub heard of a feed Varnish still holds
         assert s.through_varnish("energy.atom") == old  # as it does
@@ -278,6 +287,12 @@ def test_a_run_notes_its_purges_with_its_pings_and_a_later_run_makes_them(tmp_pa
             ]
         finally:
             store.close()
+        # `topics` says what waits, as the last run left it.
+        listed = json.loads(topicfeeds("topics", "--json", "-c", str(config_path)).stdout)
+        assert listed["warnings"] == [
+            f"{config_path}: cdn: {len(noted)} URLs not yet purged; their pings wait for the next run",
+            f"{config_path}: site.hubs: 3 pings wait for the next run",
+        ]
         out = build(config_path)  # nothing changed since: only the telling is left
         assert out["status"] == 0 and out["written"] == []
         assert out["purge"]["purged"] == len(noted) and out["pings"] == {"sent": 3, "waiting": 0}

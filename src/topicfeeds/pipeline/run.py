@@ -210,7 +210,7 @@ def tell_hubs(config: Config, store: StateStore | None = None, purger: Purger | 
         # Before any hub: one told of a feed the CDN still holds fetches the old copy.
         purged = purge_pending(store, purger or open_purger(config.cdn), config.cdn.timeout)
         held = purged.held
-        why = "not purged: {}; hubs are told of it once a later try purges it"
+        why = "not purged: {}; their pings wait until a later try purges them"
         notes = tuple(Problem(shown, None, "cdn", why.format(p)) for p in purged.problems)
         purge = PurgeReport(purged.purged, len(held), purged.in_time)
     delivery = deliver(store, config.site, datetime.now(timezone.utc), held)
