@@ -18,16 +18,18 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
 from topicfeeds.config import load_config
+from topicfeeds.notify.cdn import PurgeResult
 from topicfeeds.notify.purges import purge_urls
 from topicfeeds.pipeline.run import build as build_in_process
-from topicfeeds.pipeline.run import fingerprint
+from topicfeeds.pipeline.run import fingerprint, tell_hubs
 from topicfeeds.store import StateStore
 
 from .cdnpeers import (
@@ -351,3 +353,40 @@ def test_a_dry_run_purges_nothing_and_notes_nothing(tmp_path: Path) -> None:
         assert store.noted_purges() == {}  # the dry run's noting was rolled back with it
     finally:
         store.close()
+
+
+def test_a_ping_noted_once_the_cdn_has_purged_waits_for_its_own_purge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with peer(reply(202)) as hub:
+        config = load_config(make_site(tmp_path, hub=hub.url, cdn="{kind: http}"))
+        early, late = (f"{config.site.base_url}energy.{suffix}" for suffix in ("atom", "rss"))
+        to = config.site.hubs[0].url
+        store, _ = StateStore.open(config.state_path)
+        purged: list[str] = []
+
+        class Purger:
+            def purge(self, urls: Sequence[str], deadline: float, *, change: object = None) -> PurgeResult:
+                purged.extend(urls)
+                return PurgeResult(tuple(urls), (), True)
+
+        noted_pings = store.noted_pings
+
+        def a_run_commits_first() -> dict[str, dict[str, int]]:
+            """A run that notes a change of its own (ping and purge at once) just as the
+            hubs are about to be told, after the CDN was."""
+            if purged and late not in purged and not store.noted_purges().get(late):
+                store.add_pings(to, [late])
+                store.add_purges([late], "a run meanwhile")
+            return noted_pings()
+
+        monkeypatch.setattr(store, "noted_pings", a_run_commits_first)
+        try:
+            store.add_pings(to, [early])
+            store.add_purges([early], "a run")
+            told = tell_hubs(config, store, Purger())
+            assert (told.sent, told.waiting) == (1, 1)  # the late feed's old copy may be in the CDN
+            assert store.noted_purges().keys() == {late} and store.pings() == {to: [late]}
+        finally:
+            store.close()
+    assert [r.body for r in hub.requests] == [b"hub.mode=publish&hub.url=" + quote(early, safe="").encode()]

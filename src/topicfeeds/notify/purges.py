@@ -4,8 +4,9 @@ A run notes the URL of every file whose bytes it changed or that it removed, in 
 state, with its pings and in the same transaction (`note_purges`), so that a run that
 dies after publishing leaves them to the next one. A delivery (pipeline/run.py,
 `tell_hubs`) first asks the CDN to drop them all by the settings' timeout
-(`purge_pending`), forgets those it dropped, and holds the pings of the rest: a hub told
-of a feed whose old copy the CDN may still hold fetches that copy and tells no one.
+(`purge_pending`) and forgets those it dropped; the hubs are then told of no feed whose
+purge is still noted (websub.deliver): a hub told of a feed whose old copy the CDN may
+still hold fetches that copy and tells no one.
 What was not purged stays noted, with the run that noted it, so a later delivery asks
 again for the same purge (CloudFront: the same invalidation, waited for again).
 """
@@ -34,7 +35,7 @@ class Purged:
     """What asking the CDN to drop the noted URLs came to."""
 
     purged: int  # URLs the CDN dropped (or held no copy of)
-    held: frozenset[str]  # URLs it may still hold (not purged, or noted again meanwhile): their pings wait
+    waiting: int  # URLs it may still hold (not purged, or noted again meanwhile): their pings wait
     problems: tuple[str, ...]  # one line per reason a URL was not purged, naming it
     in_time: bool  # False when the timeout came before every URL was settled
 
@@ -61,7 +62,7 @@ def purge_pending(store: StateStore, purger: Purger, timeout: float) -> Purged:
     a purge asked for again is the same request (see Purger.purge)."""
     noted = store.noted_purges()
     if not noted:
-        return Purged(0, frozenset(), (), True)
+        return Purged(0, 0, (), True)
     deadline = time.monotonic() + timeout
     runs: dict[str, list[str]] = {}
     for url, (_, change) in sorted(noted.items(), key=lambda item: item[1][0]):
@@ -80,9 +81,9 @@ def purge_pending(store: StateStore, purger: Purger, timeout: float) -> Purged:
     with contextlib.suppress(sqlite3.OperationalError):
         store.drop_purges(done)
     # Read again: a run may have noted some anew since, and those wait for their own purge.
-    held = frozenset(url for url, (when, _) in store.noted_purges().items() if done.get(url) != when)
+    waiting = len(store.noted_purges())
     problems = PurgeResult(tuple(purged), tuple(failed), in_time).problems()
-    return Purged(len(done), held, problems, in_time)
+    return Purged(len(done), waiting, problems, in_time)
 
 
 def forget_purges(store: StateStore) -> None:

@@ -197,10 +197,10 @@ def note_changes(store: StateStore, site: Site, urls: Sequence[str]) -> None:
         store.add_pings(hub.url, urls)
 
 
-def deliver(store: StateStore, site: Site, now: datetime, held: frozenset[str] = frozenset()) -> Delivery:
+def deliver(store: StateStore, site: Site, now: datetime, *, purging: bool = False) -> Delivery:
     """Tell every hub what is waiting for it, as far as it lets; commit as it goes.
-    The pings of the feeds in `held` (the CDN may still hold their old copies) stay
-    noted, and count as waiting.
+    With `purging` (a CDN is configured), the pings of the feeds whose purge is still
+    noted (the CDN may hold their old copies) stay noted, and count as waiting.
 
     Called after the run has let go of the lock, so a slow hub holds up no other run.
     Another run may note the same feeds meanwhile: only the pings noted before this
@@ -208,7 +208,11 @@ def deliver(store: StateStore, site: Site, now: datetime, held: frozenset[str] =
     sent again later (a hub told twice only fetches twice)."""
     configured = {hub.url: hub for hub in site.hubs}
     sent, waiting, problems = 0, 0, []
-    for hub_url, noted in store.noted_pings().items():
+    pings = store.noted_pings()
+    # Read after the pings: a run notes a feed's ping and purge at once, so a ping read
+    # here has its purge read too, unless that purge was made.
+    held = frozenset(store.noted_purges()) if purging else frozenset()
+    for hub_url, noted in pings.items():
         hub = configured.get(hub_url)
         if hub is None:  # no longer configured: nobody to tell
             _quietly(lambda: store.drop_pings(hub_url, noted, noted))  # noqa: B023 - called at once

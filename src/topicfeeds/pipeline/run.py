@@ -203,17 +203,16 @@ def tell_hubs(config: Config, store: StateStore | None = None, purger: Purger | 
             return tell_hubs(config, own, purger)
     store.patience(STORE_PATIENCE)
     shown = display_path(config.path)
-    purge, held, notes = None, frozenset[str](), tuple[Problem, ...]()
+    purge, notes = None, tuple[Problem, ...]()
     if config.cdn is None:
         forget_purges(store)
     else:
         # Before any hub: one told of a feed the CDN still holds fetches the old copy.
         purged = purge_pending(store, purger or open_purger(config.cdn), config.cdn.timeout)
-        held = purged.held
         why = "not purged: {}; their pings wait until a later try purges them"
         notes = tuple(Problem(shown, None, "cdn", why.format(p)) for p in purged.problems)
-        purge = PurgeReport(purged.purged, len(held), purged.in_time)
-    delivery = deliver(store, config.site, datetime.now(timezone.utc), held)
+        purge = PurgeReport(purged.purged, purged.waiting, purged.in_time)
+    delivery = deliver(store, config.site, datetime.now(timezone.utc), purging=config.cdn is not None)
     retry = next_attempt(store, config.site, datetime.now(timezone.utc))
     notes += tuple(Problem(shown, None, "site.hubs", p) for p in delivery.problems)
     return HubsReport(delivery.sent, delivery.waiting, retry, notes, time.monotonic() - started, purge)
