@@ -3,6 +3,7 @@ may touch: no network, nothing outside the output folder but its state, no secre
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -28,14 +29,20 @@ TOPICS = ["Energy", "Space", "Climate", "Privacy"]
 def write_corpus(seeds: Path, count: int, edition: int = 0) -> None:
     """`count` records spread over the topics; `edition` changes every title."""
     for n in range(count):
-        fields = record_fields(
-            title=f"Story {n}, edition {edition}",
-            webUrl=f"https://news.example/{n}",
-            originalUrl=...,
-            topics=[TOPICS[n % len(TOPICS)], TOPICS[(n // 3) % len(TOPICS)]],
-            secured=f"SECRET-{n:06}-c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1iZS1wdWJsaXNoZWQ",
-        )
-        (seeds / f"{n:05}.txt").write_text(record_text(fields), encoding="utf-8")
+        (seeds / f"{n:05}.txt").write_text(story(n).replace("EDITION", str(edition)), encoding="utf-8")
+
+
+@functools.cache
+def story(n: int) -> str:
+    """Record n's text, its edition to fill in (dumping YAML is most of writing a corpus)."""
+    fields = record_fields(
+        title=f"Story {n}, edition EDITION",
+        webUrl=f"https://news.example/{n}",
+        originalUrl=...,
+        topics=[TOPICS[n % len(TOPICS)], TOPICS[(n // 3) % len(TOPICS)]],
+        secured=f"SECRET-{n:06}-c2VjcmV0LXRoYXQtbXVzdC1uZXZlci1iZS1wdWJsaXNoZWQ",
+    )
+    return record_text(fields)
 
 
 def auto_project(root: Path, count: int) -> Path:
