@@ -16,7 +16,7 @@ from topicfeeds.records.frontmatter import front_matter
 from topicfeeds.records.yamlfast import load_simple
 from topicfeeds.records.yamlload import LOADERS, load_yaml
 
-from .conftest import SEEDS
+from .conftest import SEEDS, examples
 from .test_yamlload import same
 
 # Plain scalars YAML 1.1 reads as something other than text, their near misses, and
@@ -165,7 +165,7 @@ def check(text: str) -> bool:
     return True
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300, 1000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 @example("title: x\ntitle: y\n")
 @example("a:\n  b: 1\n c: 2\n")
