@@ -32,7 +32,7 @@ from corpus import OUTPUT_DIR, RECORDS_DIR, REFERENCE, add_records, edit_records
 from hugo_site import write_hugo_site
 
 BASELINE = Path(__file__).resolve().with_name("baseline.py")
-# Files younger than this are re-hashed on the next run (topicfeeds.pipeline.RACY_NS);
+# Files younger than this are re-hashed on the next run (topicfeeds.pipeline.refresh.RACY_NS);
 # cron sees files minutes old, so the benchmark lets them age this long first.
 SETTLE_SECONDS = 2.1
 NOW = REFERENCE.strftime("%Y-%m-%dT%H:%M:%SZ")

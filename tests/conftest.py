@@ -14,6 +14,7 @@ from lxml import etree
 
 from topicfeeds.config import Config, parse_config
 from topicfeeds.core.model import Image, Provider, Record, Related
+from topicfeeds.pipeline import refresh
 
 SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
@@ -124,6 +125,12 @@ def make_config(folder: Path, text: str = BASE_CONFIG) -> Config:
     path = folder / "config.yaml"
     path.write_text(text, encoding="utf-8")
     return parse_config(text, path)
+
+
+@pytest.fixture
+def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files written by the test a moment ago are not 'racy': stat is trusted at once."""
+    monkeypatch.setattr(refresh, "RACY_NS", 0)
 
 
 @pytest.fixture

@@ -23,7 +23,6 @@ from topicfeeds import build, load_config
 from topicfeeds.config import Config
 from topicfeeds.core.archive import archive_name, is_archive, plan_archive
 from topicfeeds.notify.websub import changed_feeds
-from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, make_config, write_record
 
@@ -32,10 +31,7 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 FH = "{http://purl.org/syndication/history/1.0}"
 
 
-@pytest.fixture(autouse=True)
-def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files written by the test a moment ago are not 'racy': stat is trusted at once."""
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+pytestmark = pytest.mark.usefixtures("no_racy_window")
 
 
 # -- the pure rule

@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 
 from topicfeeds.cli import main
-from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, SEEDS, make_config, record_fields, record_text, write_record
 from .s3server import S3Server, running_s3
@@ -45,10 +44,9 @@ def server() -> Iterator[S3Server]:
 
 
 @pytest.fixture
-def s3(server: S3Server, monkeypatch: pytest.MonkeyPatch) -> S3Server:
+def s3(server: S3Server, monkeypatch: pytest.MonkeyPatch, no_racy_window: None) -> S3Server:
     """A fresh server with an empty bucket; dummy credentials from the environment.
-    Record files written a moment ago are trusted at once (see pipeline.RACY_NS)."""
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+    Record files written a moment ago are trusted at once (see refresh.RACY_NS)."""
     for key, value in {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
@@ -236,9 +234,8 @@ def test_a_state_that_never_noted_what_was_sent_sends_every_file_once(s3: S3Serv
 
 
 def test_a_folder_keeps_the_bytes_alone_and_a_cache_control_change_rewrites_nothing(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, no_racy_window: None
 ) -> None:
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
     config = make_site(tmp_path, "feeds")
     settings = S3_SETTINGS.format(url="http://127.0.0.1:9", attempts=1)
     config.write_text(config.read_text(encoding="utf-8") + settings, encoding="utf-8")
@@ -418,9 +415,8 @@ def test_object_storage_settings_are_checked(
 
 
 def test_records_in_dated_subfolders_give_the_feeds_of_a_flat_folder(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_racy_window: None
 ) -> None:
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
     flat = local_build(tmp_path / "flat")
     root = tmp_path / "nested"
     config = make_site(root, "feeds")

@@ -16,7 +16,7 @@ import pytest
 
 from topicfeeds import build, load_config
 from topicfeeds.cli import main
-from topicfeeds.pipeline import run as pipeline
+from topicfeeds.pipeline import publish, rebuild
 from topicfeeds.runtime import workers
 
 from .conftest import SEEDS, write_record
@@ -226,8 +226,8 @@ def test_feeds_made_in_parallel_are_those_made_one_by_one(
         + topics
         + "  everything:\n    title: Everything\n    match: ['*']\n    related: entries\n"
     )
-    monkeypatch.setattr(pipeline, "RENDER_BATCH", 5)  # three batches of chosen topics
-    monkeypatch.setattr(pipeline, "RENDER_PARALLEL_MIN", 2)
+    monkeypatch.setattr(rebuild, "RENDER_BATCH", 5)  # three batches of chosen topics
+    monkeypatch.setattr(publish, "RENDER_PARALLEL_MIN", 2)
     pools = 0
     pool = workers._Pool.__init__
 

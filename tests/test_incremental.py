@@ -28,6 +28,7 @@ from topicfeeds.config import Config
 from topicfeeds.core import shortlist as shortlists
 from topicfeeds.errors import LockedError
 from topicfeeds.pipeline import run as pipeline
+from topicfeeds.pipeline import view
 from topicfeeds.store import SCHEMA_VERSION
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text, write_record
@@ -35,10 +36,7 @@ from .conftest import BASE_CONFIG, make_config, record_fields, record_text, writ
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files written by the test a moment ago are not 'racy': stat is trusted at once."""
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+pytestmark = pytest.mark.usefixtures("no_racy_window")
 
 
 @pytest.fixture
@@ -451,7 +449,7 @@ def test_rebuilding_many_topics_at_once_gives_the_same_feeds(
         p.unlink()
     assert config.state_path is not None
     config.state_path.unlink()
-    monkeypatch.setattr(pipeline, "shortlisted", lambda *args, **kwargs: None)  # every record, unbounded
+    monkeypatch.setattr(view, "shortlisted", lambda *args, **kwargs: None)  # every record, unbounded
     build(config, NOW)
     assert {p.name: p.read_bytes() for p in config.output_dir.iterdir()} == one_pass
 

@@ -16,11 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topicfeeds import build
-from topicfeeds.pipeline.run import RACY_NS
+from topicfeeds.pipeline.refresh import RACY_NS
+from topicfeeds.records.rows import Row
 from topicfeeds.sources.folder import FolderSource
 from topicfeeds.sources.folder import _read as folder_read
 from topicfeeds.sources.stamps import PACKED, Listing, Stamp, name_matcher, stamp_of, suffixes_of
-from topicfeeds.store import Row, StateStore
+from topicfeeds.store import StateStore
 
 from .conftest import make_config, write_record
 

@@ -17,7 +17,7 @@ from topicfeeds import build
 from topicfeeds.cli import main
 from topicfeeds.config import parse_config
 from topicfeeds.errors import printable
-from topicfeeds.pipeline import run as pipeline
+from topicfeeds.pipeline import refresh
 
 from .conftest import BASE_CONFIG, make_config, record_fields, record_text
 
@@ -25,10 +25,7 @@ NOW = "2026-11-28T00:00:00Z"
 NOW_DT = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files written by the test a moment ago are not 'racy': stat is trusted at once."""
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+pytestmark = pytest.mark.usefixtures("no_racy_window")
 
 
 def put(folder: Path, name: bytes, n: int, **overrides: object) -> None:
@@ -157,7 +154,7 @@ def test_any_names_and_dates_publish_every_due_record_and_write_only_feeds(
 
         with pytest.MonkeyPatch.context() as patch:
             patch.chdir(root)
-            patch.setattr(pipeline, "RACY_NS", 0)
+            patch.setattr(refresh, "RACY_NS", 0)
             status = main(["build", "-q", "--now", NOW])
             again = main(["build", "-q", "--now", NOW])
 

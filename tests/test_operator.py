@@ -18,7 +18,9 @@ from pathlib import Path
 import pytest
 
 from topicfeeds import load_config
+from topicfeeds.pipeline import refresh
 from topicfeeds.pipeline import run as pipeline
+from topicfeeds.pipeline.explanations import Explanation, explain_each
 from topicfeeds.runtime.lock import exclusive
 
 from .conftest import BASE_CONFIG, make_config, require_program, write_record
@@ -210,12 +212,12 @@ def test_explaining_several_records_reads_the_records_and_the_state_once(
     config = load_config(project / "config.yaml")
     pipeline.build(config)
     scans = []
-    scan = pipeline._Run.scan
-    monkeypatch.setattr(pipeline._Run, "scan", lambda run: scans.append(run) or scan(run))
+    scan = refresh.scan
+    monkeypatch.setattr(refresh, "scan", lambda *args: scans.append(args) or scan(*args))
 
-    found = pipeline.explain_each(config, [project / "seeds" / f"{n:02}.txt" for n in range(3)])
+    found = explain_each(config, [project / "seeds" / f"{n:02}.txt" for n in range(3)])
 
-    assert [e.record.title for e in found if isinstance(e, pipeline.Explanation)] == [
+    assert [e.record.title for e in found if isinstance(e, Explanation)] == [
         "Story 0",
         "Story 1",
         "Story 2",

@@ -39,7 +39,6 @@ from topicfeeds.core.incremental import (
 )
 from topicfeeds.core.model import Record
 from topicfeeds.core.select import select
-from topicfeeds.pipeline import run as pipeline
 
 from .conftest import (
     BASE_CONFIG,
@@ -395,11 +394,10 @@ def check_sequence(topics: list[dict[str, Any]], ops: list[tuple[Any, ...]]) -> 
 
 
 @pytest.fixture(autouse=True)
-def trust_stat(monkeypatch: pytest.MonkeyPatch) -> None:
+def trust_stat(monkeypatch: pytest.MonkeyPatch, no_racy_window: None) -> None:
     """Folder gives every write its own mtime, so stat is trusted at once. Files are
     not synced to disk: these tests are about what is chosen, the publisher's own
     tests about durability, and syncing took a sixth of their time."""
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
     monkeypatch.setattr(os, "fsync", lambda fd: None)
 
 

@@ -17,7 +17,6 @@ from topicfeeds.cli import main
 from topicfeeds.core import removals
 from topicfeeds.core.removals import RemovalPlan
 from topicfeeds.formats.common import SUFFIXES
-from topicfeeds.pipeline import run as pipeline
 
 from .conftest import SEEDS
 
@@ -64,9 +63,8 @@ def test_a_retired_slug_takes_only_its_own_feed_and_page_names() -> None:
 
 
 @pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_racy_window: None) -> Path:
     """The shipped config and seeds, without automatic topics, built once."""
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
     shutil.copytree(SEEDS, tmp_path / "seeds")
     (tmp_path / "feeds").mkdir()
     config = tmp_path / "config.yaml"

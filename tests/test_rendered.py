@@ -13,7 +13,7 @@ import pytest
 
 from topicfeeds import build, formats
 from topicfeeds.config import Topic
-from topicfeeds.pipeline import run as pipeline
+from topicfeeds.pipeline import publish
 
 from .conftest import BASE_CONFIG, make_config, write_record
 
@@ -21,7 +21,7 @@ NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def rendered(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+def rendered(monkeypatch: pytest.MonkeyPatch, no_racy_window: None) -> Counter[str]:
     """The topics the runs render, counted (the real renderer does the work)."""
     counts: Counter[str] = Counter()
 
@@ -29,8 +29,7 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         counts[topic.slug] += 1
         return formats.render_topic(site, topic, *args)
 
-    monkeypatch.setattr(pipeline, "render_topic", counting)
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+    monkeypatch.setattr(publish, "render_topic", counting)
     return counts
 
 

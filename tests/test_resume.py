@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds.pipeline.run import KEEP_EVERY
+from topicfeeds.pipeline.refresh import KEEP_EVERY
 
 from .conftest import record_fields, record_text
 from .test_processes import NOW, TOPICS, project, snapshot, wait_until_gone
@@ -26,7 +26,7 @@ from .test_state import INDEXES
 # Enough for two kept batches and a third under way.
 RECORDS = 2 * KEEP_EVERY + 1000
 # A file younger than this when a run starts is hashed again by the next one
-# (pipeline.RACY_NS): the corpus ages first, so that "parsed" counts only what was
+# (refresh.RACY_NS): the corpus ages first, so that "parsed" counts only what was
 # never stored.
 SETTLE_SECONDS = 2.1
 

@@ -15,7 +15,6 @@ from topicfeeds.core.rules import exclusion
 from topicfeeds.core.schedule import as_of, feed_updated, next_change, next_release
 from topicfeeds.core.select import select
 from topicfeeds.errors import ConfigError
-from topicfeeds.pipeline import run as pipeline
 
 from .conftest import BASE_CONFIG, make_config, make_record, write_record
 
@@ -23,10 +22,7 @@ NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 LATER = datetime(2099, 1, 1, tzinfo=timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Files written by the test a moment ago are not 'racy': stat is trusted at once."""
-    monkeypatch.setattr(pipeline, "RACY_NS", 0)
+pytestmark = pytest.mark.usefixtures("no_racy_window")
 
 
 def topic(**rules: object) -> Topic:

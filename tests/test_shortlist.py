@@ -24,7 +24,7 @@ from topicfeeds.core.rules import exclusion, held_until
 from topicfeeds.core.schedule import due_at, next_release
 from topicfeeds.core.select import SortKey, order_key, select
 from topicfeeds.core.shortlist import Shortlist, shortlisted
-from topicfeeds.pipeline import run as pipeline
+from topicfeeds.pipeline import refresh
 from topicfeeds.records.codec import micros
 from topicfeeds.records.reader import read_records
 
@@ -346,14 +346,14 @@ def test_a_build_fills_every_shortlist_as_choosing_from_every_record_would(
         build(make_config(tmp_path, topics_text(CHOOSING_TOPICS[:-1])), NOW)
         config = make_config(tmp_path, topics_text(CHOOSING_TOPICS))
     streamed: list[bool] = []
-    offers = pipeline._Run._offers
+    offers = refresh._offers
 
-    def spy(run: Any, stale: Sequence[str]) -> Any:
-        given = offers(run, stale)
+    def spy(*args: Any) -> Any:
+        given = offers(*args)
         streamed.append(given is not None)
         return given
 
-    monkeypatch.setattr(pipeline._Run, "_offers", spy)
+    monkeypatch.setattr(refresh, "_offers", spy)
     build(config, NOW)
     assert streamed == [not stored]
     records = read_records(tmp_path / "seeds").records

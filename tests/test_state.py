@@ -17,10 +17,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from topicfeeds.errors import StateBusy
+from topicfeeds.errors import StateBusy, StateError
+from topicfeeds.records.codec import id_hash
+from topicfeeds.records.rows import Row
 from topicfeeds.runtime.signals import end_on_signal
 from topicfeeds.sources.stamps import Stamp
-from topicfeeds.store import SCHEMA_VERSION, History, Row, StateStore, _id_hash, _key, _name
+from topicfeeds.store import SCHEMA_VERSION, History, StateStore, schema
+from topicfeeds.store.names import key_of, name_of
 
 INDEXES = ["file_topics_by_name", "file_topics_by_topic", "files_by_id", "files_rejected"]
 
@@ -101,7 +104,7 @@ def test_a_query_left_half_read_when_the_store_closes_ends_quietly(tmp_path: Pat
     store, _ = StateStore.open(tmp_path / "s.sqlite")
     with store:
         for row in rows(30):
-            store.put(row._replace(id_hash=row.id and _id_hash(row.id)), racy=False, new=True)
+            store.put(row._replace(id_hash=row.id and id_hash(row.id)), racy=False, new=True)
     unraised: list[BaseException | None] = []
     previous = sys.unraisablehook
     sys.unraisablehook = lambda hook: unraised.append(hook.exc_value)
@@ -124,14 +127,14 @@ file_names = st.binary(max_size=8).map(lambda raw: raw.decode("utf-8", "surrogat
 
 @given(texts | file_names)
 def test_every_name_comes_back_from_its_stored_form(name: str) -> None:
-    assert _name(_key(name)) == name
+    assert name_of(key_of(name)) == name
 
 
 @given(st.lists(texts, max_size=6, unique=True))
 def test_stored_forms_of_text_names_sort_as_the_names_do(names: list[str]) -> None:
     """The listing's chunks are looked up by name ranges in SQLite's order of the
     stored forms (see StateStore.changed)."""
-    assert sorted(names, key=lambda n: _key(n).encode("utf-8")) == sorted(names)
+    assert sorted(names, key=lambda n: key_of(n).encode("utf-8")) == sorted(names)
 
 
 def test_names_that_look_like_the_stored_forms_of_others_stay_apart(tmp_path: Path) -> None:
@@ -141,7 +144,7 @@ def test_names_that_look_like_the_stored_forms_of_others_stay_apart(tmp_path: Pa
     with store:
         for name, row in zip(names, rows(len(names) + 1)[1:], strict=True):  # none rejected
             store.put(row._replace(name=name), racy=False, new=True)
-    assert len({_key(n) for n in names}) == len(names)
+    assert len({key_of(n) for n in names}) == len(names)
     assert sorted(name for name, _ in store.light_records(None)) == sorted(names)
     assert store.topics_of("/c0ffee") == {"topic3", "energy"}
 
@@ -276,3 +279,73 @@ def test_busy_is_told_apart_from_damage() -> None:
     assert not damaged(sqlite3.OperationalError("attempt to write a readonly database"))
     assert not damaged(sqlite3.OperationalError("database or disk is full"))
     assert isinstance(fault("s.sqlite", sqlite3.OperationalError("database is locked")), StateBusy)
+
+
+def test_the_migrations_are_numbered_steps_from_the_oldest_schema_up_to_the_current_one() -> None:
+    assert sorted(schema.MIGRATIONS) == list(range(min(schema.MIGRATIONS), SCHEMA_VERSION))
+
+
+def _columns(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        tables = [
+            n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        ]
+        return {t: db.execute(f"PRAGMA table_info({t})").fetchall() for t in tables}
+
+
+def _aged(path: Path, version: int) -> None:
+    """A state as schema `version` left it, as far as its later steps look: with the
+    WebSub tables of schema 4 (no `noted`), and none before it; no archive before 5."""
+    store, _ = StateStore.open(path)
+    with store:
+        store.set_history("energy", {"https://news.example/1": History("h", 1, 2)})
+        store.put(rows(2)[1], racy=False, new=True)
+    db = store._db
+    if version < 5:
+        db.executescript("DROP TABLE archive; DROP TABLE archive_pages; DROP TABLE pings;")
+        if version == 4:
+            db.execute("CREATE TABLE pings (hub TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (hub, url))")
+            db.execute(
+                "INSERT INTO pings VALUES ('https://hub.example/', 'https://news.example/energy.atom')"
+            )
+        else:
+            db.execute("DROP TABLE hubs")
+    store.set_meta("schema", str(version))
+    store.close()
+
+
+@pytest.mark.parametrize("version", sorted(schema.MIGRATIONS))
+def test_a_state_of_each_older_schema_comes_up_to_the_current_tables_keeping_its_history(
+    tmp_path: Path, version: int
+) -> None:
+    new, _ = StateStore.open(tmp_path / "new.sqlite")
+    new.close()
+    path = tmp_path / "s.sqlite"
+    _aged(path, version)
+    store, notes = StateStore.open(path)
+    try:
+        assert notes == []
+        assert store.meta("schema") == str(SCHEMA_VERSION)
+        assert store.history("energy") == {"https://news.example/1": History("h", 1, 2)}
+        assert store.counts() == ((1, 0) if version == 7 else (0, 0))  # records dropped where they changed
+        if version == 4:
+            assert store.noted_pings() == {"https://hub.example/": {"https://news.example/energy.atom": 0}}
+    finally:
+        store.close()
+    assert _columns(path) == _columns(tmp_path / "new.sqlite")
+    assert indexes(path) == INDEXES
+
+
+def test_a_migration_that_fails_leaves_the_state_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "s.sqlite"
+    _aged(path, 6)
+    before = _columns(path)
+    monkeypatch.setitem(schema.MIGRATIONS, 7, schema.MIGRATIONS[7] + "DELETE FROM no_such_table;")
+    with pytest.raises(StateError, match="no_such_table"):
+        StateStore.open(path)
+    assert _columns(path) == before
+    with contextlib.closing(sqlite3.connect(path)) as db:
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("6",)
+        assert db.execute("SELECT COUNT(*) FROM files").fetchone() == (1,)

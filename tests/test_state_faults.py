@@ -197,8 +197,8 @@ def test_a_full_disk_under_the_state_exits_4_and_the_state_is_left_as_it_was(tmp
 # records rather than every 2,000. Only the test sets these; the command is the same.
 TERMINATED_AFTER_COMMIT = """
 import os, signal, sqlite3, sys
-from topicfeeds.pipeline import run as pipeline
-pipeline.KEEP_EVERY = 2
+from topicfeeds.pipeline import refresh
+refresh.KEEP_EVERY = 2
 
 class Terminated(sqlite3.Connection):
     def execute(self, sql, *args):
@@ -253,6 +253,47 @@ def test_a_signal_right_after_a_periodic_commit_of_a_cold_build_ends_it_with_143
     assert ran.returncode == 0, ran.stderr
     assert len(updated(tmp_path)) == 7
     kept.check()
+
+
+# The command, but killed (SIGKILL: nothing of it runs after) as soon as the upgrade of
+# a state of schema 4 has committed.
+KILLED_AFTER_UPGRADE = """
+import os, signal, sqlite3, sys
+
+class Killed(sqlite3.Connection):
+    def executescript(self, script):
+        done = super().executescript(script)
+        if "ALTER TABLE pings" in script:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return done
+
+connect = sqlite3.connect
+sqlite3.connect = lambda *args, **kwargs: connect(*args, factory=Killed, **kwargs)
+from topicfeeds.command import main
+sys.exit(main())
+"""
+
+
+def test_a_run_killed_right_after_upgrading_a_state_leaves_one_the_next_run_uses(tmp_path: Path) -> None:
+    """The upgrade's steps and the schema they bring land in one transaction: the
+    state is never left with the new tables under the old schema's number, which the
+    next run would try to upgrade again (and fail: exit 4 on every run)."""
+    config = with_history(tmp_path)
+    state = tmp_path / ".topicfeeds-state.sqlite"
+    with contextlib.closing(sqlite3.connect(state)) as db:  # as schema 4 left it
+        db.executescript(
+            "DROP TABLE archive; DROP TABLE archive_pages; DROP TABLE pings;"
+            "CREATE TABLE pings (hub TEXT NOT NULL, url TEXT NOT NULL, PRIMARY KEY (hub, url));"
+            "UPDATE meta SET value = '4' WHERE key = 'schema';"
+        )
+    argv = ["build", "-q", "-c", str(config), "--now", T2]
+    ran = subprocess.run([sys.executable, "-c", KILLED_AFTER_UPGRADE, *argv],
+                         capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
+    assert ran.returncode == -signal.SIGKILL, ran.stderr
+    ran = command(config, T3)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr == ""
+    assert updated(tmp_path)[EDITED] == STAMP1  # the history kept
 
 
 def test_a_state_that_is_not_a_database_is_moved_aside_and_named(tmp_path: Path) -> None:

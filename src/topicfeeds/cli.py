@@ -29,8 +29,9 @@ from .errors import (
     TopicfeedsError,
     printable,
 )
-from .pipeline.run import BuildReport, HubsReport, Progress, build, explain_each
-from .records.builder import parse_datetime
+from .pipeline.explanations import explain_each
+from .pipeline.run import BuildReport, HubsReport, Progress, build
+from .records.values import parse_datetime
 from .runtime.signals import ENDING, end_on_signal
 
 if TYPE_CHECKING:

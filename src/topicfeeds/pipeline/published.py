@@ -50,7 +50,7 @@ def published(config: Config) -> Published:
     if state is None or not state.exists():
         raise TopicfeedsError(never)
     try:
-        store = StateStore.peek(state)
+        store = StateStore.attach(state, read_only=True)
         try:
             counts_text = store.meta("topic_counts")
             current = store.meta("fingerprint") == fingerprint(config)

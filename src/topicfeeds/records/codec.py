@@ -12,6 +12,7 @@ its size.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import replace
@@ -139,6 +140,13 @@ class _Codecs(threading.local):
 
 
 _CODECS = _Codecs()
+
+
+def id_hash(entry_id: str) -> int:
+    """A short digest of an entry id, for the store's index of ids: the rows it finds
+    are checked against the id itself."""
+    digest = hashlib.sha256(entry_id.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 class Light(NamedTuple):

@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # what these import imports the package's stamps and chunks
     from ..config import Config
     from ..core.model import Record
     from ..errors import Problem
-    from ..store import Row
+    from ..records.rows import Row
     from .stamps import Listing
 
 

@@ -13,7 +13,7 @@ from ..config import BucketUrl, S3Settings
 from ..core.model import Record
 from ..errors import Problem, RecordError
 from ..records.reader import Tracked, parse_record
-from ..store import Row, row_of
+from ..records.rows import Row, row_of
 from .stamps import Listing, Stamp, name_matcher
 
 

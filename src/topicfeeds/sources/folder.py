@@ -19,8 +19,8 @@ from typing import Any
 from ..core.model import Record
 from ..errors import OutputError, Problem
 from ..records.reader import read_record
+from ..records.rows import Row, read_row
 from ..runtime.workers import iter_files
-from ..store import Row, read_row
 from .stamps import PACKED, Listing, Stamp, display_path, name_matcher, stamp_of, suffixes_of
 
 

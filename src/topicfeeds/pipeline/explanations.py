@@ -1,0 +1,135 @@
+"""Why a record is or is not in each topic's feed: the build's own stages (refresh,
+then the choosing stage's selection), over the records as they are now, in a
+transaction that is rolled back."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import partial
+from pathlib import Path
+
+from ..config import Config
+from ..core.model import Record
+from ..core.select import verdict
+from ..errors import Problem, RecordError
+from ..records.reader import read_record
+from ..runtime.lock import exclusive
+from ..runtime.workers import available_cpus
+from ..sources import RecordSource, open_source
+from ..sources.stamps import Listing, display_path
+from ..store import StateStore, fault
+from . import choose, refresh
+from .context import Context
+from .report import shown_key
+from .run import check_records_folder, fingerprint, lock_path
+from .view import RecordView
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """Why a record is or is not in each topic's feed."""
+
+    record: Record
+    shown: str  # the record's file, as the user would write it
+    warnings: tuple[Problem, ...]  # about parts of it that were dropped
+    verdicts: tuple[tuple[str, str], ...]  # (topic slug, verdict) for every topic
+
+
+def explain(
+    config: Config, path: Path | str, now: datetime | None = None, *, wait: float = 0.0
+) -> Explanation:
+    """Whether each topic selects the record in file `path` (or at an s3:// address in the
+    records bucket), and if not, why: the build's own selection, over the records as
+    they are now. The state store saves reparsing what is unchanged; nothing is
+    written, and the output folder is not needed. Raises RecordError when the file
+    cannot be read as a record."""
+    (found,) = explain_each(config, [path], now, wait=wait)
+    if isinstance(found, RecordError):
+        raise found
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A record a command named, read, before it is explained."""
+
+    record: Record
+    shown: str  # as the user would write it
+    warnings: tuple[Problem, ...]
+    name: str | None  # its name in the records source when named by its address there
+    inside: bool  # whether it is among the records folder's files, as far as its path says
+
+
+def explain_each(
+    config: Config, paths: Sequence[Path | str], now: datetime | None = None, *, wait: float = 0.0
+) -> list[Explanation | RecordError]:
+    """`explain` for each of `paths` in turn, over one reading of the records and the
+    state: an Explanation for each, or the RecordError that says why it could not be
+    read as a record."""
+    check_records_folder(config)
+    now = now or datetime.now(timezone.utc)
+    source = open_source(config)
+    named: list[_Named | RecordError] = []
+    for path in paths:
+        try:
+            named.append(_named(config, source, path))
+        except RecordError as exc:
+            named.append(exc)
+    if all(isinstance(n, RecordError) for n in named):
+        return [n for n in named if isinstance(n, RecordError)]  # nothing to prepare a run for
+    lock = lock_path(config)
+    state = config.state_path if config.state_path is not None and config.state_path.exists() else None
+    found: list[Explanation | RecordError] = []
+    with exclusive(lock, wait) if lock and state else contextlib.nullcontext():
+        store, _ = StateStore.open(state, wait=wait, look=True)
+        try:
+            with store.scratch():  # whatever the run learns is rolled back
+                run = Context(config, source, store, now, available_cpus())
+                listing = _refreshed(run)
+                view = RecordView(store, now)
+                shown = partial(shown_key, source)
+                for n in named:
+                    if isinstance(n, RecordError):
+                        found.append(n)
+                        continue
+                    inside = n.inside and (n.name is None or n.name in listing)
+                    extra = () if inside else (n.record,)  # explained as if it were in the folder
+                    topics, _ = choose.run_topics(config, store, extra)
+                    verdicts = tuple(
+                        (t.slug, verdict(n.record, view.select(t, extra=extra), now, shown)) for t in topics
+                    )
+                    found.append(Explanation(n.record, n.shown, n.warnings, verdicts))
+        except sqlite3.DatabaseError as exc:
+            raise fault(state or "state in memory", exc) from exc
+        finally:
+            store.close()
+    return found
+
+
+def _named(config: Config, source: RecordSource, path: Path | str) -> _Named:
+    """The record a command names by `path`: a file, or an address in the records source."""
+    name = source.named(str(path))
+    if name is None:
+        path = Path(path)
+        record, warnings = read_record(path, max_bytes=config.max_record_bytes)
+        inside = config.records_url is None and path.resolve().parent == config.records_dir
+        return _Named(record, display_path(path), tuple(warnings), None, inside)
+    record, warnings = source.read(name, config.max_record_bytes)
+    return _Named(record, source.shown(name), tuple(warnings), name, True)
+
+
+def _refreshed(run: Context) -> Listing:
+    """Bring the stored records up to date with the records source, as a build does
+    (a full run when the state was left by another configuration), with no removal
+    refused; return the listing."""
+    store = run.store
+    scanned = refresh.scan(run.source, store)
+    prepared = refresh.prepare(store, fingerprint(run.config), run.now)
+    spans = None if prepared.full else refresh.find_spans(store, scanned.listing).ranges
+    # Nothing here chooses from shortlists: none is filled as the records are stored.
+    refresh.refresh(run, scanned, prepared, spans, allow_removals=True, stream=False)
+    return scanned.listing
