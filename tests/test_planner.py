@@ -8,7 +8,7 @@ everything afresh from the same history (`build(full=True)`), byte for byte, and
 entries with a run that has no state at all.
 
 TOPICFEEDS_EXAMPLES sets how many sequences the property test tries (default 40; the
-`slow` one tries as many of up to 25 operations, and 16 from a seeded generator;
+`slow` one tries half as many of up to 25 operations, and 11 from a seeded generator;
 TOPICFEEDS_THOROUGH=1 three times as many, and 60 seeded)."""
 
 from __future__ import annotations
@@ -433,7 +433,7 @@ def test_incremental_runs_publish_what_a_fresh_choice_publishes(
 
 
 @pytest.mark.slow
-@property_settings(examples(EXAMPLES, EXAMPLES * 3))
+@property_settings(examples(EXAMPLES // 2, EXAMPLES * 3))
 @given(st.lists(rules_of, min_size=2, max_size=2), st.lists(operations, min_size=1, max_size=25))
 def test_incremental_runs_publish_what_a_fresh_choice_publishes_thoroughly(
     topics: list[dict[str, Any]], ops: list[tuple[Any, ...]]
@@ -453,9 +453,9 @@ def test_config_of_the_property_test_is_valid(tmp_path: Path) -> None:
 def test_incremental_runs_publish_what_a_fresh_choice_publishes_over_seeded_sequences() -> None:
     """Sequences from a seeded generator; a failure names its seed. (Before the planner
     was fixed, seed 44 showed its defect.) Each builds three topics, one of them taking
-    every record. The suite tries seed 44 and every fourth seed; TOPICFEEDS_THOROUGH=1
+    every record. The suite tries seed 44 and every sixth seed; TOPICFEEDS_THOROUGH=1
     tries all 60."""
-    for seed in range(60) if THOROUGH else sorted({44, *range(0, 60, 4)}):
+    for seed in range(60) if THOROUGH else sorted({44, *range(0, 60, 6)}):
         rules, ops = random_sequence(random.Random(seed))
         try:
             check_sequence(rules, ops)
