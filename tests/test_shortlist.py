@@ -108,7 +108,7 @@ def test_a_shortlist_chooses_what_every_record_would(
     )
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(100, 200), deadline=None)
 @given(corpora(), rules_strategy)
 def test_the_default_room_decides_when_copies_are_few(records: list[Record], rules: dict[str, Any]) -> None:
     """With one copy an article, a shortlist of the default room always decides."""
