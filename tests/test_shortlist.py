@@ -247,7 +247,7 @@ crowded_rules = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=examples(200, 600), deadline=None)
+@settings(max_examples=examples(120, 600), deadline=None)
 @given(crowded_corpora(), crowded_rules, st.integers(0, 8), st.randoms(use_true_random=False))
 def test_skipping_rules_keeps_cuts_and_holds_what_running_them_all_would(
     records: list[Record], rules: dict[str, Any], room: int, rnd: Any
