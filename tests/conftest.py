@@ -169,7 +169,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     folders = list(SCREENSHOTS)
     if not folders and hasattr(config, "_tmp_path_factory"):
         # Run by workers (pytest-xdist): each made its folder below the run's own.
-        folders = sorted(config._tmp_path_factory.getbasetemp().glob("*/screenshots*"))
+        found = config._tmp_path_factory.getbasetemp().glob("*/screenshots*")
+        folders = sorted(p for p in found if not p.is_symlink())  # not pytest's "…current" links
     for folder in folders:
         terminalreporter.write_line(f"browser screenshots: {folder}")
 
