@@ -253,6 +253,14 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
 
     def on_run(run: WatchRun) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if run.reason == "standby":
+            what = "another watch publishes from this state; this one takes over when it stops"
+            if args.json:
+                print(json.dumps({"time": stamp, "reason": run.reason, "status": EXIT_OK, "standby": what}))
+            elif not args.quiet:
+                print(f"{stamp} standby: topicfeeds: {what}")
+            sys.stdout.flush()
+            return
         if run.refused is not None:
             status = _print_refusal(run.refused)
             if args.json:
@@ -324,6 +332,8 @@ def _print_refusal(refused: TopicfeedsError) -> int:
         print(f"error: {refused}; run build --allow-removals if that is intended", file=sys.stderr)
         return EXIT_REMOVALS
     print(f"error: {refused}", file=sys.stderr)
+    if isinstance(refused, StateError):
+        return EXIT_WRITE
     return EXIT_LOCKED if isinstance(refused, LockedError) else EXIT_CONFIG
 
 
