@@ -168,3 +168,8 @@ SCREENSHOTS: list[Path] = []  # folders of browser screenshots, named at the end
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for folder in SCREENSHOTS:
         terminalreporter.write_line(f"browser screenshots: {folder}")
+
+
+# The state's backends (SQLite's file, a schema in a real PostgreSQL), for the tests of
+# what the state keeps.
+from .backends import backend, pg_server, postgresql  # noqa: E402, F401 - fixtures
