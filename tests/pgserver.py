@@ -1,4 +1,4 @@
-"""A real PostgreSQL for the tests (and the benchmark): Debian's server, made with
+"""A real PostgreSQL for the tests (and bench/postgres.py): Debian's server, made with
 `initdb` in a temporary folder and started with `pg_ctl` as an unprivileged user (the
 server refuses to run as root), listening on 127.0.0.1 at a free port and on a unix
 socket in its folder. Each pytest-xdist worker starts its own; each test takes a
@@ -10,15 +10,22 @@ import contextlib
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 import uuid
 from pathlib import Path
 
-from .s3server import free_port
-
 # The unprivileged user the server runs as: the one Debian's package makes.
 SERVER_USER = "postgres"
+
+
+def free_port() -> int:
+    """A port no one listens on now (bound, then let go)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def server_programs() -> Path | None:
@@ -47,14 +54,15 @@ class PgServer:
             os.chown(self.root, self._user.pw_uid, self._user.pw_gid)
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
                   "--locale=C.UTF-8", "--no-sync", "--no-instructions")  # fmt: skip
+        # The tests are about what is kept, not about a machine that loses power; a
+        # durable server (for figures) keeps the package's defaults.
+        fast = ["shared_buffers = 64MB", "fsync = off", "synchronous_commit = off", "full_page_writes = off"]
         settings = [
             "listen_addresses = '127.0.0.1'",
             f"port = {self.port}",
             f"unix_socket_directories = '{self.root}'",
             "max_connections = 60",
-            "shared_buffers = 64MB",
-            # The tests are about what is kept, not about a machine that loses power.
-            *([] if durable else ["fsync = off", "synchronous_commit = off", "full_page_writes = off"]),
+            *([] if durable else fast),
         ]
         with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
             conf.write("\n".join(settings) + "\n")
