@@ -31,7 +31,7 @@ from .errors import (
 )
 from .pipeline.explanations import explain_each
 from .pipeline.run import BuildReport, HubsReport, Progress, build
-from .records.builder import parse_datetime
+from .records.values import parse_datetime
 from .runtime.signals import ENDING, end_on_signal
 
 if TYPE_CHECKING:

@@ -21,8 +21,9 @@ from ..core.model import Record
 from ..errors import Problem, RecordError
 from ..runtime.workers import iter_files
 from ..sources.stamps import DEFAULT_PATTERNS, Stamp, display_path, list_record_files, name_matcher, stamp_of
-from .builder import Builder, kind_of, parse_datetime
+from .builder import Builder
 from .frontmatter import front_matter
+from .values import kind_of, parse_datetime
 from .yamlfast import load_simple
 from .yamlload import DEFAULT_LOADER, LOADERS, compose_yaml, load_yaml
 
