@@ -495,7 +495,7 @@ def _parser() -> argparse.ArgumentParser:
         "archives and the pings waiting for a hub, so that the first run on the new state is an "
         "incremental one. Both states are held under their run's lock meanwhile.",
     )
-    actions = st.add_subparsers(dest="action", required=True, metavar="ACTION")
+    actions = st.add_subparsers(dest="action", required=True, metavar="ACTION", help="copy: see below")
     c = actions.add_parser(
         "copy",
         help="copy a state to another place (a SQLite file, or postgresql://…)",
