@@ -33,6 +33,7 @@ from .pipeline.explanations import explain_each
 from .pipeline.run import BuildReport, HubsReport, Progress, build
 from .records.values import parse_datetime
 from .runtime.signals import ENDING, end_on_signal
+from .statecli import add_state_parser, run_state
 
 if TYPE_CHECKING:
     from .watch import WatchRun
@@ -133,7 +134,7 @@ def _main(argv: Sequence[str] | None) -> int:
         return EXIT_CONFIG
     try:
         if args.command == "state":
-            return _state(args)
+            return run_state(args)
         config = load_config(Path(args.config))
         if args.command == "serve":
             return _serve(config, args)
@@ -487,40 +488,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help=f"address to listen on (default: {DEFAULT_BIND}, this machine only)",
     )
-    st = sub.add_parser(
-        "state",
-        help="move the state between a SQLite file and PostgreSQL",
-        description="Work on the state itself. `state copy` copies a state, every table and every row, "
-        "from a SQLite file to PostgreSQL or back: the records as parsed, the entries' history, the "
-        "archives and the pings waiting for a hub, so that the first run on the new state is an "
-        "incremental one. Both states are held under their run's lock meanwhile.",
-    )
-    actions = st.add_subparsers(dest="action", required=True, metavar="ACTION", help="copy: see below")
-    c = actions.add_parser(
-        "copy",
-        help="copy a state to another place (a SQLite file, or postgresql://…)",
-        description="Copy the state at FROM (default: the state config.yaml names) to TO. Each is a "
-        "SQLite file or a postgresql:// URL without a password (libpq's PGPASSWORD, ~/.pgpass and "
-        "PG* variables give the rest); TO is made if need be. A TO that holds a state already is "
-        "refused unless --replace. Exit status: 0 copied; 2 nothing to copy, TO holds a state, or a "
-        "usage error; 3 a run holds either's lock (--wait); 4 either state cannot be used.",
-    )
-    _add_config(c)
-    c.add_argument("source", nargs="?", metavar="FROM", help="where the state is (default: config.yaml's)")
-    c.add_argument("target", metavar="TO", help="where it goes")
-    c.add_argument("--replace", action="store_true", help="copy over a state TO holds (it is lost)")
-    c.add_argument(
-        "--schema",
-        metavar="NAME",
-        help="the schema of a PostgreSQL end (default: config.yaml's state_schema, else topicfeeds)",
-    )
-    c.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait this long for a run that holds either's lock (default: exit at once with status 3)",
-    )
+    add_state_parser(sub, _add_config)
     u = sub.add_parser(
         "subscribers",
         help="count each topic's subscribers, day by day, from the web server's access logs",
@@ -749,46 +717,6 @@ def _explain(config: Config, paths: Sequence[str], now: datetime, wait: float, o
         for slug, verdict in found.verdicts:
             print(f"  {slug:<{width}}  {verdict}", file=out)
     return status
-
-
-def _state(args: argparse.Namespace) -> int:
-    from .config import DEFAULT_STATE_SCHEMA, SCHEMA_NAME, DatabaseState, database_problem, is_database
-    from .store.copy import copy_state  # only this command copies a state
-    from .store.opening import Place, place_of
-
-    config: Config | None = None
-    if args.source is None or args.schema is None:
-        path = Path(args.config)
-        if args.source is None or path.exists():  # the default FROM, or the default schema
-            config = load_config(path)
-    schema = args.schema or (config.state_db.schema if config and config.state_db else DEFAULT_STATE_SCHEMA)
-    if not SCHEMA_NAME.fullmatch(schema):
-        raise TopicfeedsError(f"--schema: expected a lowercase name of letters, digits and _, got {schema!r}")
-
-    def place(text: str) -> Place:
-        if not is_database(text):
-            return Path(text).resolve()
-        why = database_problem(text)
-        if why is not None:
-            raise TopicfeedsError(f"{printable(text.split('@')[-1])}: {why}")
-        return DatabaseState(text, schema)
-
-    source = place(args.source) if args.source is not None else place_of(config) if config else None
-    target = place(args.target)
-    copied = copy_state(source, target, replace=args.replace, wait=args.wait)
-    counts = ", ".join(f"{copied.count(t)} {words}" for t, words in _COPIED)
-    print(f"topicfeeds: copied the state from {source} to {target}: {counts}")
-    return EXIT_OK
-
-
-# What `state copy` says it moved: the tables a person cares about, in their words.
-_COPIED = (
-    ("files", "record files"),
-    ("entries", "published entries"),
-    ("archive", "archived entries"),
-    ("archive_pages", "archive pages"),
-    ("pings", "pings waiting"),
-)
 
 
 def _subscribers(config: Config, args: argparse.Namespace) -> int:
