@@ -23,16 +23,22 @@ from .pgserver import PgServer, new_schema, server_programs
 BACKENDS = ("sqlite", "postgresql")
 
 
-@pytest.fixture(scope="session")
-def pg_server() -> Iterator[PgServer]:
-    """A PostgreSQL server of this test process's own (each xdist worker has one)."""
+def required_programs() -> Path:
+    """The server's programs; without them the test fails under CI=true (CI installs
+    them) and is skipped elsewhere."""
     programs = server_programs()
     if programs is None or shutil.which("setpriv") is None:
         message = "PostgreSQL is not installed (Debian: apt-get install -y postgresql)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    server = PgServer(programs)
+    return programs
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A PostgreSQL server of this test process's own (each xdist worker has one)."""
+    server = PgServer(required_programs())
     try:
         yield server
     finally:

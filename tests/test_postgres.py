@@ -30,7 +30,7 @@ from topicfeeds.store import ArchiveRow, Store
 
 from .backends import Backend, stateless
 from .conftest import BASE_CONFIG, make_config, make_record, record_fields, record_text
-from .pgserver import PgServer, new_schema, server_programs
+from .pgserver import PgServer, new_schema
 
 NOW = "2026-11-28T00:00:00Z"
 COMMAND = str(Path(sys.executable).with_name("topicfeeds"))
@@ -276,16 +276,15 @@ def test_two_builds_started_at_once_one_works_the_other_exits_3(tmp_path: Path, 
 
 
 @pytest.fixture
-def own_server() -> Iterator[PgServer]:
-    """A server of the test's own, to stop and start again."""
-    programs = server_programs()
-    if programs is None:
-        pytest.skip("PostgreSQL is not installed")  # the shared fixture already failed under CI
-    server = PgServer(programs)
+def own_server(pg_server: PgServer) -> Iterator[PgServer]:
+    """The session's server, for a test that stops it and starts it again: up again
+    after the test whatever happened in it, for the tests that follow (a second server
+    would cost a second initdb)."""
     try:
-        yield server
+        yield pg_server
     finally:
-        server.close()
+        if not (pg_server.data / "postmaster.pid").exists():  # stopped, and not started again
+            pg_server.start()
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 60.0) -> None:
