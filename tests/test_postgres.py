@@ -27,6 +27,8 @@ from topicfeeds.records.rows import Row
 from topicfeeds.sources.chunks import Span, orderable
 from topicfeeds.sources.stamps import Stamp
 from topicfeeds.store import ArchiveRow, Store
+from topicfeeds.store.opening import open_place
+from topicfeeds.store.postgres.connection import lock_key
 
 from .backends import Backend, stateless
 from .conftest import BASE_CONFIG, make_config, make_record, record_fields, record_text
@@ -241,6 +243,21 @@ def test_a_state_of_a_later_schema_is_refused_and_left_as_it_is(tmp_path: Path, 
 
 
 # -- the run's lock in the database
+
+
+def test_a_store_closed_has_let_go_of_the_run_s_lock(postgresql: Backend) -> None:
+    """`state copy` closes its stores inside their lock's block, and the server ends a
+    closed session in its own time: a run started the moment close returns (the next
+    build of a script, a test's next build) found the lock held by a session going."""
+    assert postgresql.server is not None
+    key = lock_key(postgresql.db, "run")
+    with psycopg.connect(postgresql.server.url(), autocommit=True) as other:  # the next run's session
+        for _ in range(20):
+            with open_place(postgresql.db) as (store, _):
+                store.close()
+            taken = other.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()
+            assert taken == (True,), "the lock is still held by the session closed"
+            other.execute("SELECT pg_advisory_unlock(%s)", (key,))
 
 
 def test_two_builds_started_at_once_one_works_the_other_exits_3(tmp_path: Path, postgresql: Backend) -> None:

@@ -177,7 +177,16 @@ class Database:
         return self.connection.closed or self.connection.broken
 
     def close(self) -> None:
-        """End the session: the server rolls back what is open and lets go of its locks."""
+        """End the session, having let go of its locks: the server ends a closed session
+        in its own time, and a run started at once after this one (in this process, or
+        `build` after `state copy`) must find the lock free, not held by a session
+        that is going. What is open is rolled back, as the server would."""
+        import psycopg
+
+        if not self.closed:
+            with contextlib.suppress(psycopg.Error):  # a session lost has no locks left
+                self.connection.rollback()
+                self.connection.execute("SELECT pg_advisory_unlock_all()")
         self.connection.close()
 
 
