@@ -9,6 +9,8 @@ environment variable it sets is one the code reads."""
 from __future__ import annotations
 
 import configparser
+import contextlib
+import json
 import os
 import re
 import shlex
@@ -16,6 +18,8 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,8 @@ from topicfeeds.cli import make_parser
 from topicfeeds.config import parse_config
 
 from .conftest import require_program
+from .pgserver import PgServer
+from .s3server import running_s3
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -169,3 +175,97 @@ def test_the_cronjob_builds_with_its_state_in_postgresql_and_credentials_from_a_
     code = read_by_the_code()
     unread = [name for name in env if not re.search(rf"\b{name}\b", code)]
     assert unread == [], f"set but read by nothing: {unread}"
+
+
+@pytest.mark.slow
+def test_the_cronjob_s_config_and_environment_build_from_a_bucket_into_postgresql(
+    tmp_path: Path, pg_server: PgServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The job as shipped, run here: the ConfigMap's config.yaml but for where the
+    buckets are (the test's S3 for AWS's), the container's command and its environment,
+    the Secret's keys given test values (PGPORT added: the server is not on 5432). The
+    job asks libpq for TLS (PGSSLMODE=require), so the server is given a certificate for
+    the test. The state lands in PostgreSQL under the schema the config names, the feeds
+    in the output bucket, and a second job, on another fresh disk, has nothing to do."""
+    config_map, job = cronjob()
+    shipped = config_map["data"]["config.yaml"]
+    aws = "  region: eu-west-1\n"
+    assert aws in shipped
+    (container,) = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+    secret = {"PGHOST": "127.0.0.1", "PGDATABASE": "postgres", "PGUSER": "postgres", "PGPASSWORD": "unused",
+              "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}  # fmt: skip
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PGPORT": str(pg_server.port),
+           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent", "AWS_CONFIG_FILE": "/nonexistent"}  # fmt: skip
+    for item in container["env"]:
+        env[item["name"]] = (
+            item["value"] if "value" in item else secret[item["valueFrom"]["secretKeyRef"]["key"]]
+        )
+    assert env["PGSSLMODE"] == "require"
+    command = [str(Path(sys.executable).with_name("topicfeeds")), *container["args"]]
+    for name in (
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SHARED_CREDENTIALS_FILE",
+        "AWS_CONFIG_FILE",
+    ):
+        monkeypatch.setenv(name, env[name])  # for the test's own client
+    with running_s3() as s3, tls(pg_server, tmp_path):
+        client = s3.client()
+        for bucket in ("news-records", "news-feeds"):
+            client.create_bucket(Bucket=bucket)
+        for record in sorted((ROOT / "seeds").iterdir()):
+            client.put_object(Bucket="news-records", Key=f"records/{record.name}", Body=record.read_bytes())
+        time.sleep(2.1)  # older than the racy window: the second run's "read" counts what was never stored
+        for n in (1, 2):  # each on a fresh disk: nothing of the first is left for the second
+            disk = tmp_path / f"disk{n}"
+            disk.mkdir()
+            config = disk / "config.yaml"
+            config.write_text(
+                shipped.replace(aws, f"{aws}  endpoint: {s3.direct}\n  addressing_style: path\n")
+            )
+            args = [a.replace(container["volumeMounts"][0]["mountPath"], str(config)) for a in command]
+            ran = subprocess.run([*args, "--json"], capture_output=True, text=True, timeout=120, check=False,
+                                 cwd=disk, env=env)  # fmt: skip
+            assert ran.returncode == 0, ran.stderr
+            assert sorted(p.name for p in disk.iterdir()) == ["config.yaml"]  # no state file, no lock file
+            report = json.loads(ran.stdout)
+            if n == 1:
+                assert report["read"] == 15 and len(report["written"]) == 12, ran.stdout
+            else:  # the state was in PostgreSQL: not a record read again, not a file sent
+                assert report["read"] == 0 and report["written"] == [], ran.stdout
+        listed = client.list_objects_v2(Bucket="news-feeds", Prefix="feeds/")
+        assert {"feeds/climate.atom", "feeds/energy.atom", "feeds/topics.opml"} <= {
+            o["Key"] for o in listed["Contents"]
+        }
+        files = pg_server.psql("SELECT COUNT(*) FROM news.files")
+        assert files == str(len(list((ROOT / "seeds").iterdir())))
+    pg_server.psql("DROP SCHEMA news CASCADE")
+
+
+@contextlib.contextmanager
+def tls(server: PgServer, folder: Path) -> Iterator[None]:
+    """The server takes TLS connections (a self-signed certificate) for the block."""
+    openssl = require_program("openssl")
+    key, cert = server.root / "tls.key", server.root / "tls.crt"
+    made = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1"]
+    subprocess.run(
+        [*made, "-keyout", str(key), "-out", str(cert)], capture_output=True, check=True, timeout=60
+    )
+    owner = server.root.stat()
+    for path in (key, cert):
+        os.chown(path, owner.st_uid, owner.st_gid)
+    key.chmod(0o600)
+    settings = {"ssl_cert_file": cert, "ssl_key_file": key, "ssl": "on"}
+    for name, value in settings.items():
+        server.psql(f"ALTER SYSTEM SET {name} = '{value}'")
+    server.psql("SELECT pg_reload_conf()")
+    try:
+        deadline = time.monotonic() + 30
+        while server.psql("SHOW ssl") != "on":  # the reload is the server's to do, in its time
+            assert time.monotonic() < deadline, (server.root / "server.log").read_text()
+            time.sleep(0.05)
+        yield
+    finally:
+        for name in settings:
+            server.psql(f"ALTER SYSTEM RESET {name}")
+        server.psql("SELECT pg_reload_conf()")
