@@ -1,5 +1,6 @@
-"""WebSub in PostgreSQL: publish notices not yet delivered (pings), and how long each
-hub asked to be left alone (hubs). As store/pings.py, whose protocol this keeps."""
+"""WebSub in PostgreSQL: publish notices not yet delivered (pings), how long each hub
+asked to be left alone (hubs), and the CDN purges the pings wait for (purges). As
+store/pings.py, whose protocol this keeps."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from .connection import Database
 
 
 class Pings:
-    """The WebSub part of the state store (see PostgresStore)."""
+    """The WebSub and CDN part of the state store (see PostgresStore)."""
 
     _db: Database
 
@@ -63,4 +64,31 @@ class Pings:
             "INSERT INTO hubs VALUES (%s, %s) "
             "ON CONFLICT (url) DO UPDATE SET not_before = excluded.not_before",
             (hub, when),
+        )
+
+    def add_purges(self, urls: Iterable[str], change: str) -> None:
+        """Note that the CDN is to drop its copies of `urls`, for run `change`. A purge
+        already waiting is noted anew, as a ping is: one made meanwhile was of the bytes
+        before this change. One number per URL, as SQLite's statement per URL gives."""
+        self._db.executemany(
+            "INSERT INTO purges VALUES (%s, (SELECT COALESCE(MAX(noted), 0) + 1 FROM purges), %s) "
+            "ON CONFLICT (url) DO UPDATE SET noted = excluded.noted, change = excluded.change",
+            [(u, change) for u in urls],
+        )
+
+    def noted_purges(self) -> dict[str, tuple[int, str]]:
+        """The URLs the CDN is still to drop, each with when it was noted and by which run."""
+        rows = self._db.execute("SELECT url, noted, change FROM purges ORDER BY url")
+        return {url: (noted, change) for url, noted, change in rows}
+
+    def drop_purges(self, noted: dict[str, int] | None = None) -> None:
+        """Forget the purges in `noted` (URL: when noted) that were not noted again since
+        (a later run changed the file once more); all of them without `noted`."""
+        if noted is None:
+            self._db.execute("DELETE FROM purges")
+            return
+        self._db.execute(
+            "DELETE FROM purges p USING unnest(%s::text[], %s::bigint[]) AS d(url, noted) "
+            "WHERE p.url = d.url AND p.noted = d.noted",
+            (list(noted), list(noted.values())),
         )
