@@ -26,7 +26,7 @@ from topicfeeds.records import codec
 from topicfeeds.records.rows import Row
 from topicfeeds.sources.chunks import Span, orderable
 from topicfeeds.sources.stamps import Stamp
-from topicfeeds.store import ArchiveRow, Store
+from topicfeeds.store import SCHEMA_VERSION, ArchiveRow, Store
 from topicfeeds.store.opening import open_place
 from topicfeeds.store.postgres.connection import lock_key
 
@@ -111,6 +111,12 @@ def observe(store: Store) -> list[Any]:
     noted = store.noted_pings()["https://hub.example/"]
     store.drop_pings("https://hub.example/", ["https://f.example/a"], noted)
     seen.append(store.pings())
+    with store:  # the CDN's purges: noted twice, the second noting of one kept when the first is dropped
+        store.add_purges(["https://f.example/b", "https://f.example/a"], "run-1")
+        first = {url: n for url, (n, _) in store.noted_purges().items()}
+        store.add_purges(["https://f.example/a"], "run-2")
+        store.drop_purges(first)
+    seen.append(store.noted_purges())
     with store.scratch():
         store.set_meta("k", "scratched")
         store.forget_topic("energy")
@@ -236,10 +242,29 @@ def test_a_state_of_a_later_schema_is_refused_and_left_as_it_is(tmp_path: Path, 
     before = postgresql.count("files")
     ran = topicfeeds("build", "-c", str(config), "--full")
     assert ran.returncode == 4
-    assert (
-        "state of schema 99, not 8 (a later version of topicfeeds wrote it: upgrade this one)" in ran.stderr
+    later = (
+        f"state of schema 99, not {SCHEMA_VERSION} (a later version of topicfeeds wrote it: upgrade this one)"
     )
+    assert later in ran.stderr
     assert postgresql.count("files") == before == 3  # nothing dropped, nothing moved aside
+
+
+def test_a_state_of_schema_8_is_brought_up_to_date_keeping_its_rows(
+    tmp_path: Path, postgresql: Backend
+) -> None:
+    """The first PostgreSQL states were of schema 8; 8 to 9 adds the CDN's purges, as in
+    SQLite, and the entries' history is kept."""
+    config = site(tmp_path, postgresql)
+    assert topicfeeds("build", "-c", str(config), "--now", NOW).returncode == 0
+    assert postgresql.server is not None
+    postgresql.server.psql(f"DROP TABLE {postgresql.schema}.purges")
+    postgresql.server.psql(f"UPDATE {postgresql.schema}.meta SET value = '8' WHERE key = 'schema'")
+    entries = postgresql.count("entries")
+    ran = topicfeeds("build", "--json", "-c", str(config), "--now", NOW)
+    assert ran.returncode == 0, ran.stderr
+    assert postgresql.count("entries") == entries > 0
+    schema = psql_rows(postgresql, f"SELECT value FROM {postgresql.schema}.meta WHERE key = 'schema'")
+    assert schema == [(str(SCHEMA_VERSION),)] and postgresql.count("purges") == 0
 
 
 # -- the run's lock in the database

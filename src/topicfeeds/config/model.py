@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
+from ..notify.cdn.settings import CdnSettings
 from ..records.clean import redact_url
 
 Sort = Literal["newest", "quality", "heat"]
@@ -150,6 +151,7 @@ class Config:
     s3: S3Settings = field(default_factory=lambda: S3Settings())
     delete: bool = False  # remove the files this program published and no longer makes
     max_deletes: int = DEFAULT_MAX_DELETES  # more removals than this in one run: none at all
+    cdn: CdnSettings | None = None  # the CDN told to drop changed files before the hubs are told
     state_db: DatabaseState | None = None  # set: the state is in PostgreSQL, not in state_path
 
     @property

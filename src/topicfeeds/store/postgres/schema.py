@@ -9,7 +9,7 @@ order sources/chunks.py sorts them, and picks one spelling of a topic with MIN, 
 SQLite's binary collation does, whatever the database's own collation.
 
 `MIGRATIONS[n]` is the step from schema n to n + 1, as in SQLite's; PostgreSQL states
-began at schema 8, so there is none yet. A later schema adds its step to both. A state
+began at schema 8, so the steps start there. A later schema adds its step to both. A state
 of a schema this version has no way from (a newer one, written by a later version) is
 refused, and nothing in it is changed: tables are never dropped or moved aside here.
 """
@@ -63,10 +63,15 @@ CREATE TABLE archive_pages (
     feed {_TEXT} NOT NULL, page INTEGER NOT NULL, data BYTEA, PRIMARY KEY (feed, page)
 );
 """
+# Schema 9: the CDN purges that pings wait for (store/schema.py's _PURGES_SCHEMA).
+_PURGES_DDL = f"""
+CREATE TABLE purges (url {_TEXT} PRIMARY KEY, noted BIGINT NOT NULL, change TEXT NOT NULL);
+"""
+TABLES_DDL += _PURGES_DDL
 TABLES = tuple(re.findall(r"CREATE TABLE (\w+)", TABLES_DDL))
 
-# The steps from each older schema (none: see above).
-MIGRATIONS: dict[int, str] = {}
+# The steps from each older schema, as SQLite's: 8 → 9 makes the purges' table.
+MIGRATIONS: dict[int, str] = {8: _PURGES_DDL}
 FIRST_VERSION = SCHEMA_VERSION - len(MIGRATIONS)  # the schema PostgreSQL states began at
 
 
