@@ -231,3 +231,8 @@ class _XdistGroups:
 def pytest_configure(config: pytest.Config) -> None:
     if hasattr(config, "workerinput") and getattr(config.option, "loadgroup", False):
         config.pluginmanager.register(_XdistGroups(), "topicfeeds-xdist-groups")
+
+
+# The state's backends (SQLite's file, a schema in a real PostgreSQL), for the tests of
+# what the state keeps.
+from .backends import backend, pg_server, postgresql  # noqa: E402, F401 - fixtures

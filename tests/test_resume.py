@@ -19,6 +19,7 @@ import pytest
 
 from topicfeeds.pipeline.refresh import KEEP_EVERY
 
+from .backends import Backend
 from .conftest import THOROUGH, record_fields, record_text
 from .test_processes import NOW, TOPICS, project, snapshot, wait_until_gone
 from .test_state import INDEXES
@@ -55,8 +56,16 @@ def command(config: Path) -> list[str]:
     return [sys.executable, "-m", "topicfeeds", "build", "--json", "-j", "2", "-c", str(config), "--now", NOW]
 
 
-def stored(state: Path) -> int:
+def sqlite_indexes(state: Path) -> list[str]:
+    with contextlib.closing(sqlite3.connect(state)) as db:
+        made = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
+        return sorted(name for (name,) in made)
+
+
+def stored(state: Path | Backend) -> int:
     """How many record files the state holds, as a reader sees it: committed rows only."""
+    if isinstance(state, Backend):
+        return state.count("files")
     if not state.exists():
         return 0
     try:
@@ -66,9 +75,11 @@ def stored(state: Path) -> int:
         return 0
 
 
-def reached(state: Path, kept: int) -> bool:
+def reached(state: Path | Backend, kept: int) -> bool:
     """Whether the build has kept `kept` records (0: whether it has begun its state)."""
-    return stored(state) >= kept if kept else state.exists()
+    if kept:
+        return stored(state) >= kept
+    return state.count("meta") > 0 if isinstance(state, Backend) else state.exists()
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +103,27 @@ def test_a_killed_cold_build_resumes_where_it_stopped(
 ) -> None:
     """Killed once it has kept `kept` records (0: before it kept any), the cold build
     leaves them; the next run parses only the others, and the feeds are the same bytes."""
+    resumes(tmp_path, corpus, kept, Backend("sqlite"))
+
+
+@pytest.mark.slow
+def test_a_killed_cold_build_resumes_where_it_stopped_with_the_state_in_postgresql(
+    tmp_path: Path, corpus: tuple[Path, dict[str, bytes]], postgresql: Backend
+) -> None:
+    """As above, the run's session ended by the kill: the server rolls back what it had
+    not committed and lets go of its lock."""
+    resumes(tmp_path, corpus, KEEP_EVERY, postgresql)
+
+
+def resumes(tmp_path: Path, corpus: tuple[Path, dict[str, bytes]], kept: int, backend: Backend) -> None:
     seeds, reference = corpus
     config = project(tmp_path)
+    with config.open("a", encoding="utf-8") as text:
+        text.write(backend.lines)
     shutil.rmtree(tmp_path / "seeds")
     shutil.copytree(seeds, tmp_path / "seeds")  # copies age like the originals: not racy
     time.sleep(SETTLE_SECONDS)
-    state = tmp_path / ".topicfeeds-state.sqlite"
+    state = tmp_path / ".topicfeeds-state.sqlite" if backend.server is None else backend
     victim = subprocess.Popen(command(config), stdout=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while not reached(state, kept):
@@ -116,9 +142,7 @@ def test_a_killed_cold_build_resumes_where_it_stopped(
     assert json.loads(result.stdout)["read"] == RECORDS - left
     assert snapshot(tmp_path / "feeds") == reference
     # The killed run filled the tables without their secondary indexes: all are back.
-    with contextlib.closing(sqlite3.connect(state)) as db:
-        made = db.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")
-        assert sorted(name for (name,) in made) == INDEXES
+    assert (state.indexes() if isinstance(state, Backend) else sqlite_indexes(state)) == INDEXES
     again = subprocess.run(command(config), capture_output=True, timeout=300, check=False)
     assert json.loads(again.stdout)["read"] == 0
     assert json.loads(again.stdout)["no_changes"] is True

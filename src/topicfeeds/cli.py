@@ -33,6 +33,7 @@ from .pipeline.explanations import explain_each
 from .pipeline.run import BuildReport, HubsReport, Progress, build
 from .records.values import parse_datetime
 from .runtime.signals import ENDING, end_on_signal
+from .statecli import add_state_parser, run_state
 
 if TYPE_CHECKING:
     from .watch import WatchRun
@@ -132,6 +133,8 @@ def _main(argv: Sequence[str] | None) -> int:
             print(json.dumps(refusal_json(EXIT_CONFIG, exc.message), indent=2))
         return EXIT_CONFIG
     try:
+        if args.command == "state":
+            return run_state(args)
         config = load_config(Path(args.config))
         if args.command == "serve":
             return _serve(config, args)
@@ -253,6 +256,14 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
 
     def on_run(run: WatchRun) -> None:
         stamp = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if run.reason == "standby":
+            what = "another watch publishes from this state; this one takes over when it stops"
+            if args.json:
+                print(json.dumps({"time": stamp, "reason": run.reason, "status": EXIT_OK, "standby": what}))
+            elif not args.quiet:
+                print(f"{stamp} standby: topicfeeds: {what}")
+            sys.stdout.flush()
+            return
         if run.refused is not None:
             status = _print_refusal(run.refused)
             if args.json:
@@ -328,6 +339,8 @@ def _print_refusal(refused: TopicfeedsError) -> int:
         print(f"error: {refused}; run build --allow-removals if that is intended", file=sys.stderr)
         return EXIT_REMOVALS
     print(f"error: {refused}", file=sys.stderr)
+    if isinstance(refused, StateError):
+        return EXIT_WRITE
     return EXIT_LOCKED if isinstance(refused, LockedError) else EXIT_CONFIG
 
 
@@ -479,6 +492,7 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDR",
         help=f"address to listen on (default: {DEFAULT_BIND}, this machine only)",
     )
+    add_state_parser(sub, _add_config)
     u = sub.add_parser(
         "subscribers",
         help="count each topic's subscribers, day by day, from the web server's access logs",
