@@ -26,7 +26,7 @@ def cli_page() -> str:
     lines = [
         "# Command reference",
         "",
-        _notice("the parser in `src/topicfeeds/cli.py`"),
+        _notice("the parser in `src/topicfeeds/cli/parser.py`"),
         "",
         "`topicfeeds COMMAND [OPTION ...]`, or `python -m topicfeeds COMMAND [OPTION ...]`.",
         "",
@@ -57,11 +57,11 @@ def _command_section(heading: str, prog: str, helped: str, sub: argparse.Argumen
 
 
 def exit_status_page() -> str:
-    """docs/reference/exit-status.md: the table of exit statuses in cli.py."""
+    """docs/reference/exit-status.md: the table of exit statuses in cli/status.py."""
     lines = [
         "# Exit status",
         "",
-        _notice("`EXIT_STATUSES` in `src/topicfeeds/cli.py`"),
+        _notice("`EXIT_STATUSES` in `src/topicfeeds/cli/status.py`"),
         "",
         "Every command ends with one of these; `topicfeeds --help` lists them too. What to alert",
         "on when running from cron: [guide/cron.md](../guide/cron.md#exit-statuses-to-alert-on).",

@@ -1,5 +1,5 @@
-"""The `state` command (`state copy`): its arguments and its run, kept apart from cli.py,
-which turns its errors into messages and exit statuses as for every command."""
+"""The `state` command (`state copy`): its arguments and its run. The package's `main`
+turns its errors into messages and exit statuses as for every command."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .config import Config, load_config
-from .errors import TopicfeedsError, printable
+from ..config import Config, load_config
+from ..errors import TopicfeedsError, printable
 
 
 def add_state_parser(sub: Any, add_config: Callable[[argparse.ArgumentParser], None]) -> None:
@@ -51,10 +51,10 @@ def add_state_parser(sub: Any, add_config: Callable[[argparse.ArgumentParser], N
 
 
 def run_state(args: argparse.Namespace) -> int:
-    """`state copy`: copy the state, say what was copied; 0, or a TopicfeedsError for cli.py."""
-    from .config import DEFAULT_STATE_SCHEMA, SCHEMA_NAME, DatabaseState, database_problem, is_database
-    from .store.copy import copy_state  # only this command copies a state
-    from .store.opening import Place, place_of
+    """`state copy`: copy the state, say what was copied; 0, or a TopicfeedsError for the package's main."""
+    from ..config import DEFAULT_STATE_SCHEMA, SCHEMA_NAME, DatabaseState, database_problem, is_database
+    from ..store.copy import copy_state  # only this command copies a state
+    from ..store.opening import Place, place_of
 
     config: Config | None = None
     if args.source is None or args.schema is None:
