@@ -48,7 +48,7 @@ class Peer:
     answer: Answer
     requests: list[Request] = field(default_factory=list)
     active: int = 0
-    most_active: int = 0  # requests answered at once, at the most
+    most_active: int = 0  # requests in hand at once (received, not yet answered), at the most
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -94,11 +94,37 @@ class Peer:
                     self.requests.append(request)
                     self.active += 1
                     self.most_active = max(self.most_active, self.active)
+                answering = _Answering(conn, self._answered)
                 try:
-                    self.answer(request, conn)
+                    self.answer(request, answering)  # type: ignore[arg-type]
                 finally:
-                    with self.lock:
-                        self.active -= 1
+                    answering.done()
+
+    def _answered(self) -> None:
+        with self.lock:
+            self.active -= 1
+
+
+class _Answering:
+    """A connection as an answer writes to it. The first write ends the request's time
+    in hand, before the client can read the answer and send its next request: counted
+    after the write, a request answered could still count when the next one came."""
+
+    def __init__(self, conn: socket.socket, answered: Callable[[], None]) -> None:
+        self._conn = conn
+        self._answered: Callable[[], None] | None = answered
+
+    def done(self) -> None:
+        if self._answered is not None:
+            self._answered()
+            self._answered = None
+
+    def sendall(self, data: bytes) -> None:
+        self.done()
+        self._conn.sendall(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._conn, name)
 
 
 @contextlib.contextmanager

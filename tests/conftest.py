@@ -165,6 +165,74 @@ def without_views(feed: bytes) -> bytes:
 SCREENSHOTS: list[Path] = []  # folders of browser screenshots, named at the end of the run
 
 
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    for folder in SCREENSHOTS:
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    folders = list(SCREENSHOTS)
+    if not folders and hasattr(config, "_tmp_path_factory"):
+        # Run by workers (pytest-xdist): each made its folder below the run's own.
+        found = config._tmp_path_factory.getbasetemp().glob("*/screenshots*")
+        folders = sorted(p for p in found if not p.is_symlink())  # not pytest's "…current" links
+    for folder in folders:
         terminalreporter.write_line(f"browser screenshots: {folder}")
+
+
+# TOPICFEEDS_THOROUGH=1 runs the long variants (docs/development.md): every kill moment,
+# every seeded sequence and the property tests' larger example counts. The suite, as CI
+# runs it, keeps the cases that found defects and a spread of the rest.
+THOROUGH = os.environ.get("TOPICFEEDS_THOROUGH") == "1"
+
+
+def examples(count: int, thorough: int) -> int:
+    """A property test's number of examples: `count` in the suite, `thorough` when asked."""
+    return thorough if THOROUGH else count
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: a worker for each CPU this run may use (as `taskset` leaves it)."""
+    usable = getattr(os, "sched_getaffinity", None)
+    return len(usable(0)) if usable else os.cpu_count() or 1
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Spread the tests well over pytest-xdist's workers (`--dist loadgroup`, which
+    hands a worker one test, or one group, at a time).
+
+    The slow tests go first: the workers start on the long ones and share out the short
+    ones at the end, rather than one finishing a long test while the other waits. Tests
+    that share a module-scoped fixture (a server, a browser's site, a built corpus) are
+    grouped to run on one worker, so that it is made once (a server's port and
+    folder stay its own either way). A module's tests stay together in order, so that a
+    run in one process makes it once too."""
+    for item in items:
+        infos = getattr(item, "_fixtureinfo", None)
+        shared = infos and any(d.scope == "module" for defs in infos.name2fixturedefs.values() for d in defs)
+        if shared:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    slow = {item.nodeid for item in items if item.get_closest_marker("slow")}
+    with_slow = {nodeid.split("::")[0] for nodeid in slow}
+    items.sort(key=lambda item: (item.nodeid.split("::")[0] not in with_slow, item.nodeid not in slow))
+
+
+class _XdistGroups:
+    """pytest-xdist 3.8 names a test's group by renaming its node (`item._nodeid`), which
+    pytest 9.2 no longer reads (it keeps the id in `item._id`): without this the groups
+    are dropped and every worker makes a module's server again. Does nothing where
+    pytest-xdist's renaming took."""
+
+    @pytest.hookimpl(trylast=True)  # after pytest-xdist's own hook, on each worker
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            groups = sorted({str(m.args[0]) for m in item.iter_markers("xdist_group") if m.args})
+            node_id = getattr(item, "_id", None)
+            if groups and node_id is not None and "@" not in item.nodeid:
+                item._id = type(node_id).parse(f"{item.nodeid}@{'_'.join(groups)}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput") and getattr(config.option, "loadgroup", False):
+        config.pluginmanager.register(_XdistGroups(), "topicfeeds-xdist-groups")
+
+
+# The state's backends (SQLite's file, a schema in a real PostgreSQL), for the tests of
+# what the state keeps.
+from .backends import backend, pg_server, postgresql  # noqa: E402, F401 - fixtures

@@ -34,11 +34,11 @@ def test_rendering_is_linear_in_categories_images_and_related(mode: str) -> None
         related=tuple(related(i) for i in range(n)),
     )
     topic = Topic("energy", "Energy", "Power.", ("energy",), Rules(related=mode))
-    started = time.perf_counter()
+    started = time.process_time()  # this process's CPU time: another's load does not count
     feed = render(SITE, topic, [entry_of(record)], "9.9")
     # Linear work is a fraction of a second; feedgen's category() called once a
     # category rebuilt its whole list each time and took several seconds here.
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert feed.atom.count(b"<category ") == n and feed.rss.count(b"<category>") == n
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from topicfeeds.cli import _parser
+from topicfeeds.cli import make_parser
 from topicfeeds.subscribers import FORMATS
 
 from .conftest import make_config
@@ -180,7 +180,7 @@ def test_usage_and_configuration_errors(site: Path, tmp_path: Path) -> None:
 
 
 def test_the_format_choices_are_the_formats() -> None:
-    sub = next(a for a in _parser()._actions if a.dest == "command")
+    sub = next(a for a in make_parser()._actions if a.dest == "command")
     subscribers = sub.choices["subscribers"]  # type: ignore[index]
     [fmt] = [a for a in subscribers._actions if a.dest == "format"]
     assert fmt.choices is not None and set(fmt.choices) == {"auto", *FORMATS}

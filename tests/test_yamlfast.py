@@ -16,7 +16,7 @@ from topicfeeds.records.frontmatter import front_matter
 from topicfeeds.records.yamlfast import load_simple
 from topicfeeds.records.yamlload import LOADERS, load_yaml
 
-from .conftest import SEEDS
+from .conftest import SEEDS, examples
 from .test_yamlload import same
 
 # Plain scalars YAML 1.1 reads as something other than text, their near misses, and
@@ -165,7 +165,7 @@ def check(text: str) -> bool:
     return True
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150, 1000), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(documents)
 @example("title: x\ntitle: y\n")
 @example("a:\n  b: 1\n c: 2\n")
@@ -224,7 +224,7 @@ record_keys = st.sampled_from(
 )  # fmt: skip
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(200, 400), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(record_keys, record_values), max_size=8),
     st.lists(st.tuples(st.sampled_from(["url", "width", "height"]), record_values), max_size=3),
@@ -304,7 +304,7 @@ def test_utc_dates_in_the_newsroom_form_read_as_pyyaml_reads_them(
     check(f"title: x\nvalue: {value}{comment}\nlist:\n  - {value}{comment}\n")
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(150, 300), deadline=None)
 @given(st.lists(st.one_of(st.text(_YAMLISH, max_size=5), st.sampled_from(['\\"', '\\"', "\\\\", "\\n"])),
                 max_size=6), after)  # fmt: skip
 @example(['say \\"no\\"'], "")

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from topicfeeds.errors import RecordError
 from topicfeeds.records.yamlload import LOADERS, load_yaml
 
+from .conftest import examples
+
 # Scalars YAML 1.1 reads as something other than text, and their near misses.
 TRICKY = [
     "yes", "No", "on", "OFF", "y", "~", "null", "Null", "true", "071", "0o71", "0x1F", "0b101",
@@ -92,7 +94,7 @@ def _has_duplicate_keys(text: str) -> bool:
         loader.dispose()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(150, 300), deadline=None)
 @given(records, st.sampled_from([False, True, None]))
 @example({" ": 0, "\x85": 1}, False)  # the dump turns the second key into the first
 def test_records_read_as_pyyaml_reads_them(record: dict[str, Any], flow: bool | None) -> None:
@@ -113,7 +115,7 @@ def test_scalar_caches_stay_small_however_many_values_records_bring(parser: str)
     numbers: the caches of scalar values must not keep them all."""
     from topicfeeds.records import yamlload
 
-    for n in range(3 * yamlload.CACHE_LIMIT):
+    for n in range(yamlload.CACHE_LIMIT):  # two or three values each: every cache empties twice
         text = f"when: 2026-11-{1 + n % 28:02}T08:{n // 60 % 60:02}:{n % 60:02}Z\nwidth: {n}\nflag: yes\n"
         _, value = load_yaml(text, "x.txt", LOADERS[parser])
         assert value == yaml.safe_load(text)

@@ -101,28 +101,30 @@ class RemovalsRefused(TopicfeedsError):
 
 
 class LockedError(TopicfeedsError):
-    """Another run holds the lock on the output."""
+    """Another run holds the lock on the output: its lock file, or for a state in
+    PostgreSQL the database's lock (named by the state's URL and schema)."""
 
-    def __init__(self, lock_path: Path) -> None:
+    def __init__(self, lock_path: Path | str) -> None:
         self.lock_path = lock_path
         super().__init__(f"{lock_path}: another topicfeeds run is in progress")
 
 
 class StateBusy(LockedError):
-    """Another process kept a write transaction on the state file open for longer than
-    the run waits; as with the lock, the run published nothing."""
+    """Another process kept a write transaction on the state open for longer than the
+    run waits; as with the lock, the run published nothing."""
 
-    def __init__(self, path: Path, reason: str) -> None:
+    def __init__(self, path: Path | str, reason: str, *, noun: str = "state file") -> None:
         self.lock_path = path
         TopicfeedsError.__init__(
-            self, f"{path}: another process is writing the state file ({reason}); nothing was published"
+            self, f"{path}: another process is writing the {noun} ({reason}); nothing was published"
         )
 
 
 class StateError(TopicfeedsError):
-    """The state file cannot be used now: not writable, its disk full, an I/O error. It is
-    left as it was, and a run uses it again once the cause is gone."""
+    """The state cannot be used now: the file not writable, its disk full, an I/O error;
+    the database server gone, a schema newer than this version reads. It is left as it
+    was, and a run uses it again once the cause is gone."""
 
-    def __init__(self, path: Path | str, reason: str) -> None:
-        self.path = path
-        super().__init__(f"{path}: cannot use the state file: {reason}; it was left as it was")
+    def __init__(self, path: Path | str, reason: str, *, noun: str = "state file") -> None:
+        self.path = path  # the file, or the database's URL (without a password) and schema
+        super().__init__(f"{path}: cannot use the {noun}: {reason}; it was left as it was")

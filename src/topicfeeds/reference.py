@@ -26,7 +26,7 @@ def cli_page() -> str:
     lines = [
         "# Command reference",
         "",
-        _notice("the parser in `src/topicfeeds/cli.py`"),
+        _notice("the parser in `src/topicfeeds/cli/parser.py`"),
         "",
         "`topicfeeds COMMAND [OPTION ...]`, or `python -m topicfeeds COMMAND [OPTION ...]`.",
         "",
@@ -39,20 +39,29 @@ def cli_page() -> str:
         "Every command ends with a status from [exit-status.md](exit-status.md).",
     ]
     for name, helped, sub in commands:
-        lines += ["", f"## {name}", "", "```", _usage(f"topicfeeds {name}", sub), "```", ""]
-        lines += [_sentence(sub.description or helped), ""]
-        arguments = [a for a in sub._actions if not isinstance(a, argparse._HelpAction)]
-        lines += ["| argument | meaning |", "|---|---|"]
-        lines += [f"| {_flags(a)} | {_cell(_help(a))} |" for a in arguments]
+        lines += _command_section("##", f"topicfeeds {name}", helped, sub)
+        # A command of commands (`state copy`): each of its own, one heading down.
+        if any(isinstance(a, argparse._SubParsersAction) for a in sub._actions):
+            for action, action_help, action_sub in _commands(sub):
+                lines += _command_section("###", f"topicfeeds {name} {action}", action_help, action_sub)
     return "\n".join(lines) + "\n"
 
 
+def _command_section(heading: str, prog: str, helped: str, sub: argparse.ArgumentParser) -> list[str]:
+    title = prog.removeprefix("topicfeeds ")
+    lines = ["", f"{heading} {title}", "", "```", _usage(prog, sub), "```", ""]
+    lines += [_sentence(sub.description or helped), ""]
+    arguments = [a for a in sub._actions if not isinstance(a, argparse._HelpAction)]
+    lines += ["| argument | meaning |", "|---|---|"]
+    return lines + [f"| {_flags(a)} | {_cell(_help(a))} |" for a in arguments]
+
+
 def exit_status_page() -> str:
-    """docs/reference/exit-status.md: the table of exit statuses in cli.py."""
+    """docs/reference/exit-status.md: the table of exit statuses in cli/status.py."""
     lines = [
         "# Exit status",
         "",
-        _notice("`EXIT_STATUSES` in `src/topicfeeds/cli.py`"),
+        _notice("`EXIT_STATUSES` in `src/topicfeeds/cli/status.py`"),
         "",
         "Every command ends with one of these; `topicfeeds --help` lists them too. What to alert",
         "on when running from cron: [guide/cron.md](../guide/cron.md#exit-statuses-to-alert-on).",
@@ -139,7 +148,8 @@ def _usage(prog: str, parser: argparse.ArgumentParser) -> str:
     parts = [_option_usage(a) for a in arguments if a.option_strings]
     for action in (a for a in arguments if not a.option_strings):
         value = _value(action)
-        parts.append({"+": f"{value} [{value} ...]", "*": f"[{value} ...]"}.get(str(action.nargs), value))
+        optional = {"+": f"{value} [{value} ...]", "*": f"[{value} ...]", "?": f"[{value}]"}
+        parts.append(optional.get(str(action.nargs), value))
     lines = [prog]
     for part in parts:  # an option and its value stay on one line
         if len(lines[-1]) + 1 + len(part) > USAGE_WIDTH:

@@ -45,17 +45,20 @@ from watchfiles._rust_notify import RustNotify
 
 from .config import Config
 from .core.guard import settled_runs
-from .errors import LockedError, RemovalsRefused, TopicfeedsError
+from .errors import LockedError, RemovalsRefused, StateError, TopicfeedsError
 from .notify.cdn import open_purger
 from .notify.purges import Backoff
 from .pipeline.run import BuildReport, HubsReport, build, check_folders, check_records_folder, tell_hubs
 from .runtime.signals import ENDING
 from .sources.stamps import name_matcher
+from .store import standby
 
-Reason = Literal["start", "change", "check", "hubs", "reload"]
+Reason = Literal["start", "change", "check", "hubs", "reload", "standby"]
 """Why a run happened: the watch started, record files changed (or the records folder
 was replaced, went or came back), the periodic check, or the configuration was loaded
-anew; or "hubs": not a run, but the hubs were told of the changed feeds."""
+anew; or "hubs": not a run, but the hubs were told of the changed feeds; or "standby":
+not a run, but another watch publishes from the same state in PostgreSQL, and this one
+waits to take over (see store/postgres/standby.py)."""
 
 # How long one attempt waits for the lock before the watch looks at its stop flag.
 LOCK_ATTEMPT_SECONDS = 0.5
@@ -136,6 +139,10 @@ def watch(
             on_run(run)
 
     hubs = _Hubs.of(config, tell)
+    leader = standby(config)  # None for a state in a file
+
+    def standing_by() -> None:
+        tell(WatchRun("standby", None, 0.0))
 
     def build_once(settled: int | None) -> BuildReport | None:
         """The run's build, once the lock is free; None when the watch is stopped meanwhile."""
@@ -149,6 +156,8 @@ def watch(
 
     def run(reason: Reason) -> None:
         nonlocal history
+        if leader is not None and not leader.keep(stop, standing_by):
+            return  # stopped while another watch publishes
         started = time.monotonic()
         history = settled_runs(history, started, SETTLED_SECONDS)
         refused: TopicfeedsError | None = None
@@ -179,7 +188,18 @@ def watch(
     if reconfigure is None:
         reload = None
     woken = stop if reload is None else _Either((stop, reload))
-    records = _Records(_folder(config), options.polling)
+    # Another watch may publish from the same state: this one waits to take over, and
+    # starts watching only then (its first run finds whatever came meanwhile).
+    if leader is not None and not leader.take(stop, standing_by):
+        if hubs is not None:
+            hubs.stop()
+        return
+    try:
+        records = _Records(_folder(config), options.polling)
+    except BaseException:
+        if leader is not None:
+            leader.release()
+        raise
     try:
         # Watching before the first run: what lands during it is noticed.
         run("start")
@@ -204,6 +224,10 @@ def watch(
                 try:
                     fresh = reconfigure()
                     _check(fresh)
+                    if fresh.state_db != config.state_db and (fresh.state_db or config.state_db):
+                        # Whose turn it is to publish was settled on the first one.
+                        raise TopicfeedsError("state: a watch keeps the database state it started with; "
+                                              "restart it to use another")  # fmt: skip
                 except TopicfeedsError as exc:
                     tell(WatchRun("reload", None, 0.0, exc))  # the last good configuration stays
                     continue
@@ -230,6 +254,8 @@ def watch(
         records.close()
         if hubs is not None:
             hubs.stop()
+        if leader is not None:
+            leader.release()
 
 
 class _Hubs:
@@ -242,7 +268,7 @@ class _Hubs:
     def of(cls, config: Config, tell: Callable[[WatchRun], None]) -> _Hubs | None:
         """The hubs' thread for `config`; None without hubs or CDN, or with a state kept
         in memory, which only the run can read."""
-        if not (config.site.hubs or config.cdn) or config.state_path is None:
+        if not (config.site.hubs or config.cdn) or not config.kept_state:
             return None
         return cls(config, tell)
 
@@ -276,8 +302,8 @@ class _Hubs:
             self._wake.clear()
             try:
                 told = tell_hubs(self._config, purger=self._purger)
-            except sqlite3.Error:
-                retry_at = None  # the state is busy or being rebuilt: the next run wakes us
+            except (sqlite3.Error, StateError, LockedError):
+                retry_at = None  # the state is busy, being rebuilt or unreachable: the next run wakes us
                 continue
             retry_at = None if told.retry is None else _monotonic(told.retry) + RETRY_MARGIN
             again = backoff.after(0 if told.purge is None else told.purge.waiting)

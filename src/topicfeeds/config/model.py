@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal, get_args
 
 from ..notify.cdn.settings import CdnSettings
+from ..records.clean import redact_url
 
 Sort = Literal["newest", "quality", "heat"]
 RelatedMode = Literal["see-also", "enclosure", "entries", "none"]
@@ -38,6 +39,9 @@ DEFAULT_LIMIT = 50
 MATCH_ALL = "*"
 # Beside config.yaml, never in the served folder.
 DEFAULT_STATE = ".topicfeeds-state.sqlite"
+# A state in PostgreSQL keeps its tables in a schema of its own, so that publications
+# can share a database.
+DEFAULT_STATE_SCHEMA = "topicfeeds"
 
 
 # The formats are asked for their names when a config is checked, never while this
@@ -136,7 +140,7 @@ class Config:
     defaults: Rules
     topics: tuple[Topic, ...]
     auto: bool
-    state_path: Path | None = None  # the state store; None keeps it in memory for one run
+    state_path: Path | None = None  # the state file; None: in PostgreSQL (state_db), or in memory for one run
     auto_max_topics_per_record: int = DEFAULT_AUTO_MAX_TOPICS_PER_RECORD  # a record's first topics only
     auto_max_topics: int = DEFAULT_AUTO_MAX_TOPICS  # automatic topics at most
     retire: tuple[str, ...] = ()  # slugs of automatic topics whose feeds are removed and not made again
@@ -148,6 +152,12 @@ class Config:
     delete: bool = False  # remove the files this program published and no longer makes
     max_deletes: int = DEFAULT_MAX_DELETES  # more removals than this in one run: none at all
     cdn: CdnSettings | None = None  # the CDN told to drop changed files before the hubs are told
+    state_db: DatabaseState | None = None  # set: the state is in PostgreSQL, not in state_path
+
+    @property
+    def kept_state(self) -> bool:
+        """Whether the state outlives the run: a file, or a database."""
+        return self.state_path is not None or self.state_db is not None
 
 
 # -- object storage
@@ -199,6 +209,25 @@ class S3Settings:
     cache_control: tuple[tuple[FileKind, str], ...] = tuple(DEFAULT_CACHE_CONTROL.items())
     max_attempts: int = DEFAULT_S3_ATTEMPTS  # per request, with backoff between them
     parallel: int = DEFAULT_S3_PARALLEL  # record objects fetched at once
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseState:
+    """A state kept in PostgreSQL. The URL carries no password: libpq takes it, and
+    whatever the URL leaves out, from its environment (PGPASSWORD, ~/.pgpass, PGHOST…)."""
+
+    url: str  # postgresql://user@host:port/dbname?params, as config.yaml gives it
+    schema: str  # the schema of its own its tables are in
+
+    def __str__(self) -> str:
+        # A parameter's value may still be something an operator would rather not print
+        # (sslpassword): shown redacted, as every other URL.
+        return f"{redact_url(self.url)} (schema {self.schema})"
+
+
+def is_database(text: str | None) -> bool:
+    """Whether a `state` value names a PostgreSQL database."""
+    return text is not None and text.startswith(("postgresql://", "postgres://"))
 
 
 def is_bucket(text: str | None) -> bool:

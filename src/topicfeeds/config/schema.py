@@ -27,6 +27,7 @@ from .model import (
     DEFAULT_S3_ATTEMPTS,
     DEFAULT_S3_PARALLEL,
     DEFAULT_STATE,
+    DEFAULT_STATE_SCHEMA,
     FUTURE,
     HUB_PARAMS,
     HUB_TIMEOUT_LIMIT,
@@ -142,9 +143,13 @@ def _rows() -> tuple[Key, ...]:
           "the records: a folder, or `s3://bucket/prefix/` (see `s3`)"),
         k("", "output", "text", "feeds", out, ("output_dir", "output_url"),
           "where the files go: a folder (made when its parent folder exists), or `s3://bucket/prefix/`"),
-        k("", "state", "text", DEFAULT_STATE, none, ("state_path",),
+        k("", "state", "text", DEFAULT_STATE, none, ("state_path", "state_db"),
           "the state file, beside the config; never inside the output or records folder; its folder must "
-          "exist"),
+          "exist. Or a PostgreSQL database, `postgresql://user@host:port/dbname`, without a password "
+          "(libpq's PGPASSWORD or `~/.pgpass` gives it; PGHOST, PGUSER… what the URL leaves out)"),
+        k("", "state_schema", "text", DEFAULT_STATE_SCHEMA, none, (),
+          "with a PostgreSQL state, the schema its tables are in (made by the first run): publications "
+          "that share a database each need their own"),
         k("", "patterns", "names", DEFAULT_PATTERNS, out, ("patterns",),
           "which files are records; a pattern with `/` such as `**/*.txt` also reads subfolders, skipping "
           "hidden ones"),

@@ -7,6 +7,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qs, urlsplit
 
 from ..errors import Problem
 from ..notify.cdn.settings import CdnSettings, parse_cdn
@@ -21,17 +22,21 @@ from .model import (
     Author,
     BucketUrl,
     Config,
+    DatabaseState,
     Hub,
     Rules,
     S3Settings,
     Site,
     Topic,
     is_bucket,
+    is_database,
 )
 from .schema import RULES, key, keys, names
 from .slugs import MAX_SLUG, is_slug, site_file_taken, slugify
 
 # The rules checked one by one, in the order their problems have always been listed.
+# A schema's name as PostgreSQL takes it without quotes; pg_ names are the system's.
+SCHEMA_NAME = re.compile(r"(?!pg_)[a-z_][a-z0-9_]{0,62}")
 _PLAIN_RULES = ("min_quality", "types", "categories", "max_age_days", "sort", "limit", "related", "future",
                 "clock_skew_minutes")  # fmt: skip
 
@@ -86,11 +91,20 @@ class ConfigChecker(Checker):
         if records_dir == output_dir:
             self.problem(("output",), "must not be the records folder")
             return None
-        state_path = (base / state).resolve()
-        if state_path.is_relative_to(output_dir) or state_path.is_relative_to(records_dir):
-            self.problem(("state",), "must not be inside the output or records folder")
-            return None
-        unusable = _unusable_state(state_path)
+        state_db, state_path = None, None
+        if is_database(state):
+            state_db = self.database(state, self.value(top, key("state_schema"), ()))
+            if state_db is None:
+                return None
+        else:
+            if "state_schema" in top:
+                self.problem(("state_schema",), "only a PostgreSQL state has a schema; state names a file")
+                return None
+            state_path = (base / state).resolve()
+            if state_path.is_relative_to(output_dir) or state_path.is_relative_to(records_dir):
+                self.problem(("state",), "must not be inside the output or records folder")
+                return None
+        unusable = None if state_path is None else _unusable_state(state_path)
         if unusable is not None:
             if "state" in top:
                 self.problem(("state",), unusable)
@@ -108,6 +122,7 @@ class ConfigChecker(Checker):
             topics=topics,
             auto=auto,
             state_path=state_path,
+            state_db=state_db,
             auto_max_topics_per_record=per_record,
             auto_max_topics=ceiling,
             retire=retire,
@@ -120,6 +135,18 @@ class ConfigChecker(Checker):
             max_deletes=max_deletes,
             cdn=cdn,
         )
+
+    def database(self, url: str, schema: str) -> DatabaseState | None:
+        """The PostgreSQL state `url` names, in schema `schema` (`state`, `state_schema`)."""
+        why = database_problem(url)
+        if why is not None:
+            self.problem(("state",), why)
+            return None
+        if not SCHEMA_NAME.fullmatch(schema):
+            self.problem(("state_schema",), f"expected a lowercase name of letters, digits and _ (not "
+                         f"starting with a digit or pg_), at most 63 long, got {shown(schema)}")  # fmt: skip
+            return None
+        return DatabaseState(url, schema)
 
     def bucket_url(self, text: str | None, path: Path_) -> BucketUrl | None:
         """The bucket `text` names, when it names one (`records`, `output`)."""
@@ -319,6 +346,20 @@ class ConfigChecker(Checker):
             rules = self.rules(m, at, defaults)
             topics.append(Topic(slug, title, description, match or (title.casefold(),), rules))
         return tuple(topics)
+
+
+def database_problem(url: str) -> str | None:
+    """Why `url` cannot name a PostgreSQL state, or None. A password is refused, and
+    never quoted: config.yaml (or a command line) is no place for one."""
+    parts = urlsplit(url)
+    secrets = {"password", "sslpassword"}.intersection(parse_qs(parts.query, keep_blank_values=True))
+    if parts.password is not None or secrets:
+        where = "the URL's user part" if parts.password is not None else f"{min(secrets)}="
+        return (f"a password in {where} is not kept there; give it in PGPASSWORD or ~/.pgpass "
+                "(libpq's environment)")  # fmt: skip
+    if parts.fragment:
+        return "a PostgreSQL URL has no #fragment; the schema is state_schema"
+    return None
 
 
 def _unusable_state(path: Path) -> str | None:

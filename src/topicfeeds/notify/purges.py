@@ -20,7 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..config import Site
-from ..store import StateStore
+from ..errors import StateBusy
+from ..store import Store
 from .cdn import Failure, Purger, PurgeResult
 
 INDEX = "index.html"  # served under its folder's URL too (deploy/nginx.conf: `index index.html`)
@@ -51,12 +52,12 @@ def purge_urls(site: Site, names: Iterable[str]) -> list[str]:
     return sorted(urls)
 
 
-def note_purges(store: StateStore, urls: Iterable[str], change: str) -> None:
+def note_purges(store: Store, urls: Iterable[str], change: str) -> None:
     """Note that the CDN is to drop `urls`, changed by run `change`."""
     store.add_purges(urls, change)
 
 
-def purge_pending(store: StateStore, purger: Purger, timeout: float) -> Purged:
+def purge_pending(store: Store, purger: Purger, timeout: float) -> Purged:
     """Ask the CDN to drop every URL noted, within `timeout` seconds all told; forget
     those it dropped. Each run's URLs go together, under that run's name, oldest first:
     a purge asked for again is the same request (see Purger.purge)."""
@@ -78,7 +79,7 @@ def purge_pending(store: StateStore, purger: Purger, timeout: float) -> Purged:
     done = {url: noted[url][0] for url in purged}
     # Outside the run's lock: a run writing the state right now keeps them noted, to be
     # purged again, which is better than waiting for it.
-    with contextlib.suppress(sqlite3.OperationalError):
+    with contextlib.suppress(sqlite3.OperationalError, StateBusy):
         store.drop_purges(done)
     # Read again: a run may have noted some anew since, and those wait for their own purge.
     waiting = len(store.noted_purges())
@@ -86,11 +87,11 @@ def purge_pending(store: StateStore, purger: Purger, timeout: float) -> Purged:
     return Purged(len(done), waiting, problems, in_time)
 
 
-def forget_purges(store: StateStore) -> None:
+def forget_purges(store: Store) -> None:
     """Forget the purges noted while a CDN was configured: none is now, and the pings
     they hold may go."""
     if store.noted_purges():
-        with contextlib.suppress(sqlite3.OperationalError):
+        with contextlib.suppress(sqlite3.OperationalError, StateBusy):
             store.drop_purges()
 
 

@@ -29,11 +29,11 @@ from typing import Any, Literal
 from .. import __version__
 from ..config import Hub, Site
 from ..core.archive import is_archive
-from ..errors import printable
+from ..errors import StateBusy, printable
 from ..formats.spec import websub_suffixes
 from ..records.clean import redact_url
 from ..records.codec import from_micros, micros
-from ..store import StateStore
+from ..store import Store
 
 # A hub that gives no usable Retry-After with its 503 is left alone this long.
 DEFAULT_RETRY_SECONDS = 60.0
@@ -191,13 +191,13 @@ def _answer_head(sock: Any, time_left: Callable[[], float]) -> tuple[int, dict[s
         return status, {name.strip().lower(): value.strip() for name, colon, value in fields if colon}
 
 
-def note_changes(store: StateStore, site: Site, urls: Sequence[str]) -> None:
+def note_changes(store: Store, site: Site, urls: Sequence[str]) -> None:
     """Note, for every hub, that the feeds at `urls` changed."""
     for hub in site.hubs:
         store.add_pings(hub.url, urls)
 
 
-def deliver(store: StateStore, site: Site, now: datetime, *, purging: bool = False) -> Delivery:
+def deliver(store: Store, site: Site, now: datetime, *, purging: bool = False) -> Delivery:
     """Tell every hub what is waiting for it, as far as it lets; commit as it goes.
     With `purging` (a CDN is configured), the pings of the feeds whose purge is still
     noted (the CDN may hold their old copies) stay noted, and count as waiting.
@@ -249,7 +249,7 @@ def deliver(store: StateStore, site: Site, now: datetime, *, purging: bool = Fal
     return Delivery(sent, waiting, tuple(problems))
 
 
-def next_attempt(store: StateStore, site: Site, now: datetime) -> datetime | None:
+def next_attempt(store: Store, site: Site, now: datetime) -> datetime | None:
     """The soonest time after `now` at which a hub that answered 503 lets its waiting
     pings go out (its `Retry-After`); None when no ping waits for such a time."""
     configured = {hub.url for hub in site.hubs}
@@ -261,5 +261,6 @@ def next_attempt(store: StateStore, site: Site, now: datetime) -> datetime | Non
 def _quietly(change: Callable[[], None]) -> None:
     """Make a change in the store unless a run is writing to it right now: the pings
     stay noted (and are sent again), which is better than waiting for that run."""
-    with contextlib.suppress(sqlite3.OperationalError):  # "database is locked": a run is writing
+    # "database is locked" (StateBusy from PostgreSQL's lock_timeout): a run is writing.
+    with contextlib.suppress(sqlite3.OperationalError, StateBusy):
         change()

@@ -24,7 +24,7 @@ from ..core.topics import plan_topics, record_topic_names
 from ..errors import Problem
 from ..records.codec import micros
 from ..sources.stamps import display_path
-from ..store import StateStore
+from ..store import Store
 from .view import RecordView
 
 
@@ -56,7 +56,7 @@ class Feed:
 
 
 def run_topics(
-    config: Config, store: StateStore, extra: Sequence[Record] = ()
+    config: Config, store: Store, extra: Sequence[Record] = ()
 ) -> tuple[list[Topic], tuple[Problem, ...]]:
     """Every topic there is (with `auto`, one per record topic the store holds, within
     the bounds), counting the records' topics of `extra` too; and a warning when the
@@ -72,7 +72,7 @@ def run_topics(
 
 def plans(
     view: RecordView,
-    store: StateStore,
+    store: Store,
     topics: Sequence[Topic],
     *,
     full: bool,
@@ -119,7 +119,7 @@ def shown_at(topic: Topic, now: datetime) -> datetime | None:
     return None if topic.rules.future == "publish" else now
 
 
-def entries_of(store: StateStore, topic: Topic, selection: Selection, now: datetime) -> list[Entry]:
+def entries_of(store: Store, topic: Topic, selection: Selection, now: datetime) -> list[Entry]:
     """The entries `topic` shows of `selection`, with their history, which the state
     keeps from now on."""
     entries, present = with_history(

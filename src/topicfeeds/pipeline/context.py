@@ -7,7 +7,7 @@ from datetime import datetime
 
 from ..config import Config
 from ..sources import RecordSource
-from ..store import StateStore
+from ..store import Store
 from .report import Progress, quiet
 
 
@@ -18,7 +18,7 @@ class Context:
 
     config: Config
     source: RecordSource
-    store: StateStore
+    store: Store
     now: datetime  # the reference time for max_age_days and for noting when an entry changed
     jobs: int  # processes that may parse records and make files
     progress: Progress = quiet

@@ -13,7 +13,6 @@ from the record alone."""
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,15 +28,15 @@ from ..core.select import Selection, verdict
 from ..errors import Problem, RecordError
 from ..records.codec import micros
 from ..records.reader import read_record
-from ..runtime.lock import exclusive
 from ..runtime.workers import available_cpus
 from ..sources import RecordSource, open_source
 from ..sources.stamps import display_path
-from ..store import StateStore, fault
+from ..store import fault
+from ..store.opening import open_store
 from . import choose, refresh
 from .context import Context
 from .report import shown_key
-from .run import check_records_folder, fingerprint, lock_path
+from .run import check_records_folder, fingerprint
 from .view import RecordView
 
 
@@ -100,11 +99,9 @@ def explain_each(
             named.append(exc)
     if all(isinstance(n, RecordError) for n in named):
         return [n for n in named if isinstance(n, RecordError)]  # nothing to prepare a run for
-    lock = lock_path(config)
     state = config.state_path if config.state_path is not None and config.state_path.exists() else None
     found: list[Explanation | RecordError] = []
-    with exclusive(lock, wait) if lock and state else contextlib.nullcontext():
-        store, _ = StateStore.open(state, wait=wait, look=True)
+    with open_store(config, wait=wait, look=True) as (store, _):
         try:
             with store.scratch():  # whatever the run learns is rolled back
                 run = Context(config, source, store, now, available_cpus())

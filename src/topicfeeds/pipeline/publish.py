@@ -19,7 +19,7 @@ from ..errors import PublishError
 from ..formats import listing_of, render_site, render_topic, site_file_names, topic_files
 from ..formats.common import SUFFIXES
 from ..runtime.workers import iter_files
-from ..store import StateStore
+from ..store import Store
 from .choose import Feed
 from .listing import Counts, encode_counts, site_digest
 
@@ -50,7 +50,7 @@ class Put:
     failures: tuple[PublishError, ...]
 
 
-def resending(destination: Destination, store: StateStore, sent: str) -> bool:
+def resending(destination: Destination, store: Store, sent: str) -> bool:
     """Whether every file is to be sent again: what is sent with the bytes (`sent`, a
     digest of an object's Cache-Control) is not what the files in place were sent
     with, which their bytes do not show. A state that has published nothing notes it
@@ -71,7 +71,7 @@ class Outputs:
     """The files a run publishes: its destination, and what the state recorded of each
     file it put there (read once a run: topics ask in turn)."""
 
-    def __init__(self, destination: Destination, store: StateStore, *, resend: bool = False) -> None:
+    def __init__(self, destination: Destination, store: Store, *, resend: bool = False) -> None:
         self.destination = destination
         self.store = store
         self.resend = resend  # every file is sent again, its bytes in place or not (see resending)
@@ -178,6 +178,6 @@ def remove_unmade(outputs: Outputs, config: Config, topics: Sequence[Topic]) -> 
     return Removed(tuple(removed), tuple(failures), plan, tuple(gone))
 
 
-def removals_waiting(config: Config, store: StateStore) -> bool:
+def removals_waiting(config: Config, store: Store) -> bool:
     """Whether files an earlier run left in place are now asked to go."""
     return config.delete and store.meta("held") not in (None, "", "0")

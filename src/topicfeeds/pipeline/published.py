@@ -10,10 +10,11 @@ from datetime import datetime
 
 from ..config import Config, Format
 from ..core.topics import plan_topics
-from ..errors import Problem, TopicfeedsError
+from ..errors import Problem, StateError, TopicfeedsError
 from ..formats import topic_files
 from ..sources.stamps import display_path
-from ..store import StateStore
+from ..store import Store
+from ..store.opening import attach_store, state_exists, state_name
 from .listing import decode_counts
 from .run import fingerprint
 
@@ -45,12 +46,12 @@ def published(config: Config) -> Published:
     one the last build published. Read without the lock: a run under way is not waited
     for, and shows once it has finished. Raises TopicfeedsError when no build has
     finished yet."""
-    state = config.state_path
+    state = state_name(config) if config.kept_state else None
     never = f"{state or 'state'}: no build has finished yet; run topicfeeds build first"
-    if state is None or not state.exists():
+    if state is None or not state_exists(config):
         raise TopicfeedsError(never)
     try:
-        store = StateStore.attach(state, read_only=True)
+        store = attach_store(config, read_only=True)
         try:
             counts_text = store.meta("topic_counts")
             current = store.meta("fingerprint") == fingerprint(config)
@@ -59,7 +60,7 @@ def published(config: Config) -> Published:
             purges, pings = waiting(store)
         finally:
             store.close()
-    except sqlite3.DatabaseError as exc:
+    except (sqlite3.DatabaseError, StateError) as exc:
         raise TopicfeedsError(f"{state}: cannot read the state ({exc}); run topicfeeds build") from exc
     if counts_text is None:  # made by a first build that did not finish
         raise TopicfeedsError(never)
@@ -82,12 +83,12 @@ def published(config: Config) -> Published:
     return Published(tuple(topics), tuple(notes))
 
 
-def waiting(store: StateStore) -> tuple[int, int]:
+def waiting(store: Store) -> tuple[int, int]:
     """How many URLs the CDN is still to drop, and how many pings the hubs are still to
     get (a feed counted once per hub), as the last run left them."""
     try:
         purges = len(store.noted_purges())
         pings = sum(len(urls) for urls in store.noted_pings().values())
-    except sqlite3.OperationalError:  # a state of an older schema, which the next build upgrades
+    except (sqlite3.OperationalError, StateError):  # an older schema's state: the next build upgrades it
         return 0, 0
     return purges, pings

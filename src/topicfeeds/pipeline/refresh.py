@@ -23,7 +23,7 @@ from ..records import codec
 from ..records.codec import micros
 from ..sources import RecordSource, chunks
 from ..sources.stamps import Listing, Stamp
-from ..store import Cached, StateStore
+from ..store import Cached, Store
 from .context import Context
 from .report import shown_key, shown_problem
 from .view import Offers, WholeCandidate, split
@@ -87,7 +87,7 @@ class Refreshed:
     shortlists: dict[str, Shortlist] = field(default_factory=dict)
 
 
-def scan(source: RecordSource, store: StateStore) -> Scanned:
+def scan(source: RecordSource, store: Store) -> Scanned:
     """List the records source: every record file's stamp, by name."""
     started = time.time_ns()
     # With no file known, every one is read and stamped as it is (see _store_rows):
@@ -95,7 +95,7 @@ def scan(source: RecordSource, store: StateStore) -> Scanned:
     return Scanned(source.scan(stamps=store.holds_files()), started)
 
 
-def find_spans(store: StateStore, listing: Listing) -> Spans:
+def find_spans(store: Store, listing: Listing) -> Spans:
     """The name ranges whose stored stamps may differ from `listing`, from the chunks
     the last whole run noted."""
     digests: chunks.Digests = {}
@@ -105,7 +105,7 @@ def find_spans(store: StateStore, listing: Listing) -> Spans:
     return Spans(tuple(chunks.changed_spans(listing, last, digests)), digests)
 
 
-def prepare(store: StateStore, fingerprint: str, now: datetime, *, forced: bool = False) -> Prepared:
+def prepare(store: Store, fingerprint: str, now: datetime, *, forced: bool = False) -> Prepared:
     """Settle whether this is a full run (`forced`, or the state was left by another
     `fingerprint`) and which topics expired; a full run forgets what the state derived
     from the configuration first."""
@@ -184,7 +184,7 @@ class _Stored:
         self.unsettled: set[str] = set()
         self.warnings: list[Problem] = []
 
-    def note_old(self, store: StateStore, name: str) -> None:
+    def note_old(self, store: Store, name: str) -> None:
         """Note the article of the record file `name` held, before it changes or goes."""
         if not self.full:  # a full run chooses every topic afresh: no need to remember
             self.changed |= store.ids_of([name])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import Problem, PublishError, printable
 from ..sources import RecordSource
-from ..store import StateStore
+from ..store import Store
 
 Progress = Callable[[str, int, int], None]
 """Told (stage, done, total) as a run advances: stage is "records" or "feeds"."""
@@ -123,7 +123,7 @@ def shown_problem(source: RecordSource, problem: Problem) -> Problem:
 
 
 def build_report(
-    store: StateStore,
+    store: Store,
     source: RecordSource,
     files: int,
     parsed: int,

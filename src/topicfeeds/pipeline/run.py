@@ -35,11 +35,11 @@ from ..notify.cdn import Purger, open_purger
 from ..notify.purges import forget_purges, note_purges, purge_pending, purge_urls
 from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
 from ..records.codec import micros
-from ..runtime.lock import exclusive
 from ..runtime.workers import available_cpus
 from ..sources import chunks, open_source
 from ..sources.stamps import display_path
-from ..store import SCHEMA_VERSION, StateStore, damaged, fault
+from ..store import SCHEMA_VERSION, StateStore, Store, damaged, fault
+from ..store.opening import attach_store, lock_file, open_store
 from . import archives, choose, refresh
 from .context import Context
 from .listing import decode_counts
@@ -99,8 +99,8 @@ def check_folders(config: Config, *, create: bool = False) -> None:
 def lock_path(config: Config) -> Path | None:
     """The file whose lock a run holds: beside the state store."""
     if config.state_path is None:
-        return None
-    return config.state_path.with_name(config.state_path.name + ".lock")
+        return None  # in memory, or in PostgreSQL, whose lock is in the database
+    return lock_file(config.state_path)
 
 
 def build(
@@ -141,9 +141,7 @@ def build(
     state = config.state_path
     if dry_run and state is not None and not state.exists():
         state = None  # a dry run leaves no state file behind, nor a lock file
-    lock = lock_path(config) if state else None
-    with exclusive(lock, wait) if lock else contextlib.nullcontext():
-        store, notes = StateStore.open(state, wait=wait, look=dry_run)
+    with open_store(config, wait=wait, look=dry_run) as (store, notes):
         jobs = jobs or available_cpus()
         asked = _Asked(full, allow_removals, settled_records)
         try:
@@ -188,18 +186,18 @@ def build(
     )
 
 
-def tell_hubs(config: Config, store: StateStore | None = None, purger: Purger | None = None) -> HubsReport:
+def tell_hubs(config: Config, store: Store | None = None, purger: Purger | None = None) -> HubsReport:
     """Tell the CDN to drop the changed files noted in the state (through `purger`, or
     one made from the settings), then the WebSub hubs of the changed feeds, but for
     those the CDN may still hold: from `store`, or from a connection of its own, which
     may be open beside a run that holds the lock (as `watch` tells them, in a thread of
-    its own). Raises sqlite3.Error when the state cannot be read; the purges and pings
-    then wait for the next call."""
+    its own). Raises sqlite3.Error (StateError for a database) when the state cannot be
+    read; the purges and pings then wait for the next call."""
     started = time.monotonic()
     if store is None:
-        if config.state_path is None:
+        if not config.kept_state:
             return HubsReport(0, 0, None, (), 0.0)  # a state kept in memory was the run's own
-        with contextlib.closing(StateStore.attach(config.state_path)) as own:
+        with contextlib.closing(attach_store(config)) as own:
             return tell_hubs(config, own, purger)
     store.patience(STORE_PATIENCE)
     shown = display_path(config.path)

@@ -16,7 +16,7 @@ from ..core.select import Selection, content_key, select
 from ..core.shortlist import Shortlist, shortlisted
 from ..records import codec
 from ..records.yamlload import CACHE_LIMIT
-from ..store import StateStore
+from ..store import Store
 
 # Whole records are read from the store this many at a time: a query per batch rather
 # than per record, and no more of them held at once.
@@ -93,7 +93,7 @@ def split(
 class RecordView:
     """The records one run chooses from, read from its store."""
 
-    def __init__(self, store: StateStore, now: datetime) -> None:
+    def __init__(self, store: Store, now: datetime) -> None:
         self.store = store
         self.now = now
         self._light: dict[str, Record] = {}  # file name: its light record (see _decoded)

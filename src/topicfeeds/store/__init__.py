@@ -17,9 +17,12 @@ for); beside them schema.py (the
 tables and the numbered migrations), connection.py (opening the file), faults.py
 (what is damage and what is a fault) and names.py (the stored form of a file name).
 
-A second backend (PostgreSQL is planned: the same tables in a schema of its own, the
-same numbered migrations) implements the same methods, in plain values (str, int,
-bytes, tuples, codec.Light and the dataclasses here):
+A second backend, PostgreSQL (postgres/: the same tables in a schema of its own, the
+same numbered migrations), implements the same methods, in plain values (str, int,
+bytes, tuples, codec.Light and the dataclasses here); protocol.py writes them down as
+`Store`, which the run is written against, and opening.py gives the one config.yaml
+names (`open_store`), with the run's lock: a file beside SQLite's state, an advisory
+lock in PostgreSQL's. copy.py moves a state from one to the other. The methods:
 - opening: `open(where, wait=, look=) -> (store, warnings)` makes the tables, or runs
   every migration step from the version the state holds; `attach(where, read_only=)`
   joins a state as it is; `patience(seconds)`, `close()`.
@@ -36,8 +39,10 @@ bytes, tuples, codec.Light and the dataclasses here):
 - pings: `add_pings`, `noted_pings`, `drop_pings`, `hub_not_before`, `set_hub_not_before`,
   `add_purges`, `noted_purges`, `drop_purges`.
 - faults: damage begins a new state (`anew`); any other error is StateBusy or
-  StateError, the state left as it was (see faults.py).
-Written once over those: `last_feed`, `rendered`, `set_rendered`, `pings`.
+  StateError, the state left as it was (see faults.py). PostgreSQL has no damage to
+  begin anew from: every error there is StateBusy or StateError.
+- moving: `tables`, `table_rows`, `add_rows`, `clear` (copy.py).
+Written once over those (common.py): `last_feed`, `rendered`, `set_rendered`, `pings`.
 Shared by every backend: names.py (stored names sort as the names do, which `changed`
 relies on) and records/codec.py (the stored form of a record). SQLite's own, where a
 second backend supplies its own: connection.py (the file, its write-ahead log, the
@@ -50,16 +55,19 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from types import TracebackType
+from typing import Any
 
 from ..core.history import History
-from ..core.incremental import LastFeed
 from .archive import Archive, ArchiveRow
+from .common import Common
 from .connection import Connection
 from .faults import damaged, fault
 from .feeds import Feeds
+from .opening import attach_store, open_store, standby, state_exists
 from .pings import Pings
+from .protocol import Store
 from .records import Cached, Records
 from .schema import SCHEMA_VERSION
 
@@ -69,12 +77,17 @@ __all__ = [
     "Cached",
     "History",
     "StateStore",
+    "Store",
+    "attach_store",
     "damaged",
     "fault",
+    "open_store",
+    "standby",
+    "state_exists",
 ]
 
 
-class StateStore(Records, Feeds, Archive, Pings, Connection):
+class StateStore(Records, Feeds, Archive, Pings, Common, Connection):
     """A connection to the state file, or to a throw-away in-memory store: every part,
     and the transaction a run's changes land in."""
 
@@ -83,11 +96,6 @@ class StateStore(Records, Feeds, Archive, Pings, Connection):
         self._pending_files = []
         self._pending_topics = []
         self._keeping = False  # inside a transaction that is to be committed
-
-    def last_feed(self, slug: str) -> LastFeed | None:
-        """What topic `slug`'s last build published, or None when it must be built anew."""
-        published = self.last_published(slug)
-        return None if published is None else LastFeed(*published)
 
     def reset(self, *, records: bool = False) -> None:
         """Forget everything derived from the configuration, and with `records` the
@@ -150,3 +158,28 @@ class StateStore(Records, Feeds, Archive, Pings, Connection):
             self._pending_files.clear()
             self._pending_topics.clear()
             self._roll_back()
+
+    # -- moving a state (copy.py)
+
+    def tables(self) -> Sequence[str]:
+        """Every table of the state, in an order their rows may be added in."""
+        return _TABLES
+
+    def table_rows(self, table: str) -> Iterator[tuple[Any, ...]]:
+        """Every row of `table`, its columns in the order of the schema."""
+        return iter(self._db.execute(f"SELECT * FROM {table}"))
+
+    def add_rows(self, table: str, rows: Iterable[tuple[Any, ...]]) -> None:
+        """Add `rows` (another store's `table_rows`) to the empty table `table`."""
+        width = len(self._db.execute(f"SELECT * FROM {table} LIMIT 0").description)
+        self._db.executemany(f"INSERT INTO {table} VALUES ({', '.join('?' * width)})", rows)
+
+    def clear(self) -> None:
+        """Empty every table, for a state copied over it."""
+        for table in _TABLES:
+            self._db.execute(f"DELETE FROM {table}")
+
+
+# Every table, in the order of the schema's text (which PostgreSQL's keeps too).
+_TABLES = ("meta", "files", "file_topics", "entries", "topics", "outputs", "pings", "hubs", "archive",
+           "archive_pages")  # fmt: skip

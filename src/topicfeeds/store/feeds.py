@@ -68,16 +68,6 @@ class Feeds:
         floor = None if row[0] is None else json.loads(row[0])
         return ids, None if floor is None else (float(floor[0]), float(floor[1]), str(floor[2]))
 
-    def rendered(self) -> dict[str, str]:
-        """For each topic whose files are as its last build wrote them, the digest of
-        what they were made of (formats.topic_digest)."""
-        text = self.meta("rendered")
-        return {} if not text else {str(k): str(v) for k, v in json.loads(text).items()}
-
-    def set_rendered(self, digests: dict[str, str]) -> None:
-        """Note the digest each topic's files were made of (see `rendered`)."""
-        self.set_meta("rendered", json.dumps(digests, sort_keys=True, separators=(",", ":")))
-
     def forget_topic(self, slug: str) -> None:
         """Note that topic `slug` must be built again."""
         self._db.execute("DELETE FROM topics WHERE slug = ?", (slug,))

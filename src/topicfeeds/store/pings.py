@@ -22,10 +22,6 @@ class Pings:
             ((hub, u) for u in urls),
         )
 
-    def pings(self) -> dict[str, list[str]]:
-        """The feed URLs each hub is still to be told about."""
-        return {hub: list(urls) for hub, urls in self.noted_pings().items()}
-
     def noted_pings(self) -> dict[str, dict[str, int]]:
         """The feed URLs each hub is still to be told about, with when each was noted."""
         found: dict[str, dict[str, int]] = {}
