@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..records.reader import DEFAULT_MAX_BYTES
-from ..sources.stamps import DEFAULT_PATTERNS
+from ..sources.names import DEFAULT_PATTERNS
 from .model import (
     ADDRESSING,
     DEFAULT_AUTO_MAX_TOPICS,
