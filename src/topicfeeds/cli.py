@@ -233,7 +233,8 @@ def _serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def _watch(config: Config, args: argparse.Namespace) -> int:
-    for flag, value in (("--settle", args.settle), ("--check-every", args.check_every)):
+    for flag, value in (("--settle", args.settle), ("--check-every", args.check_every),
+                        ("--list-every", args.list_every)):  # fmt: skip
         if not value > 0:
             raise TopicfeedsError(f"{flag}: expected a number of seconds above 0, got {value}")
     if args.jobs is not None and args.jobs < 1:
@@ -281,8 +282,9 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
 
         polling = True if args.poll else None
         options = WatchOptions(
-            settle=args.settle, check_every=args.check_every, jobs=args.jobs, polling=polling
-        )
+            settle=args.settle, check_every=args.check_every, jobs=args.jobs, polling=polling,
+            list_every=args.list_every,
+        )  # fmt: skip
         watch(
             config, options, on_run, stop, idle=idle, reload=reload,
             reconfigure=lambda: load_config(Path(args.config)),
@@ -428,7 +430,8 @@ def _parser() -> argparse.ArgumentParser:
     w = sub.add_parser(
         "watch",
         help="build at once, then again within seconds whenever record files change",
-        description="Build, then watch the records folder and build again whenever record files are "
+        description="Build, then watch the records (a folder, or a bucket by listing it) and build again "
+        "whenever record files are "
         "added, changed, renamed or removed, once a burst of changes has settled; a full check also "
         "runs after a quiet spell. Each run is the same incremental build, under the same lock: a "
         "build started meanwhile waits (--wait) or exits with status 3, and a watch run waits for "
@@ -455,6 +458,13 @@ def _parser() -> argparse.ArgumentParser:
         "longer where a check would take more than 0.5%% of the time)",
     )
     w.add_argument("--poll", action="store_true", help="poll the folder instead of using inotify")
+    w.add_argument(
+        "--list-every",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="records in a bucket: list it this often, and run when the listing changed (default: 10)",
+    )
     w.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
     )
