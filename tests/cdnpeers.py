@@ -1,23 +1,28 @@
 """Peers a purge meets, on loopback: a raw HTTP server whose answers a test writes (well,
 slowly, endlessly, or not HTTP at all), a port nobody listens on, and nginx and Varnish
-started from the shipped deploy/nginx.conf and deploy/varnish.vcl."""
+started from the shipped deploy/nginx.conf and deploy/varnish.vcl; and a site that
+`topicfeeds build` publishes with a `cdn:` of the test's."""
 
 from __future__ import annotations
 
 import contextlib
 import http.client
+import json
+import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from .conftest import require_program
+from .conftest import BASE_CONFIG, make_config, record_fields, record_text, require_program
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -259,3 +264,44 @@ def get(port: int, path: str, host: str = "", accept: str = "application/atom+xm
         return answer.status, answer.read()
     finally:
         connection.close()
+
+
+# -- the command
+
+
+def story(title: str) -> str:
+    """A record of topic Energy titled `title`."""
+    return record_text(
+        record_fields(title=title, webUrl="https://news.example/1", originalUrl=..., topics=["Energy"])
+    )
+
+
+def make_site(
+    root: Path, *, hub: str | None, cdn: str | None, base_url: str = "", output: Path | None = None
+) -> Path:
+    """A site in `root` with one record, telling `hub` (a publish URL) and configured with
+    the `cdn:` mapping `cdn` (YAML flow text; None: no CDN); its config file."""
+    text = BASE_CONFIG
+    if base_url:
+        text = text.replace("https://news.example/feeds/", base_url)
+    if hub is not None:
+        text = text.replace("  author: Test Newsroom\n", f"  author: Test Newsroom\n  hubs: ['{hub}']\n")
+    if output is not None:
+        text = text.replace("output: feeds\n", f"output: {output}\n")
+    if cdn is not None:
+        text += f"cdn: {cdn}\n"
+    make_config(root, text)
+    (root / "seeds" / "1.txt").write_text(story("Batteries"), encoding="utf-8")
+    return root / "config.yaml"
+
+
+def build(config: Path, env: dict[str, str] | None = None, *more: str) -> dict[str, Any]:
+    """`topicfeeds build --json`'s summary, with its standard error under "stderr" and its
+    standard output under "stdout"."""
+    result = subprocess.run(
+        [sys.executable, "-m", "topicfeeds", "build", "--json", "-c", str(config), *more],
+        capture_output=True, text=True, timeout=120, check=False, env=os.environ if env is None else env,
+    )  # fmt: skip
+    out: dict[str, Any] = json.loads(result.stdout)
+    assert out["status"] == result.returncode
+    return {**out, "stderr": result.stderr, "stdout": result.stdout}

@@ -13,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from topicfeeds.core.model import Image, Record, Related
-from topicfeeds.records import builder, reader
+from topicfeeds.records import builder, reader, values
 
 from .conftest import SEEDS
 
@@ -67,7 +67,7 @@ def _parse_datetime_as_first_written(value: object) -> datetime | None:
     elif isinstance(value, date):
         parsed = datetime(value.year, value.month, value.day)
     else:
-        return builder.parse_datetime(value)  # text: unchanged
+        return values.parse_datetime(value)  # text: unchanged
     try:
         if parsed.tzinfo is None or parsed.utcoffset() is None:
             return parsed.replace(tzinfo=timezone.utc)
@@ -90,7 +90,7 @@ ZONES = [timezone.utc, timezone(timedelta(0)), timezone(timedelta(hours=2)), tim
 @example(datetime.max.replace(tzinfo=timezone.utc))
 def test_dates_in_utc_are_taken_as_they_are(value: Any) -> None:
     expected = _parse_datetime_as_first_written(value)
-    got = builder.parse_datetime(value)
+    got = values.parse_datetime(value)
     assert got == expected
     assert repr(got) == repr(expected)
     if got is not None and expected is not None:
@@ -117,6 +117,6 @@ def _to_number_as_first_written(value: object) -> float | None:
 @example(10**309)
 @example(-(10**309))
 def test_numbers_are_read_as_before(value: Any) -> None:
-    got = builder._to_number(value)
+    got = values.to_number(value)
     expected = _to_number_as_first_written(value)
     assert repr(got) == repr(expected)

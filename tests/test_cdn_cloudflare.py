@@ -5,6 +5,7 @@ with a certificate the test makes."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import ssl
 import subprocess
@@ -19,7 +20,7 @@ from topicfeeds.notify.cdn import CdnSettings, CloudflareOptions, PurgeResult, o
 from topicfeeds.notify.cdn.purger import NOT_STARTED
 from topicfeeds.notify.cdn.wire import BODY_LIMIT
 
-from .cdnpeers import Request, flood, peer, refused_url, reply, trickle
+from .cdnpeers import Request, build, flood, make_site, peer, refused_url, reply, trickle
 from .conftest import require_program
 
 ZONE = "023e105f4ecef8ad9ca31a8372d0c353"
@@ -210,3 +211,53 @@ def test_over_tls_the_certificate_is_checked(
         monkeypatch.setenv("SSL_CERT_FILE", str(cert))  # now trusted, as a CA's would be
         trusted, _ = purge(api, urls(1))
         assert trusted.complete
+
+
+# -- through the command
+
+
+def test_build_purges_the_changed_urls_through_the_api_before_the_hub_is_told(tmp_path: Path) -> None:
+    heard: list[str] = []  # what the API and the hub were asked, in order
+
+    def api_ok(request: Request, conn: socket.socket) -> None:
+        heard.append("purge")
+        reply(200, OK, (("Content-Type", "application/json"),))(request, conn)
+
+    def hub_ok(request: Request, conn: socket.socket) -> None:
+        heard.append("ping")
+        reply(202)(request, conn)
+
+    with peer(api_ok) as api, peer(hub_ok) as hub:
+        cdn = f"{{kind: cloudflare, zone: {ZONE}, token_env: CF_TOKEN, api: '{api.url}/client/v4/'}}"
+        config = make_site(tmp_path, hub=hub.url, cdn=cdn)
+        env = {k: v for k, v in os.environ.items() if k != "CF_TOKEN"}
+        without = build(config, env)
+        # No token: nothing sent anywhere, the variable named, the pings held.
+        assert without["status"] == 0 and heard == []
+        assert without["pings"] == {"sent": 0, "waiting": 3}
+        [warning] = without["warnings"]
+        assert ": the environment variable CF_TOKEN is not set; " in warning
+        out = build(config, {**env, "CF_TOKEN": TOKEN})
+        assert out["status"] == 0 and out["pings"] == {"sent": 3, "waiting": 0}
+        assert heard == ["purge", "ping", "ping", "ping"]  # one request for the lot, then the hub
+    written = sorted(Path(p).name for p in without["written"])
+    [request] = api.requests
+    assert request.target == f"/client/v4/zones/{ZONE}/purge_cache"
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    base = "https://news.example/feeds/"
+    assert sorted(json.loads(request.body)["files"]) == sorted([base, *(base + n for n in written)])
+    assert out["purge"] == {"purged": len(written) + 1, "waiting": 0, "in_time": True}
+    for run in (without, out):
+        assert TOKEN not in run["stdout"] + run["stderr"]
+
+
+def test_a_token_the_api_refuses_is_never_printed_and_keeps_the_pings(tmp_path: Path) -> None:
+    refusal = {"success": False, "errors": [{"code": 10000, "message": f"Authentication error {TOKEN}"}]}
+    with peer(api_answer(lambda files: (403, json.dumps(refusal).encode()))) as api, peer(reply(202)) as hub:
+        cdn = f"{{kind: cloudflare, zone: {ZONE}, token_env: CF_TOKEN, api: '{api.url}/client/v4/'}}"
+        config = make_site(tmp_path, hub=hub.url, cdn=cdn)
+        out = build(config, {**os.environ, "CF_TOKEN": TOKEN})
+    assert out["status"] == 0 and out["pings"] == {"sent": 0, "waiting": 3} and hub.requests == []
+    [warning] = out["warnings"]
+    assert ": Cloudflare refused (HTTP 403): 10000 Authentication error ***; " in warning
+    assert TOKEN not in out["stdout"] + out["stderr"]

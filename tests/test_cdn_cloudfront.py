@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from topicfeeds.notify.cdn import CdnSettings, CloudFrontOptions, PurgeResult, o
 from topicfeeds.notify.cdn.cloudfront import CloudFrontPurger, caller_reference
 from topicfeeds.notify.cdn.purger import NOT_STARTED
 
-from .cdnpeers import Peer, Request, refused_url
+from .cdnpeers import Peer, Request, build, make_site, peer, refused_url, reply
 from .s3server import HOP_BY_HOP, S3Server, running_s3
 
 TOO_MANY = (
@@ -253,3 +254,35 @@ def test_no_credentials_fail_every_url_saying_so(
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     result, _ = purge(cloudfront, feeds(1))
     assert [f.reason for f in result.failed] == ["Unable to locate credentials"]
+
+
+# -- through the command
+
+
+def test_build_holds_the_pings_while_the_invalidation_runs_past_the_timeout_and_the_next_run_sends_them(
+    cloudfront: CloudFront, tmp_path: Path
+) -> None:
+    cloudfront.faults.in_progress = -1  # every invalidation stays InProgress
+    where = f"distribution: {cloudfront.distribution}, endpoint: '{cloudfront.url}'"
+    cdn = f"{{kind: cloudfront, {where}, timeout: 1}}"
+    with peer(reply(202)) as hub:
+        config = make_site(tmp_path, hub=hub.url, cdn=cdn)
+        late = build(config)
+        assert late["status"] == 0 and late["pings"] == {"sent": 0, "waiting": 3}
+        assert late["purge"]["in_time"] is False and late["purge"]["purged"] == 0
+        [made] = cloudfront.invalidations()
+        [warning] = late["warnings"]
+        assert f": invalidation {made['Id']} still in progress at the deadline; " in warning
+        assert hub.requests == []
+        cloudfront.faults.in_progress = 0
+        done = build(config)  # nothing changed: the same purge asked for again, then the pings
+        assert done["status"] == 0 and done["written"] == []
+        purged = late["purge"]["waiting"]
+        assert done["purge"] == {"purged": purged, "waiting": 0, "in_time": True}
+        assert done["pings"] == {"sent": 3, "waiting": 0} and len(hub.requests) == 3
+    first, again = (i["InvalidationBatch"] for i in cloudfront.invalidations())
+    # The same run's purge: the same caller reference, so CloudFront would give the
+    # invalidation in progress rather than make another (moto makes another).
+    assert again == first
+    written = sorted(Path(p).name for p in late["written"])
+    assert first["Paths"]["Items"] == sorted(["/feeds/", *(f"/feeds/{n}" for n in written)])

@@ -42,7 +42,7 @@ FULL = (
 # Each settings object, the section of the table that describes it, and its attributes
 # that no key sets: those set by a key that opens a section of their own, and the derived.
 SETTINGS: list[tuple[str, type, set[str]]] = [
-    ("", Config, {"path", "site", "s3", "defaults", "topics"}),
+    ("", Config, {"path", "site", "s3", "defaults", "topics", "cdn"}),
     ("site", Site, {"author", "hubs"}),
     ("site.author", Author, set()),
     ("site.hubs[]", Hub, set()),

@@ -31,7 +31,7 @@ from .errors import (
 )
 from .pipeline.explanations import explain_each
 from .pipeline.run import BuildReport, HubsReport, Progress, build
-from .records.builder import parse_datetime
+from .records.values import parse_datetime
 from .runtime.signals import ENDING, end_on_signal
 
 if TYPE_CHECKING:
@@ -300,18 +300,22 @@ def _watch(config: Config, args: argparse.Namespace) -> int:
 
 
 def _print_told(told: HubsReport, stamp: str, args: argparse.Namespace) -> None:
-    """A watch's line for a round of telling the hubs: none when there was nothing to tell."""
+    """A watch's line for a round of telling the CDN and the hubs: none when there was
+    nothing to tell."""
     for problem in told.warnings:
         print(f"warning: {problem}", file=sys.stderr)
-    if not (told.sent or told.warnings):
+    if not (told.sent or told.warnings or (told.purge is not None and told.purge.purged)):
         return  # only pings waiting for a hub's Retry-After
     if args.json:
         pings = {"sent": told.sent, "waiting": told.waiting}
         warnings = [str(p) for p in told.warnings]
         line = {"time": stamp, "reason": "hubs", "status": EXIT_OK, "warnings": warnings, "pings": pings}
-        print(json.dumps({**line, "seconds": round(told.seconds, 3)}))
+        purge = {} if told.purge is None else {"purge": told.purge.as_json()}
+        print(json.dumps({**line, **purge, "seconds": round(told.seconds, 3)}))
     elif not args.quiet:
-        print(f"{stamp} hubs: topicfeeds: hubs told of {_count(told.sent, 'feed')}, {told.waiting} waiting")
+        said = [told.purge.summary()] if told.purge is not None and told.purge.summary() else []
+        said.append(f"hubs told of {_count(told.sent, 'feed')}, {told.waiting} waiting")
+        print(f"{stamp} hubs: topicfeeds: {'; '.join(said)}")
     sys.stdout.flush()
 
 
@@ -588,9 +592,10 @@ def summary(report: BuildReport) -> str:
 
 
 def _pings(report: BuildReport) -> str:
+    purged = "" if report.purge is None or not report.purge.summary() else f"; {report.purge.summary()}"
     if not (report.pings_sent or report.pings_waiting):
-        return ""
-    return f"; hubs told of {_count(report.pings_sent, 'feed')}, {report.pings_waiting} waiting"
+        return purged
+    return f"{purged}; hubs told of {_count(report.pings_sent, 'feed')}, {report.pings_waiting} waiting"
 
 
 def _count(n: int, noun: str) -> str:
@@ -616,6 +621,7 @@ def summary_json(report: BuildReport, status: int) -> dict[str, Any]:
         "kept": [str(p) for p in report.kept],  # published, no longer made, left in place
         "removals_refused": report.removals_refused,
         "pings": {"sent": report.pings_sent, "waiting": report.pings_waiting},
+        **({} if report.purge is None else {"purge": report.purge.as_json()}),  # only with a CDN
         "seconds": round(report.seconds, 3),
         "error": None,  # why a run was refused (see refusal_json)
         "errors": error_lines(report),  # every error line standard error shows

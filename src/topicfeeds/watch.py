@@ -10,8 +10,9 @@ whole listing. Events can be lost (an overflowing inotify queue, a network file
 system), so a run that looks at every record also happens at the start, whenever the
 events cannot be trusted (sources/inotify.py says when), and after `check_every`
 seconds without a change. A run that finds the lock held waits for it, then runs.
-WebSub hubs are told from a thread of their own, after each run that changed feeds
-and when a hub's `Retry-After` ends, so a slow hub never holds up the next run.
+The CDN, then the WebSub hubs, are told from a thread of their own, after each run
+that changed feeds and when a hub's `Retry-After` ends (or a failed purge is due
+again), so a slow hub or CDN never holds up the next run.
 
 A check lists and stats the whole folder (about 0.7 s at 100,000 records), so it
 comes every five minutes by default, as often as a cron `build` would have run, and
@@ -36,6 +37,8 @@ from typing import Literal
 from .config import Config
 from .core.guard import settled_runs
 from .errors import LockedError, RemovalsRefused, TopicfeedsError
+from .notify.cdn import open_purger
+from .notify.purges import Backoff
 from .pipeline.run import BuildReport, HubsReport, build, check_folders, check_records_folder, tell_hubs
 from .runtime.signals import HELD_BY_WATCH
 from .sources import Flag, Heard, Listening, Watcher, open_source
@@ -235,22 +238,23 @@ class _Unwatched:
 
 
 class _Hubs:
-    """Tells the hubs, in a thread of its own, whenever a run has noted pings and
-    when a hub's `Retry-After` ends, so that a slow hub never holds up the next run.
-    A round that is under way when the watch ends is left to its deadline: what it
-    did not hear confirmed stays noted for the next run."""
+    """Tells the CDN, then the hubs, in a thread of its own, whenever a run has noted
+    pings, when a hub's `Retry-After` ends or a failed purge is due again, so that a
+    slow hub never holds up the next run. A round under way when the watch ends is left
+    to its deadline: what it did not hear confirmed stays noted for the next run."""
 
     @classmethod
     def of(cls, config: Config, tell: Callable[[WatchRun], None]) -> _Hubs | None:
-        """The hubs' thread for `config`; None without hubs, or with a state kept in
-        memory, which only the run can read."""
-        if not config.site.hubs or config.state_path is None:
+        """The hubs' thread for `config`; None without hubs or CDN, or with a state kept
+        in memory, which only the run can read."""
+        if not (config.site.hubs or config.cdn) or config.state_path is None:
             return None
         return cls(config, tell)
 
     def __init__(self, config: Config, tell: Callable[[WatchRun], None]) -> None:
         self._config = config
         self._tell = tell
+        self._purger = open_purger(config.cdn) if config.cdn else None  # one client, every round
         self._wake = threading.Event()
         self._done = False
         threading.Thread(target=self._loop, name="topicfeeds-hubs", daemon=True).start()
@@ -268,18 +272,21 @@ class _Hubs:
         # SIGTERM, ^C and SIGHUP are the main thread's: delivered here, they would not
         # reach the watch, and once it has returned, they would kill the process.
         signal.pthread_sigmask(signal.SIG_BLOCK, HELD_BY_WATCH)
-        retry_at: float | None = None  # when (monotonic) a hub's Retry-After ends, if pings wait for one
+        retry_at: float | None = None  # when (monotonic) to tell them again, if nothing wakes us first
+        backoff = Backoff()  # after a purge that failed
         while True:
             self._wake.wait(None if retry_at is None else max(0.0, retry_at - time.monotonic()))
             if self._done:
                 return
             self._wake.clear()
             try:
-                told = tell_hubs(self._config)
+                told = tell_hubs(self._config, purger=self._purger)
             except sqlite3.Error:
                 retry_at = None  # the state is busy or being rebuilt: the next run wakes us
                 continue
             retry_at = None if told.retry is None else _monotonic(told.retry) + RETRY_MARGIN
+            again = backoff.after(0 if told.purge is None else told.purge.waiting)
+            retry_at = again if retry_at is None else min(retry_at, again or retry_at)
             if not self._done:
                 self._tell(WatchRun("hubs", None, 0.0, told=told))
 

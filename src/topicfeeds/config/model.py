@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
+from ..notify.cdn.settings import CdnSettings
+
 Sort = Literal["newest", "quality", "heat"]
 RelatedMode = Literal["see-also", "enclosure", "entries", "none"]
 # A registered format's name (formats/spec.py): a new format is a module and a
@@ -145,6 +147,7 @@ class Config:
     s3: S3Settings = field(default_factory=lambda: S3Settings())
     delete: bool = False  # remove the files this program published and no longer makes
     max_deletes: int = DEFAULT_MAX_DELETES  # more removals than this in one run: none at all
+    cdn: CdnSettings | None = None  # the CDN told to drop changed files before the hubs are told
 
 
 # -- object storage

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..notify.cdn import settings as cdn
 from ..records.reader import DEFAULT_MAX_BYTES
 from ..sources.names import DEFAULT_PATTERNS
 from .model import (
@@ -62,6 +63,7 @@ SECTIONS: dict[str, str] = {  # section: what the reference calls it
     "site.hubs[]": "`site.hubs`: each hub",
     "s3": "`s3`",
     "s3.cache_control": "`s3.cache_control`",
+    "cdn": "`cdn`: the CDN in front of the output (see [guide/cdn.md](../guide/cdn.md))",
     "topics.<slug>": "`topics.<slug>`",
     RULES: "Rules: under `defaults`, and under `topics.<slug>` to override them",
     "rules.providers": "`providers` (a rule)",
@@ -169,6 +171,8 @@ def _rows() -> tuple[Key, ...]:
           "a run that would remove more files than this removes none (status 5)", bounds=(0, None)),
         k("", "s3", "mapping", None, none, (),
           "how to reach object storage, when `records` or `output` is a bucket"),
+        k("", "cdn", "mapping", None, none, (),
+          "the CDN told to drop the changed files' copies before the WebSub hubs are told of them"),
         k("", "defaults", "mapping", None, none, (), "rules every topic inherits"),
         k("", "topics", "mapping", None, none, (),
           "`slug: {title, description, match, ...rules}`; the slug names the topic's files",
@@ -222,6 +226,39 @@ def _rows() -> tuple[Key, ...]:
         k("s3.cache_control", kind, "text", DEFAULT_CACHE_CONTROL[kind], sent, (kind,), f"for {what}")
         for kind, what in files.items()
     ]
+    # Checked by notify/cdn/settings.py (parse_cdn), which knows which keys go with which
+    # kind; its settings object's options differ by kind, so no key names fields here.
+    timeouts = ", ".join(f"`{t:g}` ({kind})" for kind, t in cdn.DEFAULT_TIMEOUT.items())
+    cdn_keys = [
+        k("cdn", "kind", "choice", None, none, (), "which CDN: a `PURGE` per URL (Varnish, Fastly, nginx, "
+          "Squid), CloudFront invalidations, or Cloudflare's purge by URL", choices=cdn.KINDS, required=True),
+        k("cdn", "timeout", "number", None, none, (),
+          "seconds a run's purge may take, all told; what is not purged by then keeps its pings waiting",
+          bounds=(0.1, cdn.TIMEOUT_LIMIT), shown_default=timeouts),
+        k("cdn", "endpoint", "url", None, none, (),
+          "`http`: where `PURGE` goes (`scheme://host:port`), the URL's host in the Host header; "
+          "`cloudfront`: a compatible server's API", shown_default="`http`: each URL's own host; "
+          "`cloudfront`: AWS's"),
+        k("cdn", "parallel", "whole number", cdn.HttpOptions().parallel, none, (),
+          "`http`: `PURGE` requests at once", bounds=(1, cdn.PARALLEL_LIMIT)),
+        k("cdn", "token_env", "text", None, none, (),
+          "the environment variable holding the token: `http`, sent in `token_header` (over https only); "
+          "`cloudflare`, an API token with the zone's Cache Purge permission",
+          shown_default="`http`: none; `cloudflare`: `CLOUDFLARE_API_TOKEN`"),
+        k("cdn", "token_header", "text", cdn.HttpOptions().token_header, none, (),
+          "`http`: the header that carries the token"),
+        k("cdn", "distribution", "text", None, none, (),
+          "`cloudfront`: the distribution's id, such as `E2QWRUHAPOMQZL`",
+          shown_default="required for `cloudfront`"),
+        k("cdn", "per_invalidation", "whole number", cdn.CLOUDFRONT_PATHS, none, (),
+          "`cloudfront`: paths one invalidation names", bounds=(1, cdn.CLOUDFRONT_PATHS)),
+        k("cdn", "zone", "text", None, none, (), "`cloudflare`: the zone's id, 32 hex digits",
+          shown_default="required for `cloudflare`"),
+        k("cdn", "api", "url", cdn.CLOUDFLARE_API, none, (),
+          "`cloudflare`: the API's base; https, or http to this machine only"),
+        k("cdn", "per_request", "whole number", cdn.CLOUDFLARE_PER_REQUEST, none, (),
+          "`cloudflare`: URLs one request names", bounds=(1, cdn.CLOUDFLARE_LIMIT)),
+    ]
     topic = [
         k("topics.<slug>", "title", "text", None, out, ("title",), "the topic's name",
           shown_default="the slug's words, capitalised"),
@@ -270,7 +307,7 @@ def _rows() -> tuple[Key, ...]:
                            ("exclude", "skip records with any of these"))
     ]
     # fmt: on
-    return (*top, *site, *author, *hubs, *s3, *cache, *topic, *rules, *filters)
+    return (*top, *site, *author, *hubs, *s3, *cache, *cdn_keys, *topic, *rules, *filters)
 
 
 KEYS: tuple[Key, ...] = _rows()

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from ..errors import Problem
+from ..notify.cdn.settings import CdnSettings, parse_cdn
 from ..records.clean import redact_url
 from ..sources.stamps import display_path
 from .check import Checker, Path_, describe, shown
@@ -71,6 +72,7 @@ class ConfigChecker(Checker):
         if not topics and not auto:
             self.problem(("topics",), "no topics configured and auto is off: nothing to publish")
         s3 = self.s3(top.get("s3"), ("s3",))
+        cdn = self.cdn(top.get("cdn"), ("cdn",))
         output_url = self.bucket_url(output, ("output",))
         records_url = self.bucket_url(records, ("records",))
         if site is None or self.problems:
@@ -116,6 +118,7 @@ class ConfigChecker(Checker):
             s3=s3,
             delete=delete,
             max_deletes=max_deletes,
+            cdn=cdn,
         )
 
     def bucket_url(self, text: str | None, path: Path_) -> BucketUrl | None:
@@ -149,6 +152,18 @@ class ConfigChecker(Checker):
         attempts = self.value(m, key("s3.max_attempts"), path)
         parallel = self.value(m, key("s3.parallel"), path)
         return S3Settings(endpoint, region, addressing, tuple(cache.items()), attempts, parallel)
+
+    def cdn(self, value: Any, path: Path_) -> CdnSettings | None:
+        """The `cdn` section: which CDN to tell of changed files, and how (checked by
+        parse_cdn, which knows the keys of each kind); None when not given."""
+        if value is None:
+            return None
+        parsed = parse_cdn(value, path)
+        if isinstance(parsed, CdnSettings):
+            return parsed
+        for problem in parsed:
+            self.problem(problem.path, problem.message)
+        return None
 
     def retire(self, value: Any, path: Path_, configured: set[str]) -> tuple[str, ...]:
         """The slugs `retire` lists; none may be a `configured` topic's."""

@@ -8,7 +8,9 @@ a redirect) waits in the state for the next run. A hub that answers 503 with
 hub's `timeout` whatever the hub does (a socket timeout alone would let a hub that
 trickles a byte a second hold it for ever), a run's requests to one hub share
 BUDGET_TIMEOUTS times that, and only the head of an answer is read. A failure is
-never the run's failure: the feeds are in place whatever the hubs do.
+never the run's failure: the feeds are in place whatever the hubs do. With a CDN in
+front of the feeds, a feed's pings wait until the CDN has dropped its old copy
+(purges.py): a hub would fetch that copy and tell no subscriber.
 """
 
 from __future__ import annotations
@@ -195,8 +197,10 @@ def note_changes(store: StateStore, site: Site, urls: Sequence[str]) -> None:
         store.add_pings(hub.url, urls)
 
 
-def deliver(store: StateStore, site: Site, now: datetime) -> Delivery:
+def deliver(store: StateStore, site: Site, now: datetime, *, purging: bool = False) -> Delivery:
     """Tell every hub what is waiting for it, as far as it lets; commit as it goes.
+    With `purging` (a CDN is configured), the pings of the feeds whose purge is still
+    noted (the CDN may hold their old copies) stay noted, and count as waiting.
 
     Called after the run has let go of the lock, so a slow hub holds up no other run.
     Another run may note the same feeds meanwhile: only the pings noted before this
@@ -204,7 +208,11 @@ def deliver(store: StateStore, site: Site, now: datetime) -> Delivery:
     sent again later (a hub told twice only fetches twice)."""
     configured = {hub.url: hub for hub in site.hubs}
     sent, waiting, problems = 0, 0, []
-    for hub_url, noted in store.noted_pings().items():
+    pings = store.noted_pings()
+    # Read after the pings: a run notes a feed's ping and purge at once, so a ping read
+    # here has its purge read too, unless that purge was made.
+    held = frozenset(store.noted_purges()) if purging else frozenset()
+    for hub_url, noted in pings.items():
         hub = configured.get(hub_url)
         if hub is None:  # no longer configured: nobody to tell
             _quietly(lambda: store.drop_pings(hub_url, noted, noted))  # noqa: B023 - called at once
@@ -212,7 +220,8 @@ def deliver(store: StateStore, site: Site, now: datetime) -> Delivery:
         if store.hub_not_before(hub_url) > micros(now):
             waiting += len(noted)
             continue
-        left = list(noted)
+        left = [url for url in noted if url not in held]
+        waiting += len(noted) - len(left)
         shown = redact_url(hub_url)  # the real URL is sent to; a token in it is not printed
         budget = BUDGET_TIMEOUTS * hub.timeout
         spent = time.monotonic() + budget

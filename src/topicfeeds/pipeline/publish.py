@@ -138,6 +138,7 @@ class Removed:
     removed: tuple[Path | str, ...]
     failures: tuple[PublishError, ...]  # files that could not be removed
     plan: RemovalPlan
+    gone: tuple[str, ...] = ()  # the names of those removed
 
 
 def remove_unmade(outputs: Outputs, config: Config, topics: Sequence[Topic]) -> Removed:
@@ -160,6 +161,7 @@ def remove_unmade(outputs: Outputs, config: Config, topics: Sequence[Topic]) -> 
         plan = RemovalPlan((), (), tuple(sorted(unmade)))
         store.set_meta("output_place", place)
     removed: list[Path | str] = []
+    gone: list[str] = []
     failures: list[PublishError] = []
     for name in plan.remove:
         try:
@@ -168,11 +170,12 @@ def remove_unmade(outputs: Outputs, config: Config, topics: Sequence[Topic]) -> 
             failures.append(exc)  # still published: the next run tries again
             continue
         removed.append(destination.location(name))
+        gone.append(name)
         store.forget_output(name)
     for name in plan.forget:
         store.forget_output(name)
     store.set_meta("held", str(len(plan.kept) + len(failures)))
-    return Removed(tuple(removed), tuple(failures), plan)
+    return Removed(tuple(removed), tuple(failures), plan, tuple(gone))
 
 
 def removals_waiting(config: Config, store: StateStore) -> bool:

@@ -56,6 +56,7 @@ def published(config: Config) -> Published:
             current = store.meta("fingerprint") == fingerprint(config)
             # As the build counts them, from the record topics it stored.
             names = store.topic_names(config.auto_max_topics_per_record) if config.auto else {}
+            purges, pings = waiting(store)
         finally:
             store.close()
     except sqlite3.DatabaseError as exc:
@@ -70,5 +71,23 @@ def published(config: Config) -> Published:
         files = zip(topic.rules.formats, topic_files(topic), strict=True)
         urls = tuple((fmt, base + name) for fmt, name in files)
         topics.append(TopicSummary(topic.slug, topic.title, entries, newest, urls))
-    notes = () if current else (Problem(display_path(config.path), None, None, CHANGED),)
-    return Published(tuple(topics), notes)
+    shown = display_path(config.path)
+    notes = [] if current else [Problem(shown, None, None, CHANGED)]
+    if purges:
+        notes.append(
+            Problem(shown, None, "cdn", f"{purges} URLs not yet purged; their pings wait for the next run")
+        )
+    if pings:
+        notes.append(Problem(shown, None, "site.hubs", f"{pings} pings wait for the next run"))
+    return Published(tuple(topics), tuple(notes))
+
+
+def waiting(store: StateStore) -> tuple[int, int]:
+    """How many URLs the CDN is still to drop, and how many pings the hubs are still to
+    get (a feed counted once per hub), as the last run left them."""
+    try:
+        purges = len(store.noted_purges())
+        pings = sum(len(urls) for urls in store.noted_pings().values())
+    except sqlite3.OperationalError:  # a state of an older schema, which the next build upgrades
+        return 0, 0
+    return purges, pings

@@ -1,5 +1,5 @@
 """What a run tells its caller: what a build did, topic by topic, and what telling the
-WebSub hubs came to."""
+CDN and the WebSub hubs came to."""
 
 from __future__ import annotations
 
@@ -50,6 +50,7 @@ class BuildReport:
     removed: tuple[Path | str, ...] = ()  # published files no longer made, removed (dry run: would be)
     kept: tuple[Path | str, ...] = ()  # published files no longer made, left in place
     removals_refused: str | None = None  # why none was removed although removals were asked for
+    purge: PurgeReport | None = None  # what telling the CDN came to; None: no CDN, or it was not told
 
     @property
     def written_files(self) -> tuple[Path | str, ...]:
@@ -80,14 +81,35 @@ class BuildReport:
 
 
 @dataclass(frozen=True, slots=True)
+class PurgeReport:
+    """What telling the CDN to drop the changed files' copies came to (why a URL was
+    not purged is a warning, as a hub's failure is)."""
+
+    purged: int  # URLs it dropped
+    waiting: int  # URLs it may still hold, to be purged by a later run: their pings wait
+    in_time: bool  # False when the timeout came first
+
+    def summary(self) -> str:
+        """As the summary line says it, before the hubs; "" when there was nothing to purge."""
+        if not (self.purged or self.waiting):
+            return ""
+        return f"CDN purged {self.purged} URL{'' if self.purged == 1 else 's'}, {self.waiting} waiting"
+
+    def as_json(self) -> dict[str, int | bool]:
+        """For `--json`: present only with a CDN configured."""
+        return {"purged": self.purged, "waiting": self.waiting, "in_time": self.in_time}
+
+
+@dataclass(frozen=True, slots=True)
 class HubsReport:
-    """What telling the hubs came to."""
+    """What telling the CDN and the hubs came to."""
 
     sent: int  # changed feed URLs the hubs confirmed (once per hub)
     waiting: int  # changed feed URLs hubs are still to be told of
     retry: datetime | None  # when a hub's Retry-After lets waiting pings go out
     warnings: tuple[Problem, ...]  # a line per hub that did not take them all
     seconds: float
+    purge: PurgeReport | None = None  # None without a CDN
 
 
 def shown_key(source: RecordSource, key: str) -> str:

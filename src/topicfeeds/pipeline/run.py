@@ -8,8 +8,9 @@ the files that changed and rebuilds the topics they touch.
 The run is a sequence of stages, each a module: refresh (the records source's
 changes into stored records), choose (per topic, what it publishes, from a view of
 the stored records), archives, publish (render, put, site files, removals), and
-notify (the WebSub hubs, told after the lock is let go). This module opens the
-state and holds the lock, and `_Build` only sequences the stages.
+notify (the CDN told to drop the changed files, then the WebSub hubs, after the lock
+is let go). This module opens the state and holds the lock, and `_Build` only
+sequences the stages.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import contextlib
 import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
@@ -30,6 +32,8 @@ from ..destinations import Destination, open_destination
 from ..destinations.dry import DryRun
 from ..errors import OutputError, Problem, PublishError
 from ..formats import topic_files
+from ..notify.cdn import Purger, open_purger
+from ..notify.purges import forget_purges, note_purges, purge_pending, purge_urls
 from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
 from ..runtime.lock import exclusive
 from ..runtime.workers import available_cpus
@@ -41,12 +45,13 @@ from .context import Context
 from .listing import decode_counts
 from .publish import Outputs, publish_site, removals_waiting, remove_unmade, resending
 from .rebuild import rebuild
-from .report import BuildReport, HubsReport, Progress, TopicReport, build_report, quiet
+from .report import BuildReport, HubsReport, Progress, PurgeReport, TopicReport, build_report, quiet
 
 __all__ = [
     "BuildReport",
     "HubsReport",
     "Progress",
+    "PurgeReport",
     "build",
     "check_folders",
     "check_records_folder",
@@ -164,10 +169,10 @@ def build(
         except BaseException:
             store.close()
             raise
-    # The hubs are told after the lock is let go, so a slow hub holds up no other run;
-    # the run's pings were committed with it, so a run that dies before telling them
-    # only delays them. A hub's Retry-After is measured on the clock, whatever `now`
-    # says. A dry run tells no hub.
+    # The CDN and the hubs are told after the lock is let go, so a slow one holds up no
+    # other run; the run's purges and pings were committed with it, so a run that dies
+    # before telling them only delays them. A hub's Retry-After is measured on the
+    # clock, whatever `now` says. A dry run tells no CDN and no hub.
     try:
         told = tell_hubs(config, store) if hubs and not dry_run else None
     finally:
@@ -181,25 +186,38 @@ def build(
         pings_sent=0 if told is None else told.sent,
         pings_waiting=0 if told is None else told.waiting,
         pings_retry=None if told is None else told.retry,
+        purge=None if told is None else told.purge,
     )
 
 
-def tell_hubs(config: Config, store: StateStore | None = None) -> HubsReport:
-    """Tell the WebSub hubs of the changed feeds noted in the state: from `store`, or
-    from a connection of its own, which may be open beside a run that holds the lock
-    (as `watch` tells them, in a thread of its own). Raises sqlite3.Error when the
-    state cannot be read; the pings then wait for the next call."""
+def tell_hubs(config: Config, store: StateStore | None = None, purger: Purger | None = None) -> HubsReport:
+    """Tell the CDN to drop the changed files noted in the state (through `purger`, or
+    one made from the settings), then the WebSub hubs of the changed feeds, but for
+    those the CDN may still hold: from `store`, or from a connection of its own, which
+    may be open beside a run that holds the lock (as `watch` tells them, in a thread of
+    its own). Raises sqlite3.Error when the state cannot be read; the purges and pings
+    then wait for the next call."""
     started = time.monotonic()
     if store is None:
         if config.state_path is None:
             return HubsReport(0, 0, None, (), 0.0)  # a state kept in memory was the run's own
         with contextlib.closing(StateStore.attach(config.state_path)) as own:
-            return tell_hubs(config, own)
+            return tell_hubs(config, own, purger)
     store.patience(STORE_PATIENCE)
-    delivery = deliver(store, config.site, datetime.now(timezone.utc))
+    shown = display_path(config.path)
+    purge, notes = None, tuple[Problem, ...]()
+    if config.cdn is None:
+        forget_purges(store)
+    else:
+        # Before any hub: one told of a feed the CDN still holds fetches the old copy.
+        purged = purge_pending(store, purger or open_purger(config.cdn), config.cdn.timeout)
+        why = "not purged: {}; their pings wait until a later try purges them"
+        notes = tuple(Problem(shown, None, "cdn", why.format(p)) for p in purged.problems)
+        purge = PurgeReport(purged.purged, purged.waiting, purged.in_time)
+    delivery = deliver(store, config.site, datetime.now(timezone.utc), purging=config.cdn is not None)
     retry = next_attempt(store, config.site, datetime.now(timezone.utc))
-    notes = tuple(Problem(display_path(config.path), None, "site.hubs", p) for p in delivery.problems)
-    return HubsReport(delivery.sent, delivery.waiting, retry, notes, time.monotonic() - started)
+    notes += tuple(Problem(shown, None, "site.hubs", p) for p in delivery.problems)
+    return HubsReport(delivery.sent, delivery.waiting, retry, notes, time.monotonic() - started, purge)
 
 
 def fingerprint(config: Config) -> str:
@@ -300,6 +318,9 @@ class _Build:
             store.set_meta("feeds", str(feeds))  # every output file: feeds, pages, site files
             # Noted with the run, so a run that dies before telling the hubs leaves them noted.
             note_changes(store, config.site, changed_feeds(config.site, outputs.changed))
+            if config.cdn is not None:  # every file changed or gone, not only the feeds hubs hear of
+                urls = purge_urls(config.site, [*outputs.changed, *removal.gone])
+                note_purges(store, urls, uuid.uuid4().hex)
             # Reported from the store as this run left it: a dry run's is rolled back
             # at the block's end, to what the last run knew.
             report = self._report(files, refreshed.parsed, reports, feeds, failures)

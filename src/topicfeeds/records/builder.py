@@ -3,28 +3,18 @@ line) for every part dropped, or a `RecordError` for what a feed entry cannot la
 
 from __future__ import annotations
 
-import email.utils
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from datetime import date, datetime, timezone
+from datetime import datetime
 from typing import Any
 
-import dateutil.parser
 import yaml
 
 from ..core.model import Image, Provider, Record, Related
 from ..errors import Problem, RecordError, dotted
 from .clean import canonical_url, clean_line, clean_text, clean_url, image_media_type
+from .values import FALSY, TRUTHY, kind_of, parse_datetime, show, to_number, to_size
 from .yamlload import CACHE_LIMIT
-
-
-def kind_of(value: object) -> str:
-    if isinstance(value, list):
-        return "list"
-    if isinstance(value, dict):
-        return "mapping"
-    return "scalar"
 
 
 class Builder:
@@ -80,7 +70,7 @@ class Builder:
         if link is None:
             key = "webUrl" if "webUrl" in f or "originalUrl" not in f else "originalUrl"
             value = f.get(key)
-            reason = "missing" if value is None else f"{_show(value)} is not an absolute http(s) URL"
+            reason = "missing" if value is None else f"{show(value)} is not an absolute http(s) URL"
             raise self.fail((key,), f"{reason}; a feed entry needs a link")
         published = self.date(f, "publishedDateTime", required=True)
         if published is None:
@@ -129,7 +119,7 @@ class Builder:
             return None
         url = clean_url(value)
         if url is None:
-            self.warn((*at, key), f"{_show(value)} is not an absolute http(s) URL; ignored")
+            self.warn((*at, key), f"{show(value)} is not an absolute http(s) URL; ignored")
         return url
 
     def date(
@@ -141,17 +131,17 @@ class Builder:
         parsed = parse_datetime(value)
         if parsed is None:
             if required:
-                raise self.fail((*at, key), f"cannot read {_show(value)} as a date")
-            self.warn((*at, key), f"cannot read {_show(value)} as a date; ignored")
+                raise self.fail((*at, key), f"cannot read {show(value)} as a date")
+            self.warn((*at, key), f"cannot read {show(value)} as a date; ignored")
         return parsed
 
     def number(self, f: dict[Any, Any], key: str, at: tuple[str | int, ...] = ()) -> float | None:
         value = f.get(key)
         if value is None:
             return None
-        number = _to_number(value)
+        number = to_number(value)
         if number is None:
-            self.warn((*at, key), f"{_show(value)} is not a number; ignored")
+            self.warn((*at, key), f"{show(value)} is not a number; ignored")
         return number
 
     def flag(self, f: dict[Any, Any], path: tuple[str | int, ...], *, default: bool) -> bool:
@@ -160,9 +150,9 @@ class Builder:
             return default
         if isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lower() in _TRUTHY | _FALSY:
-            return value.strip().lower() in _TRUTHY
-        self.warn(path, f"{_show(value)} is not true or false; taken as {str(default).lower()}")
+        if isinstance(value, str) and value.strip().lower() in TRUTHY | FALSY:
+            return value.strip().lower() in TRUTHY
+        self.warn(path, f"{show(value)} is not true or false; taken as {str(default).lower()}")
         return default
 
     def provider(self, value: Any, at: tuple[str | int, ...] = ()) -> Provider | None:
@@ -199,7 +189,7 @@ class Builder:
             domain_text = str(domain).strip().strip("/")
             url = clean_url(domain_text if "://" in domain_text else f"https://{domain_text}/")
             if url is None:
-                self.warn((*path, "domain"), f"{_show(domain)} is not a domain name; ignored")
+                self.warn((*path, "domain"), f"{show(domain)} is not a domain name; ignored")
         if not name:
             name = (domain and url and str(domain).strip()) or ""
         return Provider(clean_line(name), url) if name else None
@@ -250,16 +240,16 @@ class Builder:
         url = clean_url(item.get("url"))
         if url is None:
             self.warn(
-                (*at, i, "url"), f"{_show(item.get('url'))} is not an absolute http(s) URL; image dropped"
+                (*at, i, "url"), f"{show(item.get('url'))} is not an absolute http(s) URL; image dropped"
             )
             return None
         width = item.get("width")
         height = item.get("height")
-        # Most sizes: what _to_size's float round trip would give.
+        # Most sizes: what to_size's float round trip would give.
         if type(width) is not int or not 0 <= width <= 1_000_000:
-            width = _to_size(width)
+            width = to_size(width)
         if type(height) is not int or not 0 <= height <= 1_000_000:
-            height = _to_size(height)
+            height = to_size(height)
         return _ImageParts(url, width, height, image_media_type(url)).frozen()
 
     def related(self, value: Any, path: tuple[str | int, ...]) -> tuple[Related, ...]:
@@ -276,7 +266,7 @@ class Builder:
             if url is None:
                 self.warn(
                     (*at, key),
-                    f"{_show(item.get(key))} is not an absolute http(s) URL; related article dropped",
+                    f"{show(item.get(key))} is not an absolute http(s) URL; related article dropped",
                 )
                 continue
             if not title:
@@ -396,69 +386,3 @@ class _ImageParts:
 
 # Providers built from (name, domain) texts; every Provider is immutable.
 _PROVIDERS: dict[tuple[Any, Any], Provider] = {}
-
-_TRUTHY = {"true", "yes", "on", "1"}
-_FALSY = {"false", "no", "off", "0"}
-
-
-def parse_datetime(value: object) -> datetime | None:
-    """A timezone-aware UTC datetime from a YAML timestamp, ISO 8601 or RFC 2822
-    text; a value without a zone is taken as UTC. None when it is not a date."""
-    if type(value) is datetime and value.tzinfo is timezone.utc:
-        return value  # most dates: what astimezone below would return, the same object
-    if isinstance(value, datetime):
-        parsed = value
-    elif isinstance(value, date):
-        parsed = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        text = value.strip()
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            try:
-                parsed = dateutil.parser.isoparse(text)
-            except (ValueError, OverflowError):
-                try:
-                    parsed = email.utils.parsedate_to_datetime(text)
-                except (TypeError, ValueError, IndexError, OverflowError):
-                    return None
-    else:
-        return None
-    try:
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
-            return parsed.replace(tzinfo=timezone.utc)
-        return parsed.astimezone(timezone.utc)
-    except (OverflowError, ValueError):
-        return None
-
-
-def _to_number(value: object) -> float | None:
-    if type(value) is int:
-        try:
-            return float(value)  # finite whenever it is not too large for a float
-        except OverflowError:
-            return None
-    if isinstance(value, bool):
-        return None
-    try:
-        if isinstance(value, (int, float)):
-            number = float(value)
-        elif isinstance(value, str):
-            number = float(value.strip())
-        else:
-            return None
-    except (ValueError, OverflowError):  # "high", or an integer no float can hold
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _to_size(value: object) -> int | None:
-    number = _to_number(value)
-    if number is None or number < 0 or number != int(number) or number > 1_000_000:
-        return None
-    return int(number)
-
-
-def _show(value: object) -> str:
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -23,8 +23,9 @@ from ..errors import Problem, RecordError
 from ..runtime.workers import iter_files
 from ..sources.names import DEFAULT_PATTERNS
 from ..sources.stamps import Stamp, display_path, stamp_of
-from .builder import Builder, kind_of, parse_datetime
+from .builder import Builder
 from .frontmatter import front_matter
+from .values import kind_of, parse_datetime
 from .yamlfast import load_simple
 from .yamlload import DEFAULT_LOADER, LOADERS, compose_yaml, load_yaml
 

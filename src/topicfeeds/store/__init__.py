@@ -12,7 +12,8 @@ another process writing it) is an error the run reports, the file left as it was
 
 `StateStore` joins parts over one connection, each by what it stores: records.py (the
 record files and their topics), feeds.py (settings, topics, entries' history, output
-files), archive.py (RFC 5005 archives), pings.py (WebSub); beside them schema.py (the
+files), archive.py (RFC 5005 archives), pings.py (WebSub, and the CDN purges pings wait
+for); beside them schema.py (the
 tables and the numbered migrations), connection.py (opening the file), faults.py
 (what is damage and what is a fault) and names.py (the stored form of a file name).
 
@@ -32,7 +33,8 @@ bytes, tuples, codec.Light and the dataclasses here):
   `set_topic`, `last_published`, `forget_topic`, `outputs`, `set_output`, `forget_output`.
 - archive: `archive_entries`, `set_archive_entries`, `archive_pages`, `found_pages`,
   `archive_page`, `add_archive_page`.
-- pings: `add_pings`, `noted_pings`, `drop_pings`, `hub_not_before`, `set_hub_not_before`.
+- pings: `add_pings`, `noted_pings`, `drop_pings`, `hub_not_before`, `set_hub_not_before`,
+  `add_purges`, `noted_purges`, `drop_purges`.
 - faults: damage begins a new state (`anew`); any other error is StateBusy or
   StateError, the state left as it was (see faults.py).
 Written once over those: `last_feed`, `rendered`, `set_rendered`, `pings`.

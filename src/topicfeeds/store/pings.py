@@ -1,5 +1,5 @@
-"""WebSub: publish notices not yet delivered (pings), and how long each hub asked to
-be left alone (hubs, from its Retry-After)."""
+"""WebSub: publish notices not yet delivered (pings), how long each hub asked to be
+left alone (hubs, from its Retry-After), and the CDN purges the pings wait for (purges)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 
 class Pings:
-    """The WebSub part of the state store (see StateStore)."""
+    """The WebSub and CDN part of the state store (see StateStore)."""
 
     _db: sqlite3.Connection
 
@@ -56,3 +56,28 @@ class Pings:
     def set_hub_not_before(self, hub: str, when: int) -> None:
         """Note that `hub` asked not to be sent anything before `when` (microseconds)."""
         self._db.execute("INSERT OR REPLACE INTO hubs VALUES (?, ?)", (hub, when))
+
+    def add_purges(self, urls: Iterable[str], change: str) -> None:
+        """Note that the CDN is to drop its copies of `urls`, for run `change`. A purge
+        already waiting is noted anew, as a ping is (see add_pings): one made meanwhile
+        was of the bytes before this change."""
+        self._db.executemany(
+            "INSERT INTO purges VALUES (?, (SELECT COALESCE(MAX(noted), 0) + 1 FROM purges), ?) "
+            "ON CONFLICT (url) DO UPDATE SET noted = excluded.noted, change = excluded.change",
+            ((u, change) for u in urls),
+        )
+
+    def noted_purges(self) -> dict[str, tuple[int, str]]:
+        """The URLs the CDN is still to drop, each with when it was noted and by which run."""
+        rows = self._db.execute("SELECT url, noted, change FROM purges ORDER BY url")
+        return {url: (noted, change) for url, noted, change in rows}
+
+    def drop_purges(self, noted: dict[str, int] | None = None) -> None:
+        """Forget the purges in `noted` (URL: when noted) that were not noted again since
+        (a later run changed the file once more); all of them without `noted`."""
+        if noted is None:
+            self._db.execute("DELETE FROM purges")
+        else:
+            self._db.executemany(
+                "DELETE FROM purges WHERE url = ? AND noted = ?", ((u, n) for u, n in noted.items())
+            )

@@ -12,7 +12,7 @@ the step.
 The record tables are a cache of the records folder: a step that changes them drops
 them and makes them as they are now (every later step finds them so), and with the
 fingerprint and the noted listing gone the next run is a full one, which reads every
-record again. The entries' history, the archives and the pings are kept.
+record again. The entries' history, the archives, the pings and the purges are kept.
 
 SQLite's dialect. A second backend keeps the same tables in a schema of its own and
 the same numbering, with its own script for each step it needs (one that starts at
@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 # The record tables' secondary indexes. A cold build drops them while it fills the
 # tables and builds each once at the end (see records.py, `filling`).
@@ -89,6 +89,14 @@ CREATE TABLE IF NOT EXISTS archive_pages (
 );
 """
 
+_PURGES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS purges (  -- URLs of changed files the CDN is still to drop; their pings wait
+    url TEXT PRIMARY KEY,
+    noted INTEGER NOT NULL,     -- which noting: a purge made for an earlier one is not this one
+    change TEXT NOT NULL        -- the run that noted it: a retry asks the CDN for the same purge
+);
+"""
+
 _SCHEMA = (
     """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -112,6 +120,7 @@ CREATE TABLE outputs (
 """
     + _WEBSUB_SCHEMA
     + _ARCHIVE_SCHEMA
+    + _PURGES_SCHEMA
 )
 TABLES = frozenset(re.findall(r"CREATE TABLE (?:IF NOT EXISTS )?(\w+)", _SCHEMA))
 
@@ -138,6 +147,8 @@ CREATE TABLE hubs (url TEXT PRIMARY KEY, not_before INTEGER NOT NULL);
     7: """DELETE FROM file_topics WHERE substr(name, 1, 1) = '/';
 DELETE FROM files WHERE substr(name, 1, 1) = '/';
 DELETE FROM meta WHERE key IN ('listing', 'chunks');""",
+    # 8 → 9: the CDN purges that pings wait for.
+    8: _PURGES_SCHEMA,
 }
 
 
