@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -17,6 +18,7 @@ import pytest
 from topicfeeds import build, load_config
 from topicfeeds.config import Config
 from topicfeeds.pipeline import refresh
+from topicfeeds.sources import Heard, Listening
 from topicfeeds.sources.folder import FolderSource
 
 from .conftest import BASE_CONFIG, make_config, write_record
@@ -103,6 +105,41 @@ def test_runs_of_named_records_publish_what_a_cold_build_publishes(
     build(config, NOW)
     assert entry_ids(config.output_dir).items() >= cold_entries(config, tmp_path / "cold").items()
     assert build(config, NOW).no_changes or racy
+
+
+def test_a_folder_watcher_names_the_records_events_tell_of_and_says_when_they_cannot_be_trusted(
+    tmp_path: Path,
+) -> None:
+    """Records written in a subfolder (with `**/*.txt`) are named; other files are not;
+    a folder made, and the records folder replaced, mean every record must be looked at,
+    as does every change a polling watcher sees."""
+    seeds = tmp_path / "seeds"
+    (seeds / "2026").mkdir(parents=True)
+    watcher = FolderSource(seeds, ("**/*.txt",)).watcher(Listening(settle=0.05))
+    never = threading.Event()
+    try:
+        (seeds / "2026" / "a.txt").write_text("a", encoding="utf-8")
+        (seeds / "2026" / ".a.txt.tmp").write_text("a", encoding="utf-8")
+        assert watcher.wait(10, never) == Heard(frozenset({"2026/a.txt"}))
+        (seeds / "notes.json").write_text("{}", encoding="utf-8")
+        assert watcher.wait(10, never) == Heard()
+        (seeds / "2027").mkdir()
+        assert watcher.wait(10, never) == Heard(whole=True)
+        shutil.copytree(seeds, tmp_path / "seeds.new")
+        seeds.rename(tmp_path / "seeds.old")
+        (tmp_path / "seeds.new").rename(seeds)
+        assert watcher.wait(10, never) == Heard(whole=True)
+        (seeds / "b.txt").write_text("b", encoding="utf-8")  # the new folder is watched
+        assert watcher.wait(10, never) == Heard(frozenset({"b.txt"}))
+        assert watcher.wait(0.2, never) is None  # nothing came: time for a check
+    finally:
+        watcher.close()
+    polled = FolderSource(seeds, ("*.txt",)).watcher(Listening(settle=0.05, polling=True))
+    try:
+        (seeds / "c.txt").write_text("c", encoding="utf-8")
+        assert polled.wait(10, never) == Heard(whole=True)
+    finally:
+        polled.close()
 
 
 # -- through the command
