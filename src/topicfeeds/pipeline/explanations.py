@@ -122,11 +122,9 @@ def _named(config: Config, source: RecordSource, path: Path | str) -> _Named:
 def _refreshed(run: Context) -> Listing:
     """Bring the stored records up to date with the records source, as a build does
     (a full run when the state was left by another configuration), with no removal
-    refused; return the listing."""
-    store = run.store
-    scanned = refresh.scan(run.source, store)
-    prepared = refresh.prepare(store, fingerprint(run.config), run.now)
-    spans = None if prepared.full else refresh.find_spans(store, scanned.listing).ranges
+    refused; return the records listed."""
+    prepared = refresh.prepare(run.store, fingerprint(run.config), run.now)
+    found = refresh.changes(run)
     # Nothing here chooses from shortlists: none is filled as the records are stored.
-    refresh.refresh(run, scanned, prepared, spans, allow_removals=True, stream=False)
-    return scanned.listing
+    refresh.refresh(run, found, prepared, allow_removals=True, stream=False)
+    return found.listed
