@@ -9,7 +9,6 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from topicfeeds.pipeline import refresh
 from topicfeeds.sources import Heard, Listening
 from topicfeeds.sources.folder import FolderSource
 
+from .backends import Backend, stateless
 from .conftest import BASE_CONFIG, make_config, write_record
 from .s3server import S3Server, running_s3
 from .test_incremental import entry_ids
@@ -35,7 +35,7 @@ def cold_entries(config: Config, where: Path) -> dict[str, list[str]]:
     """The entries a cold build of `config`'s records publishes, built into `where`."""
     shutil.rmtree(where, ignore_errors=True)
     (where / "feeds").mkdir(parents=True)
-    build(replace(config, output_dir=where / "feeds", state_path=None), NOW)
+    build(stateless(config, where / "feeds"), NOW)
     return entry_ids(where / "feeds")
 
 
@@ -51,11 +51,27 @@ def test_runs_of_named_records_publish_what_a_cold_build_publishes(
     that did not change), the feeds hold what a cold build of the same files gives;
     and such a run never lists the folder. Every other seed trusts no stamp it has just
     seen (racy), so that records are told apart by their content too."""
+    named_runs(tmp_path, monkeypatch, seed, racy, Backend("sqlite"))
+
+
+@pytest.mark.parametrize(("seed", "racy"), [(0, True), (1, False)])
+def test_runs_of_named_records_with_the_state_in_postgresql(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgresql: Backend, seed: int, racy: bool
+) -> None:
+    """The same law with the state in PostgreSQL, whose text holds no NUL: a run of
+    named records asks for each name's range there too."""
+    named_runs(tmp_path, monkeypatch, seed, racy, postgresql)
+
+
+def named_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int, racy: bool, state: Backend
+) -> None:
+    """Runs told of named records, checked against cold builds (see above)."""
     if not racy:
         monkeypatch.setattr(refresh, "RACY_NS", 0)
     rng = random.Random(seed)
     text = BASE_CONFIG.replace("records: seeds", "records: seeds\nauto: true\ndefaults:\n  limit: 5")
-    config = make_config(tmp_path, text)
+    config = make_config(tmp_path, state.text(text))
     seeds = tmp_path / "seeds"
 
     def write(n: int) -> None:
