@@ -1,14 +1,18 @@
 """How long from a record file landing to the WebSub hub hearing of its topic's feed.
 
-    python bench/latency.py --records 10000 --topics 50 [--samples 50] [--idle 320]
-                            [--corpus DIR] [--soak SECONDS --every SECONDS]
+    python bench/latency.py --records 10000 --topics 50 [--samples 50] [--interval 1.5]
+                            [--burst 1000] [--idle 320] [--corpus DIR] [--watch-args ARGS]
+                            [--soak SECONDS --every SECONDS]
 
 Writes a corpus (bench/corpus.py), or copies one made earlier (`--corpus`, a folder
 holding its config.yaml and seeds/), builds it, starts a loopback hub and `topicfeeds
-watch`, then renames `--samples` published records one by one into the records folder
+watch` (whose first run, the first after the cold build, is timed), then renames
+`--samples` published records into the records folder one every `--interval` seconds
 (as an atomic writer does) and times each until the hub receives a publish request
 naming its topic's Atom feed. Prints p50/p95/max and the slowest samples with the watch
-runs that served them; then the watch's CPU share and memory over an idle spell, with
+runs that served them. With `--burst N`, N records are then renamed in at once, and
+the time until the hub has heard of every feed they land in is printed. Then the
+watch's CPU share and memory over an idle spell, with
 every burst of CPU in it (a periodic check is one: make the spell longer than
 `--check-every`, 300 s by default, to include one). With `--soak`, records then keep
 arriving, one every `--every` seconds, for that long, and the watch's memory and CPU
@@ -111,6 +115,7 @@ def expected_feed(record: Path, base_url: str) -> str | None:
 def run(
     workdir: Path, records: int, topics: int, samples: int, idle: float,
     corpus: Path | None = None, soak: float = 0.0, every: float = 3.0, check_every: float | None = None,
+    interval: float = 1.5, burst: int = 0, watch_args: Sequence[str] = (),
 ) -> None:  # fmt: skip
     hub = Hub()
     if corpus is None:
@@ -141,13 +146,15 @@ def run(
     soaked = round(soak / every) if soak else 0
     # The corpus leaves a few records unpublished (no ping to time): samples are
     # published records, so that all of them are timed.
-    made = add_records(staging, samples * 2 + soaked, seed=99)
+    made = add_records(staging, samples * 2 + soaked + burst, seed=99)
     fresh = [p for p in made if expected_feed(p, "https://bench.example/feeds/") is not None][:samples]
     later = [p for p in made if p not in set(fresh)][:soaked]
+    bursting = [p for p in made if p not in set(fresh) | set(later)][:burst]
 
     command = [*TOPICFEEDS, "watch", "--json", "-c", str(config)]
     if check_every is not None:
         command += ["--check-every", str(check_every)]
+    command += list(watch_args)
     watch = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, encoding="utf-8")
     lines: list[Line] = []
     threading.Thread(target=read_lines, args=(watch.stdout, lines), daemon=True).start()
@@ -157,7 +164,9 @@ def run(
         deadline = time.monotonic() + 600
         while not lines and watch.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
-        print(f"watch started: first run {lines[0].run.get('seconds') if lines else '?'} s")
+        first = lines[0].run if lines else {}
+        print(f"watch started: first run (the first after the cold build) {first.get('seconds', '?')} s, "
+              f"reading {first.get('read', '?')} records")  # fmt: skip
         timed: list[tuple[float, str, float]] = []  # (latency, record, landed)
         for path in fresh:
             # Fresh news: dated now, so it lands at the top of its topics' feeds rather
@@ -171,6 +180,7 @@ def run(
             heard = len(hub.heard)
             landed = time.monotonic()
             path.rename(workdir / RECORDS_DIR / path.name)
+            slot = landed + interval  # records arrive one every `interval` seconds
             deadline = landed + 30
             while time.monotonic() < deadline:
                 times = [at for at, url in hub.heard[heard:] if url == feed]
@@ -180,8 +190,11 @@ def run(
                 time.sleep(0.005)
             else:
                 print(f"{path.name}: no ping for {feed} within 30 s")
-            time.sleep(0.5)
+            time.sleep(max(0.0, slot - time.monotonic()))
         _latencies(timed, fresh, lines)
+        if bursting:
+            time.sleep(interval)
+            _burst(hub, workdir, bursting, lines)
         _idle(watch.pid, idle, lines)
         if later:
             _soak(watch.pid, workdir, later, every)
@@ -211,6 +224,41 @@ def _latencies(timed: list[tuple[float, str, float]], fresh: Sequence[Path], lin
         ]
         near = "; ".join(runs) or "none"
         print(f"  slow: sample {order[name]} ({name}) {latency:.3f} s; runs ended after it: {near}")
+
+
+def _burst(hub: Hub, workdir: Path, records: Sequence[Path], lines: Sequence[Line]) -> None:
+    """Rename `records` into the records folder at once; time until the hub has heard of
+    every feed they land in, and say which runs served them."""
+    feeds: set[str] = set()
+    for path in records:
+        now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        text = re.sub(r"^publishedDateTime: .*$", f"publishedDateTime: {now}", path.read_text("utf-8"),
+                      count=1, flags=re.M)  # fmt: skip
+        path.write_text(text, encoding="utf-8")
+        feed = expected_feed(path, "https://bench.example/feeds/")
+        if feed is not None:
+            feeds.add(feed)
+    heard, runs = len(hub.heard), len(lines)
+    landed = time.monotonic()
+    for path in records:
+        path.rename(workdir / RECORDS_DIR / path.name)
+    renamed = time.monotonic() - landed
+    deadline = landed + 120
+    waiting = set(feeds)
+    last = landed
+    while waiting and time.monotonic() < deadline:
+        for at, url in hub.heard[heard:]:
+            if url in waiting:
+                waiting.discard(url)
+                last = max(last, at)
+        time.sleep(0.01)
+    served = [f"{line.run.get('reason')} run of {line.run.get('seconds')} s reading {line.run.get('read')}"
+              for line in lines[runs:] if line.run.get("reason") != "hubs"]  # fmt: skip
+    outcome = (
+        f"{len(waiting)} not pinged within 120 s" if waiting else f"all pinged {last - landed:.2f} s after"
+    )
+    print(f"burst of {len(records)} records renamed in {renamed:.2f} s, landing in {len(feeds)} feeds: "
+          f"{outcome} the first rename; runs: {'; '.join(served) or 'none'}")  # fmt: skip
 
 
 def _idle(pid: int, idle: float, lines: Sequence[Line]) -> None:
@@ -277,9 +325,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--soak", type=float, default=0.0, help="then seconds of records arriving")
     parser.add_argument("--every", type=float, default=3.0, help="seconds between records while soaking")
     parser.add_argument("--check-every", type=float, help="the watch's --check-every (default: its own)")
+    parser.add_argument("--interval", type=float, default=1.5, help="seconds between timed records")
+    parser.add_argument("--burst", type=int, default=0, help="then rename this many records in at once")
+    parser.add_argument("--watch-args", default="", help="more `topicfeeds watch` arguments")
     args = parser.parse_args(argv)
     options: tuple[Any, ...] = (args.records, args.topics, args.samples, args.idle)
-    options += (args.corpus, args.soak, args.every, args.check_every)
+    options += (args.corpus, args.soak, args.every, args.check_every, args.interval, args.burst)
+    options += (args.watch_args.split(),)
     if args.workdir:
         args.workdir.mkdir(parents=True, exist_ok=True)
         run(args.workdir, *options)

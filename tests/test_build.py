@@ -318,4 +318,5 @@ def test_a_topic_named_index_never_takes_the_site_index(tmp_path: Path) -> None:
     assert f'href="{index_feed}"' in page
     assert (root / "feeds" / index_feed.replace(".atom", ".html")).exists()
     again = run_cli("build", "--now", NOW, cwd=root)
-    assert " 0 written, " in again.stdout, again.stdout  # not the index page twice a run
+    # Not the index page twice a run (the record, still as it was, is not even read again).
+    assert " 0 written, " in again.stdout or "no changes" in again.stdout, again.stdout

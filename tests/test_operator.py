@@ -212,8 +212,8 @@ def test_explaining_several_records_reads_the_records_and_the_state_once(
     config = load_config(project / "config.yaml")
     pipeline.build(config)
     scans = []
-    scan = refresh.scan
-    monkeypatch.setattr(refresh, "scan", lambda *args: scans.append(args) or scan(*args))
+    changes = refresh.changes
+    monkeypatch.setattr(refresh, "changes", lambda *args: scans.append(args) or changes(*args))
 
     found = explain_each(config, [project / "seeds" / f"{n:02}.txt" for n in range(3)])
 

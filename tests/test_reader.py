@@ -240,6 +240,25 @@ def test_read_records_reports_bad_files_and_keeps_good_ones(tmp_path: Path) -> N
     assert result.errors[0].path.endswith("c.txt")
 
 
+def test_read_records_reads_the_records_a_build_reads_in_subfolders_too(tmp_path: Path) -> None:
+    """One definition of which files are records: `**/*.txt` reaches into subfolders
+    for `read_records` as for `build`, hidden folders aside."""
+    import topicfeeds
+
+    from .conftest import BASE_CONFIG, make_config
+
+    config = make_config(tmp_path, BASE_CONFIG + "patterns: ['**/*.txt']\n")
+    seeds = tmp_path / "seeds"
+    write_record(seeds, "a.txt")
+    (seeds / "2026" / "11").mkdir(parents=True)
+    write_record(seeds / "2026" / "11", "b.txt", webUrl="https://www.gridwatch.example/b", originalUrl=...)
+    (seeds / ".drafts").mkdir()
+    write_record(seeds / ".drafts", "c.txt", webUrl="https://www.gridwatch.example/c", originalUrl=...)
+    result = topicfeeds.read_records(seeds, config.patterns)
+    assert [r.key for r in result.records] == ["2026/11/b.txt", "a.txt"]
+    assert topicfeeds.build(config).records == result.files == 2
+
+
 def test_latin1_file_is_rejected_with_the_byte_offset(tmp_path: Path) -> None:
     path = tmp_path / "latin1.txt"
     path.write_bytes(record_text(record_fields(title="Café")).encode("latin-1", "replace"))

@@ -1,25 +1,23 @@
-"""Publish within seconds: watch the records folder and run the incremental build
-whenever record files are added, changed, renamed or removed.
+"""Publish within seconds: watch the records source and run the incremental build
+whenever records are added, changed, renamed or removed.
 
-Events only say *when* to run, never *what* to do: every run is the same `build`
-(the same stat scan, the same lock), so a watch and a cron `build` never disagree.
-Events can be lost (an overflowing inotify queue, a network file system), so a run
-also happens after `check_every` seconds without one. A run that finds the lock held
-waits for it, then runs. The CDN, then the WebSub hubs, are told from a thread of their
-own, after each run that changed feeds and when a hub's `Retry-After` ends (or a failed
-purge is due again), so a slow hub or CDN never holds up the next run.
+Every run is the same `build` (the same lock, the same output), so a watch and a cron
+`build` never disagree. The source tells of changes as it can (sources/): a folder
+through inotify, whose events name the files that changed, so that the run they start
+looks at those files alone and its cost does not grow with the archive; a bucket by a
+listing every `--list-every` seconds, whose change starts a run that compares the
+whole listing. Events can be lost (an overflowing inotify queue, a network file
+system), so a run that looks at every record also happens at the start, whenever the
+events cannot be trusted (sources/inotify.py says when), and after `check_every`
+seconds without a change. A run that finds the lock held waits for it, then runs.
+The CDN, then the WebSub hubs, are told from a thread of their own, after each run
+that changed feeds and when a hub's `Retry-After` ends (or a failed purge is due
+again), so a slow hub or CDN never holds up the next run.
 
-A check is a stat scan of the whole folder (about 0.7 s at 100,000 records), so it
+A check lists and stats the whole folder (about 0.7 s at 100,000 records), so it
 comes every five minutes by default, as often as a cron `build` would have run, and
 less often where a run that finds nothing costs so much that checks would take more
 than `CHECK_SHARE` of the time.
-
-The folder is watched through watchfiles (the Rust `notify` crate: inotify on
-Linux), falling back to polling where inotify cannot be used. Changes that come
-while a run is under way are kept, and start the next run. The folder above it is
-watched too, for the records folder's own name: inotify follows a folder, not a
-name, so a folder moved away and another put in its place, or one that goes and
-comes back, is noticed there, and the watch turns to whatever now has the name.
 """
 
 from __future__ import annotations
@@ -29,19 +27,12 @@ import ctypes.util
 import gc
 import signal
 import sqlite3
-import stat
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Literal
-
-# The watcher itself (documented as watchfiles' Rust backend): unlike the `watch`
-# generator, it can start watching before the first run, and notes changes while a
-# run is under way.
-from watchfiles._rust_notify import RustNotify
 
 from .config import Config
 from .core.guard import settled_runs
@@ -49,8 +40,8 @@ from .errors import LockedError, RemovalsRefused, StateError, TopicfeedsError
 from .notify.cdn import open_purger
 from .notify.purges import Backoff
 from .pipeline.run import BuildReport, HubsReport, build, check_folders, check_records_folder, tell_hubs
-from .runtime.signals import ENDING
-from .sources.stamps import name_matcher
+from .runtime.signals import HELD_BY_WATCH
+from .sources import Flag, Heard, Listening, Watcher, open_source
 from .store import standby
 
 Reason = Literal["start", "change", "check", "hubs", "reload", "standby"]
@@ -62,7 +53,6 @@ waits to take over (see store/postgres/standby.py)."""
 
 # How long one attempt waits for the lock before the watch looks at its stop flag.
 LOCK_ATTEMPT_SECONDS = 0.5
-POLL_MS = 300  # how often a polling watcher looks
 # A hub's Retry-After is kept on the wall clock, the watch's waits on the monotonic
 # one: a run this much after it is sure to find the time has come.
 RETRY_MARGIN = 0.05
@@ -73,8 +63,6 @@ CHECK_SHARE = 0.005
 # against the records the feeds held at the watch's last run this old, so records
 # added since and withdrawn again do not look like a vanished folder (guard.py).
 SETTLED_SECONDS = 600.0
-# The signals a watch takes in its main thread (SIGHUP: load the configuration anew).
-TAKEN = ENDING | {signal.SIGHUP}
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +74,7 @@ class WatchOptions:
     check_every: float = 300.0  # seconds without any change before a full check runs (at least)
     jobs: int | None = None  # processes that parse records (None: all processors)
     polling: bool | None = None  # True: poll; None: inotify, polling where unavailable
+    list_every: float = 10.0  # seconds between listings of a records bucket, to notice changes
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +117,6 @@ def watch(
     if stop.is_set():
         return
     _check(config)  # before the folder is watched: a missing one is an error, not a traceback
-    matches = name_matcher(tuple(config.patterns))
 
     check_cost = [0.0]  # seconds the last run that found nothing to do took: what a check costs
     history: tuple[tuple[float, int], ...] = ()  # (when, good records) of the runs since the settled one
@@ -144,17 +132,18 @@ def watch(
     def standing_by() -> None:
         tell(WatchRun("standby", None, 0.0))
 
-    def build_once(settled: int | None) -> BuildReport | None:
+    def build_once(settled: int | None, named: Collection[str] | None) -> BuildReport | None:
         """The run's build, once the lock is free; None when the watch is stopped meanwhile."""
         while not stop.is_set():
             try:
                 return build(config, now(), options.jobs, wait=LOCK_ATTEMPT_SECONDS,
-                             settled_records=settled, hubs=hubs is None)  # fmt: skip
+                             settled_records=settled, hubs=hubs is None, named=named)  # fmt: skip
             except LockedError:
                 continue  # a cron build is running: ours follows it
         return None
 
-    def run(reason: Reason) -> None:
+    def run(reason: Reason, named: Collection[str] | None = None) -> None:
+        """A run that looks at every record, or at the records `named` alone."""
         nonlocal history
         if leader is not None and not leader.keep(stop, standing_by):
             return  # stopped while another watch publishes
@@ -163,7 +152,7 @@ def watch(
         refused: TopicfeedsError | None = None
         idle.clear()  # before `stop` is looked at: a signal from here on unwinds the build
         try:
-            report = build_once(history[0][1] if history else None)
+            report = build_once(history[0][1] if history else None, named)
         except TopicfeedsError as exc:
             if reason == "start" and not isinstance(exc, RemovalsRefused):
                 raise  # an unusable folder or destination ends the watch at its start, as it ends `build`
@@ -195,7 +184,7 @@ def watch(
             hubs.stop()
         return
     try:
-        records = _Records(_folder(config), options.polling)
+        watcher = _watcher(config, options)
     except BaseException:
         if leader is not None:
             leader.release()
@@ -206,18 +195,8 @@ def watch(
         last = time.monotonic()
         while not stop.is_set():
             every = check_interval(options.check_every, check_cost[0])
-            wait = last + every - time.monotonic()
-            try:
-                found = records.notify.watch(
-                    round(options.longest * 1000),
-                    max(1, round(options.settle * 1000)),
-                    max(1, round(wait * 1000)),
-                    woken,
-                )
-            except RuntimeError:  # the watcher failed: watch afresh, and check what it missed
-                records.look(again=True)
-                found = "timeout"
-            if stop.is_set() or found == "signal":
+            heard = watcher.wait(max(0.001, last + every - time.monotonic()), woken)
+            if stop.is_set():
                 return
             if reload is not None and reconfigure is not None and reload.is_set():
                 reload.clear()
@@ -231,31 +210,57 @@ def watch(
                 except TopicfeedsError as exc:
                     tell(WatchRun("reload", None, 0.0, exc))  # the last good configuration stays
                     continue
-                if _folder(fresh) != _folder(config) or fresh.records_url != config.records_url:
+                if fresh.records_dir != config.records_dir or fresh.records_url != config.records_url:
                     history = ()  # the settled count was another folder's
-                config, matches = fresh, name_matcher(tuple(fresh.patterns))
+                config = fresh
                 if hubs is not None:
                     hubs.stop()
                 hubs = _Hubs.of(config, tell)
-                records.follow(_folder(fresh))
+                watcher.close()
+                watcher = _watcher(config, options)
                 run("reload")
-            elif records.look(again=_named(found, records.folder)):
-                run("change")  # replaced, gone (the run reports it, once) or back
-            elif not records.present:
-                pass  # nothing runs until the folder is back
-            elif isinstance(found, str):
-                run("check")  # the same build: it finds what changed
-            elif any(Path(path).parent == records.folder and matches(Path(path).name) for _, path in found):
-                run("change")  # other files (an atomic writer's temporary file) do not count
+            elif heard is None:
+                run("check")  # the same build, looking at every record: it finds what changed
+            elif heard.whole:
+                run("change")  # events that cannot be trusted, or a folder replaced, gone or back
+            elif heard.names:
+                run("change", heard.names)  # the records the events named, alone
             else:
+                # Nothing to run for (another file, an atomic writer's temporary one; a
+                # folder that is gone). Once the time for a check has come, it counts
+                # as one: nothing runs until the folder is back.
+                if time.monotonic() >= last + every:
+                    last = time.monotonic()
                 continue
             last = time.monotonic()
     finally:
-        records.close()
+        watcher.close()
         if hubs is not None:
             hubs.stop()
         if leader is not None:
             leader.release()
+
+
+def _watcher(config: Config, options: WatchOptions) -> Watcher:
+    """How the records source of `config` tells of changes: its own way, or, for a
+    source with none, a watcher that only lets the periodic checks come."""
+    listening = Listening(settle=options.settle, longest=options.longest, every=options.list_every,
+                          polling=options.polling)  # fmt: skip
+    return open_source(config).watcher(listening) or _Unwatched()
+
+
+class _Unwatched:
+    """The watcher of a source that tells of no change: the periodic checks find them."""
+
+    def wait(self, timeout: float, stop: Flag) -> Heard | None:
+        """Wait `timeout` seconds, or until `stop` is set: None, time for a check."""
+        deadline = time.monotonic() + timeout
+        while not stop.is_set() and time.monotonic() < deadline:
+            time.sleep(min(0.1, max(0.0, deadline - time.monotonic())))
+        return None
+
+    def close(self) -> None:
+        """Nothing to let go."""
 
 
 class _Hubs:
@@ -292,7 +297,7 @@ class _Hubs:
     def _loop(self) -> None:
         # SIGTERM, ^C and SIGHUP are the main thread's: delivered here, they would not
         # reach the watch, and once it has returned, they would kill the process.
-        signal.pthread_sigmask(signal.SIG_BLOCK, TAKEN)
+        signal.pthread_sigmask(signal.SIG_BLOCK, HELD_BY_WATCH)
         retry_at: float | None = None  # when (monotonic) to tell them again, if nothing wakes us first
         backoff = Backoff()  # after a purge that failed
         while True:
@@ -363,23 +368,6 @@ def _check(config: Config) -> None:
         check_records_folder(config)
 
 
-def _folder(config: Config) -> Path | None:
-    """The records folder to watch; None when the records are in a bucket (then only
-    the periodic check finds changes)."""
-    return config.records_dir if config.records_url is None else None
-
-
-def _named(found: set[tuple[int, str]] | str, folder: Path | None) -> bool:
-    """Whether `found` says the records folder's own name was added or removed (a folder
-    made where one was removed may have the same inode number)."""
-    if isinstance(found, str) or folder is None:
-        return False
-    return any(change != _MODIFIED and path == str(folder) for change, path in found)
-
-
-_MODIFIED = 2  # watchfiles' Change.modified; added (1) and deleted (3) are what _named looks for
-
-
 class _Either:
     """Set when any of `events` is: what the watcher looks at to return early."""
 
@@ -388,88 +376,3 @@ class _Either:
 
     def is_set(self) -> bool:
         return any(event.is_set() for event in self.events)
-
-
-class _Records:
-    """The watcher of the records folder and of the folder above it, made anew when
-    the folder under the name is another one: replaced, gone, or back."""
-
-    def __init__(self, folder: Path | None, polling: bool | None) -> None:
-        self.folder = folder  # None: nothing to watch (records in a bucket)
-        self.polling = polling
-        self.seen: tuple[tuple[int, int] | None, tuple[str, ...]] = (None, ())  # what is watched
-        self.notify = self._watcher(self.seen)
-        self.look(again=True)
-
-    @property
-    def present(self) -> bool:
-        """Whether the records folder is there to be read."""
-        return self.folder is None or self.seen[0] is not None
-
-    def follow(self, folder: Path | None) -> None:
-        """Watch `folder` from now on (a new configuration's)."""
-        self.folder = folder
-        self.look(again=True)
-
-    def look(self, *, again: bool = False) -> bool:
-        """Watch the folder that has the name now; True when it is not the one watched
-        until now. With `again` the watcher is made anew all the same, and a folder
-        under the name counts as another (one made where one was removed may have its
-        inode number)."""
-        for _ in range(3):  # the folder may go between a look and the watcher being made
-            seen = _seen(self.folder)
-            if seen == self.seen and not again:
-                return False
-            try:
-                notify = self._watcher(seen)
-            except FileNotFoundError:
-                continue
-            self.notify.close()
-            other = seen != self.seen or seen[0] is not None
-            self.notify, self.seen = notify, seen
-            return other
-        return False
-
-    def close(self) -> None:
-        self.notify.close()
-
-    def _watcher(self, seen: tuple[tuple[int, int] | None, tuple[str, ...]]) -> RustNotify:
-        return _watcher(seen[1], self.polling)
-
-
-def _seen(folder: Path | None) -> tuple[tuple[int, int] | None, tuple[str, ...]]:
-    """The records folder's identity (device and inode; None when no folder has the
-    name) and what to watch for it: the folder, and the nearest folder above it."""
-    if folder is None:
-        return None, ()
-    try:
-        info = folder.stat()
-        identity = (info.st_dev, info.st_ino) if stat.S_ISDIR(info.st_mode) else None
-    except OSError:
-        identity = None
-    above = folder.parent
-    while not above.is_dir() and above != above.parent:
-        above = above.parent
-    return identity, ((str(folder),) if identity is not None else ()) + (str(above),)
-
-
-def _watcher(paths: Sequence[str], polling: bool | None) -> RustNotify:
-    """A watcher of `paths` (not of their subfolders), which notes changes from now on.
-
-    Its threads start with the watch's signals held back. A signal goes to any thread
-    that does not hold it back, and Python then runs its handler in the main thread
-    even where that thread holds it back (publish, forking the parse workers); and
-    after the interpreter has put the default actions back, as it ends, a signal that
-    lands in such a thread would kill the process, whose status would be lost."""
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, TAKEN)
-    try:
-        if not polling:
-            try:
-                return RustNotify(list(paths), False, False, POLL_MS, False, False)
-            except FileNotFoundError:
-                raise
-            except (OSError, RuntimeError):
-                pass  # inotify is unavailable (no watches left, an odd file system): poll
-        return RustNotify(list(paths), False, True, POLL_MS, False, False)
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)

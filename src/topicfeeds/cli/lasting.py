@@ -45,7 +45,8 @@ def run_serve(config: Config, args: argparse.Namespace) -> int:
 
 
 def run_watch(config: Config, args: argparse.Namespace) -> int:
-    for flag, value in (("--settle", args.settle), ("--check-every", args.check_every)):
+    for flag, value in (("--settle", args.settle), ("--check-every", args.check_every),
+                        ("--list-every", args.list_every)):  # fmt: skip
         if not value > 0:
             raise TopicfeedsError(f"{flag}: expected a number of seconds above 0, got {value}")
     if args.jobs is not None and args.jobs < 1:
@@ -101,8 +102,9 @@ def run_watch(config: Config, args: argparse.Namespace) -> int:
 
         polling = True if args.poll else None
         options = WatchOptions(
-            settle=args.settle, check_every=args.check_every, jobs=args.jobs, polling=polling
-        )
+            settle=args.settle, check_every=args.check_every, jobs=args.jobs, polling=polling,
+            list_every=args.list_every,
+        )  # fmt: skip
         watch(
             config, options, on_run, stop, idle=idle, reload=reload,
             reconfigure=lambda: load_config(Path(args.config)),

@@ -116,7 +116,8 @@ def make_parser() -> argparse.ArgumentParser:
     w = sub.add_parser(
         "watch",
         help="build at once, then again within seconds whenever record files change",
-        description="Build, then watch the records folder and build again whenever record files are "
+        description="Build, then watch the records (a folder, or a bucket by listing it) and build again "
+        "whenever record files are "
         "added, changed, renamed or removed, once a burst of changes has settled; a full check also "
         "runs after a quiet spell. Each run is the same incremental build, under the same lock: a "
         "build started meanwhile waits (--wait) or exits with status 3, and a watch run waits for "
@@ -143,6 +144,13 @@ def make_parser() -> argparse.ArgumentParser:
         "longer where a check would take more than 0.5%% of the time)",
     )
     w.add_argument("--poll", action="store_true", help="poll the folder instead of using inotify")
+    w.add_argument(
+        "--list-every",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="records in a bucket: list it this often, and run when the listing changed (default: 10)",
+    )
     w.add_argument(
         "-j", "--jobs", type=int, metavar="N", help="processes that parse records (default: all processors)"
     )

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from ..notify.cdn import settings as cdn
 from ..records.reader import DEFAULT_MAX_BYTES
-from ..sources.stamps import DEFAULT_PATTERNS
+from ..sources.names import DEFAULT_PATTERNS
 from .model import (
     ADDRESSING,
     DEFAULT_AUTO_MAX_TOPICS,

@@ -30,7 +30,7 @@ from ..records.codec import micros
 from ..records.reader import read_record
 from ..runtime.workers import available_cpus
 from ..sources import RecordSource, open_source
-from ..sources.stamps import display_path
+from ..sources.stamps import Listing, display_path
 from ..store import fault
 from ..store.opening import open_store
 from . import choose, refresh
@@ -105,7 +105,7 @@ def explain_each(
         try:
             with store.scratch():  # whatever the run learns is rolled back
                 run = Context(config, source, store, now, available_cpus())
-                refreshed = _refreshed(run)
+                listing, refreshed = _refreshed(run)
                 # The last feeds tell only for times from their choice on (see run.py).
                 chosen = store.meta("chosen")
                 full = full or refreshed.full or not chosen or int(chosen) > micros(now)
@@ -115,7 +115,7 @@ def explain_each(
                     if isinstance(n, RecordError):
                         found.append(n)
                         continue
-                    inside = n.inside and (n.name is None or n.name in refreshed.listing)
+                    inside = n.inside and (n.name is None or n.name in listing)
                     extra = () if inside else (n.record,)  # explained as if it were in the folder
                     topics, _ = choose.run_topics(config, store, extra)
                     plans = choose.plans(view, store, topics, full=full, expired=refreshed.expired,
@@ -163,13 +163,11 @@ def _selection(
     return view.select(topic, extra=extra)
 
 
-def _refreshed(run: Context) -> refresh.Refreshed:
+def _refreshed(run: Context) -> tuple[Listing, refresh.Refreshed]:
     """Bring the stored records up to date with the records source, as a build does
     (a full run when the state was left by another configuration), with no removal
-    refused; return what it found."""
-    store = run.store
-    scanned = refresh.scan(run.source, store)
-    prepared = refresh.prepare(store, fingerprint(run.config), run.now)
-    spans = None if prepared.full else refresh.find_spans(store, scanned.listing).ranges
+    refused; return the records listed, and what it found."""
+    prepared = refresh.prepare(run.store, fingerprint(run.config), run.now)
+    found = refresh.changes(run)
     # Nothing here chooses from shortlists: none is filled as the records are stored.
-    return refresh.refresh(run, scanned, prepared, spans, allow_removals=True, stream=False)
+    return found.listed, refresh.refresh(run, found, prepared, allow_removals=True, stream=False)

@@ -1,17 +1,18 @@
-"""The first stage of a run: the records source's listing in, the stored records
-brought up to date with it out.
+"""The first stage of a run: the records source's changes in, the stored records
+brought up to date with them out.
 
-A run lists the source (`scan`), finds the name ranges whose stored stamps may differ
-from the listing (`find_spans`, see chunks.py), settles what kind of run it is
-(`prepare`: a full one when asked, or when the configuration or the program changed),
-and then parses and stores what changed (`refresh`), refusing to drop most of the
-records at once. It reads only what changed: with nothing changed it only lists.
+A run settles what kind of run it is (`prepare`: a full one when asked, or when the
+configuration or the program changed), asks the source what changed since the state
+last heard from it (`changes`, see sources/), and then parses and stores what changed
+(`refresh`), refusing to drop most of the records at once. It reads only what
+changed: with nothing changed a folder is only listed. A record whose stamp was too
+recent to trust when it was read (racy) is checked by the digest of its content, and
+parsed again only when that changed.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Sequence, Set
+from collections.abc import Collection, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -21,7 +22,7 @@ from ..core.topics import plan_topics, too_many_topics
 from ..errors import Problem, RemovalsRefused
 from ..records import codec
 from ..records.codec import micros
-from ..sources import RecordSource, chunks
+from ..sources import Changes, chunks
 from ..sources.stamps import Listing, Stamp
 from ..store import Cached, Store
 from .context import Context
@@ -41,27 +42,6 @@ _UNREAD = Stamp(0, 0, 0, 0)  # the stamp of a listed file that could not be read
 
 
 @dataclass(frozen=True, slots=True)
-class Scanned:
-    """The records source as a run listed it."""
-
-    listing: Listing  # every record file's stamp, by name (or the names alone, see `scan`)
-    started: int  # time.time_ns() as the listing began: files changed since may change unseen
-
-
-@dataclass(frozen=True, slots=True)
-class Spans:
-    """Where the listing differs from what the last whole run noted (see chunks.py)."""
-
-    ranges: tuple[chunks.Span, ...] | None  # names whose stored stamps may differ; None: names
-    # do not sort as the store sorts them, and every stored stamp is read
-    digests: chunks.Digests  # of the listing's chunks, made while finding the ranges
-
-    def settled(self, listing: Listing) -> str:
-        """What the state notes of a listing all of whose files are settled."""
-        return "chunks" if self.ranges is not None else listing.digest()
-
-
-@dataclass(frozen=True, slots=True)
 class Prepared:
     """What kind of run this is."""
 
@@ -73,8 +53,8 @@ class Prepared:
 class Refreshed:
     """What bringing the stored records up to date found."""
 
-    listing: Listing  # every record file's stamp, by name, all of them now set
     parsed: int  # files read and parsed
+    added: int  # records the state did not know before
     # Sets as storing the rows left them (not copied: a cold build may leave a million).
     touched: Set[str]  # casefolded topics of every record added, changed or removed
     changed: Set[str]  # articles with a copy added, edited or removed (none in a full run)
@@ -85,24 +65,6 @@ class Refreshed:
     # Filled as the rows were stored (see `_offers`), for the choosing stage, which takes
     # each from here as it chooses its topic, so that what it holds goes then.
     shortlists: dict[str, Shortlist] = field(default_factory=dict)
-
-
-def scan(source: RecordSource, store: Store) -> Scanned:
-    """List the records source: every record file's stamp, by name."""
-    started = time.time_ns()
-    # With no file known, every one is read and stamped as it is (see _store_rows):
-    # the names alone are listed, and the cold build spares a stat a file.
-    return Scanned(source.scan(stamps=store.holds_files()), started)
-
-
-def find_spans(store: Store, listing: Listing) -> Spans:
-    """The name ranges whose stored stamps may differ from `listing`, from the chunks
-    the last whole run noted."""
-    digests: chunks.Digests = {}
-    if not chunks.orderable(listing.names):
-        return Spans(None, digests)
-    last = chunks.decode(store.meta("chunks"))
-    return Spans(tuple(chunks.changed_spans(listing, last, digests)), digests)
 
 
 def prepare(store: Store, fingerprint: str, now: datetime, *, forced: bool = False) -> Prepared:
@@ -124,33 +86,32 @@ def prepare(store: Store, fingerprint: str, now: datetime, *, forced: bool = Fal
         # describe (after --full, none are left at all): this run and one resuming
         # it read every stored stamp.
         store.set_meta("chunks", "")
+        store.set_meta("listing", "")
     return Prepared(full, expired)
+
+
+def changes(run: Context, named: Collection[str] | None = None) -> Changes:
+    """What changed in the records source since the state last heard from it; with
+    `named`, among those names alone (as `watch` heard of them)."""
+    return run.source.changes(run.store, named)
 
 
 def refresh(
     run: Context,
-    scanned: Scanned,
+    found: Changes,
     prepared: Prepared,
-    spans: Sequence[chunks.Span] | None,
     *,
     allow_removals: bool = False,
     settled_records: int | None = None,
     stream: bool = True,
 ) -> Refreshed:
-    """Parse what changed since the last run and store it: the files of `scanned`
-    whose stamps differ from the stored ones (looked for in `spans` alone, or among
-    every stored file when None, as a full run does).
+    """Parse what changed since the last run and store it, and forget what was removed.
 
     Refuses (RemovalsRefused) to drop most of the records the feeds hold unless
     `allow_removals`; `settled_records`, from a watch, is how many records the feeds
     held at its settled run (see guard.removal_guard). With `stream`, the shortlists
     of a cold build are filled as it stores the records (see `_offers`)."""
-    store, listing = run.store, scanned.listing
-    # What the store knows of the files that changed, and of those that are gone.
-    known, cached = store.changed(listing, spans)
-    listed = listing.names if spans is None else chunks.in_spans(listing.names, spans)
-    stale = [name for name in listed if name not in known or name in cached]
-    gone = {name for name in known if name not in listing}
+    store, listing, cached, gone = run.store, found.listed, found.stored, found.removed
     if gone and not allow_removals:
         _guard_removals(run, gone, settled_records)
     stored = _Stored(prepared.full)
@@ -158,12 +119,14 @@ def refresh(
         stored.touched |= store.topics_of(name)
         stored.note_old(store, name)
         store.forget(name)
+    added = sum(1 for name in found.changed if name not in cached)
+    stale = _unchanged_dropped(run, found, stored)
     offers = _offers(run, listing, stale, prepared.full) if stream else None
     with store.filling():
-        _store_rows(run, scanned, stale, cached, stored, offers)
+        _store_rows(run, found, stale, cached, stored, offers)
     return Refreshed(
-        listing=listing,
         parsed=len(stale),
+        added=added,
         touched=stored.touched,
         changed=stored.changed,
         warnings=tuple(stored.warnings),
@@ -190,7 +153,33 @@ class _Stored:
             self.changed |= store.ids_of([name])
 
 
-def _guard_removals(run: Context, gone: set[str], settled: int | None) -> None:
+def _unchanged_dropped(run: Context, found: Changes, stored: _Stored) -> Sequence[str]:
+    """`found.changed` less the records that were racy when stored, still have their
+    stamp, and whose content still has its stored digest (which the source reads, but
+    does not parse): those are only stamped again. Racy records are many in the run
+    after a cold build of files written just before it."""
+    cached, listing = found.stored, found.listed
+    racy = [
+        name for name in found.changed
+        if (old := cached.get(name)) is not None and old.racy and old.sha256 is not None
+        and old.stamp == listing.get(name)
+    ]  # fmt: skip
+    if not racy:
+        return found.changed
+    store, config = run.store, run.config
+    same = set()
+    for name, stamp, digest in run.source.digests(racy, config.max_record_bytes, run.jobs):
+        if digest != cached[name].sha256:
+            continue
+        racy_now = _racy(stamp, found.started)
+        store.restamp(name, stamp, racy_now)
+        if racy_now or stamp != listing.get(name):
+            stored.unsettled.add(name)  # its stored stamp proves nothing next time
+        same.add(name)
+    return [name for name in found.changed if name not in same] if same else found.changed
+
+
+def _guard_removals(run: Context, gone: Collection[str], settled: int | None) -> None:
     """Refuse a run that would drop most of the records the feeds hold. Files still
     there never count, however unreadable: only names no longer listed."""
     store, config = run.store, run.config
@@ -230,16 +219,16 @@ def _offers(run: Context, listing: Listing, stale: Sequence[str], full: bool) ->
 
 def _store_rows(
     run: Context,
-    scanned: Scanned,
+    found: Changes,
     stale: Sequence[str],
-    cached: dict[str, Cached],
+    cached: Mapping[str, Cached],
     stored: _Stored,
     offers: _Streaming | None,
 ) -> None:
     """Parse files `stale` and store them; note in `stored` the topics (casefolded)
     of every record added or changed, as it was and as it is; offer each record to
     `offers` when given."""
-    store, config, listing, scan_started = run.store, run.config, scanned.listing, scanned.started
+    store, config, listing, scan_started = run.store, run.config, found.listed, found.started
     source, progress = run.source, run.progress
     rows = source.rows(stale, config.max_record_bytes, run.jobs)
     names, at, stamped = listing.names, 0, listing.stamped

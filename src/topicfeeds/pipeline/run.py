@@ -1,11 +1,12 @@
 """The whole job: read records, select per topic, render, publish. The CLI calls `build`.
 
 A run does work in proportion to what changed since the last one, which the state
-store remembers: with nothing changed it only lists and stats the records folder;
-otherwise it parses the files that changed and rebuilds the topics they touch.
+store remembers: with nothing changed it only lists and stats the records folder
+(or, told which files changed, as `watch` is, stats those alone); otherwise it parses
+the files that changed and rebuilds the topics they touch.
 
 The run is a sequence of stages, each a module: refresh (the records source's
-listing into stored records), choose (per topic, what it publishes, from a view of
+changes into stored records), choose (per topic, what it publishes, from a view of
 the stored records), archives, publish (render, put, site files, removals), and
 notify (the CDN told to drop the changed files, then the WebSub hubs, after the lock
 is let go). This module opens the state and holds the lock, and `_Build` only
@@ -19,7 +20,7 @@ import os
 import sqlite3
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,7 +37,7 @@ from ..notify.purges import forget_purges, note_purges, purge_pending, purge_url
 from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
 from ..records.codec import micros
 from ..runtime.workers import available_cpus
-from ..sources import chunks, open_source
+from ..sources import Changes, open_source
 from ..sources.stamps import display_path
 from ..store import SCHEMA_VERSION, StateStore, Store, damaged, fault
 from ..store.opening import attach_store, lock_file, open_store
@@ -115,6 +116,7 @@ def build(
     dry_run: bool = False,
     hubs: bool = True,
     settled_records: int | None = None,
+    named: Collection[str] | None = None,
 ) -> BuildReport:
     """Bring every topic's feeds up to date with the records folder.
 
@@ -128,7 +130,8 @@ def build(
     `dry_run` writes nothing anywhere and reports what would be written; `hubs=False`
     leaves the run's WebSub pings noted in the state for `tell_hubs` to send;
     `settled_records`, from a watch, is how many records the feeds held at its settled
-    run (see guard.removal_guard).
+    run (see guard.removal_guard); `named`, from a watch, the records events named,
+    which the run looks at alone (a full run looks at every record all the same).
     """
     if config.output_url is None:
         check_folders(config, create=not dry_run)
@@ -143,7 +146,7 @@ def build(
         state = None  # a dry run leaves no state file behind, nor a lock file
     with open_store(config, wait=wait, look=dry_run) as (store, notes):
         jobs = jobs or available_cpus()
-        asked = _Asked(full, allow_removals, settled_records)
+        asked = _Asked(full, allow_removals, settled_records, None if named is None else frozenset(named))
         try:
             try:
                 run = Context(config, open_source(config), store, now, jobs, progress or quiet)
@@ -228,6 +231,7 @@ class _Asked:
     full: bool  # read every record again and choose every topic afresh
     allow_removals: bool  # let the run drop most of the records the feeds hold
     settled_records: int | None  # see guard.removal_guard
+    named: frozenset[str] | None  # the records events named, to look at alone; None: every record
 
 
 class _Build:
@@ -245,40 +249,34 @@ class _Build:
         config, store, source, now = run.config, run.store, run.source, run.now
         # A dry run learns as a run would, then forgets it all.
         with store.scratch() if isinstance(self.destination, DryRun) else store:
-            scanned = refresh.scan(source, store)
-            listing = scanned.listing
-            note = subfolder_note(len(listing), [] if listing else source.subfolders())
+            made = fingerprint(config)
+            prepared = refresh.prepare(store, made, now, forced=asked.full)
+            found = refresh.changes(run, None if prepared.full else asked.named)
+            files = self._files(found)
+            note = subfolder_note(files, [] if files or not found.complete else source.subfolders())
             if note:
                 self.warnings.append(Problem(source.where, None, None, note))
-            due = store.topic_valid_until().values()
-            # With names that sort as the store sorts them, the chunks tell whether
-            # anything changed (see chunks.py); else a digest of the whole listing.
-            spans = refresh.find_spans(store, listing)
-            settled = spans.settled(listing)
             sent = sent_digest(config)
             outputs = Outputs(self.destination, store, resend=resending(self.destination, store, sent))
-            made = fingerprint(config)
             if (
-                not asked.full
+                not prepared.full
                 and not outputs.resend
-                and store.meta("fingerprint") == made
-                and store.meta("listing") == settled
-                and not spans.ranges
-                and not any(until is not None and until <= micros(now) for until in due)
+                and found.quiet
+                and not prepared.expired
                 and outputs.intact()
                 and not removals_waiting(config, store)
             ):
-                return self._report(len(listing), 0, (), int(store.meta("feeds") or 0))
-            prepared = refresh.prepare(store, made, now, forced=asked.full)
+                return self._report(files, 0, (), int(store.meta("feeds") or 0))
             refreshed = refresh.refresh(
-                run, scanned, prepared, None if prepared.full else spans.ranges,
-                allow_removals=asked.allow_removals, settled_records=asked.settled_records,
-            )  # fmt: skip
+                run,
+                found,
+                prepared,
+                allow_removals=asked.allow_removals,
+                settled_records=asked.settled_records,
+            )
             self.warnings += refreshed.warnings
-            digests = spans.digests
-            if not listing.stamped:  # stamped as the files were read: described anew
-                digests = {}
-                settled = spans.settled(listing)
+            if not found.complete:
+                files += refreshed.added - len(found.removed)
             topics, notes = choose.run_topics(config, store)
             self.warnings += notes
             rebuilt = store.topic_valid_until()
@@ -307,16 +305,12 @@ class _Build:
                 store.set_meta("sent", "" if failures else sent)
             removal = remove_unmade(outputs, config, topics)
             failures += removal.failures
-            # A racy file may still change unseen by stat: no shortcut for the next run.
-            # Every racy file was read in this run (its stamp is new, or it was racy
-            # before), so the files read tell, without a look at every stamp.
-            unsettled = refreshed.unsettled
-            store.set_meta("listing", "" if unsettled or failures or removal.plan.refused else settled)
-            if spans.ranges is None:
-                store.set_meta("chunks", "")
-            else:
-                noted = chunks.chunks_of(listing, unsettled, made=digests)
-                store.set_meta("chunks", chunks.encode(noted))
+            whole = not failures and not removal.plan.refused
+            for key, value in found.noting(refreshed.unsettled, whole).items():
+                store.set_meta(key, value)
+            if found.cursor is not None:
+                store.set_meta("cursor", found.cursor)
+            store.set_meta("files", str(files))
             store.set_meta("fingerprint", made)
             # From when every topic's last feed is its choice (explanations.py answers from
             # them then): unknown after a run back in time, until one chooses all afresh.
@@ -324,8 +318,8 @@ class _Build:
             onward = refreshed.full or (bool(chosen) and int(chosen or 0) <= micros(now))
             store.set_meta("chosen", str(micros(now)) if onward else "")
             pages = sum(len(store.archive_pages(t.slug)) for t in topics if t.rules.archive)
-            files = sum(len(topic_files(t)) for t in topics) + site_files + pages
-            store.set_meta("feeds", str(files))  # every output file: feeds, pages, site files
+            feeds = sum(len(topic_files(t)) for t in topics) + site_files + pages
+            store.set_meta("feeds", str(feeds))  # every output file: feeds, pages, site files
             # Noted with the run, so a run that dies before telling the hubs leaves them noted.
             note_changes(store, config.site, changed_feeds(config.site, outputs.changed))
             if config.cdn is not None:  # every file changed or gone, not only the feeds hubs hear of
@@ -333,10 +327,19 @@ class _Build:
                 note_purges(store, urls, uuid.uuid4().hex)
             # Reported from the store as this run left it: a dry run's is rolled back
             # at the block's end, to what the last run knew.
-            report = self._report(len(listing), refreshed.parsed, reports, files, failures)
+            report = self._report(files, refreshed.parsed, reports, feeds, failures)
         kept = tuple(outputs.location(name) for name in removal.plan.kept)
         return replace(report, site_written=site.written, removed=removal.removed, kept=kept,
                        removals_refused=removal.plan.refused)  # fmt: skip
+
+    def _files(self, found: Changes) -> int:
+        """How many records the source holds, as the run begins: those a full account
+        lists, else as many as the last run left (see the run's end) less those gone."""
+        if found.complete:
+            return len(found.listed)
+        store = self.run.store
+        noted = store.meta("files")
+        return int(noted) if noted else store.counts()[0]
 
     def _report(self, files: int, parsed: int, topics: Sequence[TopicReport], feeds: int,
                 failures: Sequence[PublishError] = ()) -> BuildReport:  # fmt: skip

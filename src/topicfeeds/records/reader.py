@@ -1,6 +1,7 @@
 """Read record files into `Record` values; every failure becomes a `RecordError`.
 
-The jobs are in modules of their own: listing and stat stamps (sources/stamps.py), the front
+The jobs are in modules of their own: which files are records (sources/names.py), listing
+them (sources/folder.py) and stat stamps (sources/stamps.py), the front
 matter (frontmatter.py), YAML loading (yamlload.py), building the record (builder.py),
 and the process pool (workers.py). This module reads a file's bytes and puts them
 through the others.
@@ -20,7 +21,8 @@ from stat import S_ISDIR
 from ..core.model import Record
 from ..errors import Problem, RecordError
 from ..runtime.workers import iter_files
-from ..sources.stamps import DEFAULT_PATTERNS, Stamp, display_path, list_record_files, name_matcher, stamp_of
+from ..sources.names import DEFAULT_PATTERNS
+from ..sources.stamps import Stamp, display_path, stamp_of
 from .builder import Builder
 from .frontmatter import front_matter
 from .values import kind_of, parse_datetime
@@ -44,8 +46,6 @@ __all__ = [
     "collect",
     "display_path",
     "front_matter",
-    "list_record_files",
-    "name_matcher",
     "parse_datetime",
     "parse_record",
     "read_files",
@@ -72,10 +72,19 @@ def read_records(
     max_bytes: int = DEFAULT_MAX_BYTES,
     jobs: int = 1,
 ) -> ReadResult:
-    """Read every record file in `folder`, with up to `jobs` processes; a bad file is
-    reported, never fatal."""
-    files = list_record_files(folder, patterns)
-    return collect(files, (t.outcome for t in read_files(files, max_bytes, jobs)))
+    """Read every record file in `folder` that `patterns` take, as `build` reads them
+    (see sources/names.py), with up to `jobs` processes; a bad file is reported, never
+    fatal."""
+    from ..sources.folder import FolderSource  # which reads records with this module
+
+    names = FolderSource(folder, patterns).listed()
+    work = functools.partial(_read_named, folder=folder, max_bytes=max_bytes)
+    return collect(names, (t.outcome for t in iter_files(names, work, jobs)))
+
+
+def _read_named(name: str, folder: Path, max_bytes: int) -> Tracked:
+    """Record file `name` (its path below `folder`), keyed by its name, as a run keys it."""
+    return read_tracked(folder / name, max_bytes, key=name)
 
 
 Outcome = tuple["Record | None", tuple[Problem, ...]]
@@ -92,7 +101,7 @@ class Tracked:
     outcome: Outcome
 
 
-def collect(files: Sequence[Path], outcomes: Iterable[Outcome]) -> ReadResult:
+def collect(files: Sequence[Path | str], outcomes: Iterable[Outcome]) -> ReadResult:
     """Sort outcomes into records, errors and warnings."""
     records: list[Record] = []
     errors: list[Problem] = []

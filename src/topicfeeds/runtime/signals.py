@@ -9,6 +9,9 @@ from __future__ import annotations
 import signal
 
 ENDING = frozenset({signal.SIGTERM, signal.SIGINT})
+# The signals `watch` takes in its main thread (SIGHUP: load the configuration anew),
+# which the threads it starts hold back.
+HELD_BY_WATCH = ENDING | {signal.SIGHUP}
 
 
 def end_on_signal(signum: int, frame: object) -> None:

@@ -103,6 +103,19 @@ def changed_spans(listing: Listing, last: Chunks | None, made: Digests | None = 
     return spans
 
 
+def unsettle(last: Chunks, names: Collection[str]) -> Chunks:
+    """The chunks `last`, those that `names` fall in given the digest "": a run that
+    changed those names alone leaves the rest of the listing as the chunks describe it,
+    and the next run compares the stored stamps of these ranges whatever it lists."""
+    firsts = [first for first, _ in last]
+    marked = list(last)
+    for name in names:
+        at = bisect.bisect_right(firsts, name) - 1
+        if at >= 0:  # a name before the first chunk: that range is always read (changed_spans)
+            marked[at] = (marked[at][0], "")
+    return marked
+
+
 def in_spans(names: Sequence[str], spans: Sequence[Span]) -> list[str]:
     """The sorted `names` that fall in `spans`."""
     found: list[str] = []

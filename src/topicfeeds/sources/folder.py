@@ -1,27 +1,36 @@
-"""A local folder of record files: one listing and one stat a file tell what changed.
+"""A local folder of record files: one listing and one stat a file tell what changed;
+told which files changed (by `watch`, through inotify), one stat of each of them.
 
 Patterns that hold "/" (`**/*.txt`, `2026/*/*.txt`) reach into subfolders, as
 newsrooms that file records by date do; the record's name is then its path below
-the folder. `**/` also matches no folder at all, as in shells that know it.
+the folder (see names.py).
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
+import hashlib
 import os
 import stat
 import struct
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Collection, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..core.model import Record
 from ..errors import OutputError, Problem
 from ..records.reader import read_record
 from ..records.rows import Row, read_row
 from ..runtime.workers import iter_files
-from .stamps import PACKED, Listing, Stamp, display_path, name_matcher, stamp_of, suffixes_of
+from . import Changes, Known, Listening
+from .listed import listed_changes, named_changes
+from .names import RecordNames
+from .stamps import PACKED, Listing, Stamp, display_path, stamp_of
+
+if TYPE_CHECKING:
+    from .inotify import FolderWatcher
 
 
 class FolderSource:
@@ -29,14 +38,43 @@ class FolderSource:
 
     def __init__(self, folder: Path, patterns: Sequence[str]) -> None:
         self.folder = folder
-        self.patterns = tuple(patterns)
+        self.names = RecordNames.of(patterns)
         self.where = display_path(folder)
-        self.nested = any("/" in p for p in self.patterns)
+        self.nested = self.names.deep
 
     def check(self) -> None:
         """The folder must exist."""
         if not self.folder.is_dir():
             raise OutputError(f"{self.folder}: records folder does not exist")
+
+    def changes(self, known: Known, named: Collection[str] | None = None) -> Changes:
+        """A listing compared with what the state knows; `named` files alone, a stat each."""
+        started = time.time_ns()
+        if named is None:
+            # With no file known, every one is read and stamped as it is (see refresh.py):
+            # the names alone are listed, and the cold build spares a stat a file.
+            return listed_changes(known, self.scan(stamps=known.holds_files()), started)
+        named = [name for name in named if self.names(name)]
+        return named_changes(known, self._stamps(named), named, started)
+
+    def _stamps(self, names: Sequence[str]) -> dict[str, Stamp]:
+        """The stamps of those of `names` that are regular files (or links to one)."""
+        found = {}
+        folder = os.fspath(self.folder)
+        for name in names:
+            try:
+                st = os.stat(os.path.join(folder, name))  # noqa: PTH116, PTH118 - as the listing stats
+            except (FileNotFoundError, NotADirectoryError):  # gone since the event
+                continue
+            except OSError as exc:
+                raise OutputError(f"{self.shown(name)}: cannot read: {exc.strerror or exc}") from exc
+            if stat.S_ISREG(st.st_mode):
+                found[name] = stamp_of(st)
+        return found
+
+    def listed(self) -> list[str]:
+        """Every record file's name, sorted."""
+        return self.scan(stamps=False).names
 
     def scan(self, stamps: bool = True) -> Listing:
         """Every record file's stamp, by name: one directory listing and one stat a file;
@@ -78,8 +116,8 @@ class FolderSource:
 
     def _entries(self) -> Iterator[os.DirEntry[str]]:
         """The entries of the folder whose names the patterns take."""
-        endings = suffixes_of(self.patterns)
-        matches = name_matcher(self.patterns)
+        endings = self.names.endings
+        matches = self.names
         try:
             entries = os.scandir(self.folder)
         except OSError as exc:
@@ -100,8 +138,7 @@ class FolderSource:
     def _scan_nested(self) -> dict[str, Stamp]:
         """Every record file below the folder, by its path relative to it; hidden
         files and folders are skipped."""
-        wider = (*self.patterns, *(p[3:] for p in self.patterns if p.startswith("**/")))
-        matches = name_matcher(wider)
+        matches = self.names
         listing = {}
         if not self.folder.is_dir():
             raise OutputError(f"{self.folder}: cannot read the records folder")
@@ -110,7 +147,7 @@ class FolderSource:
             below = os.path.relpath(top, self.folder)
             prefix = "" if below == "." else below.replace(os.sep, "/") + "/"
             for name in files:
-                if name.startswith(".") or not matches(prefix + name):
+                if not matches(prefix + name):
                     continue
                 try:
                     st = (Path(top) / name).stat()
@@ -126,6 +163,19 @@ class FolderSource:
         work = functools.partial(_read, folder=os.fspath(self.folder), max_bytes=max_bytes)
         ahead = functools.partial(_read_ahead, folder=os.fspath(self.folder)) if _ADVISE else None
         return map(Row._make, iter_files(names, work, jobs, ahead=ahead))
+
+    def digests(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[tuple[str, Stamp, str]]:
+        """Read in `jobs` processes when there are many, as `rows` parses."""
+        work = functools.partial(_digest, folder=os.fspath(self.folder), max_bytes=max_bytes)
+        for found in iter_files(names, work, jobs):
+            if found is not None:
+                yield found[0], Stamp._make(found[1]), found[2]
+
+    def watcher(self, listening: Listening) -> FolderWatcher:
+        """inotify on the folder (and the folder above it, for its own name)."""
+        from .inotify import FolderWatcher  # only a watch needs watchfiles
+
+        return FolderWatcher(self.folder, self.names, listening)
 
     def named(self, text: str) -> str | None:
         """A record file is named by its path, which the caller reads itself."""
@@ -185,3 +235,27 @@ def _read(name: str, folder: str, max_bytes: int) -> tuple[Any, ...]:
         with contextlib.suppress(OSError):
             row = row._replace(stamp=stamp_of(os.stat(path)))  # noqa: PTH116
     return tuple(row)
+
+
+def _digest(name: str, folder: str, max_bytes: int) -> tuple[str, tuple[int, ...], str] | None:
+    """Record file `name`'s stamp and the digest of its bytes; None when it cannot be
+    read, or is larger than `max_bytes` (it is then read in full, to say why)."""
+    try:
+        fd = os.open(os.path.join(folder, name), os.O_RDONLY)  # noqa: PTH118
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or st.st_size > max_bytes:
+            return None
+        hashed, total = hashlib.sha256(), 0
+        while chunk := os.read(fd, 1 << 16):
+            total += len(chunk)
+            if total > max_bytes:  # grown since: read in full, to say so
+                return None
+            hashed.update(chunk)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return name, tuple(stamp_of(st)), hashed.hexdigest()

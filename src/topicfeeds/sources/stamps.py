@@ -1,22 +1,18 @@
-"""Listing record files and telling, by stat alone, whether one changed; and naming
-files in messages as the user would."""
+"""Stamps and listings: telling, by stat alone, whether a record file changed; and naming
+files in messages as the user would. Which names are records is names.py's."""
 
 from __future__ import annotations
 
 import bisect
-import fnmatch
 import functools
 import hashlib
 import marshal
 import os
-import re
 import struct
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
-
-DEFAULT_PATTERNS = ("*.txt", "*.md")
 
 
 class Stamp(NamedTuple):
@@ -140,37 +136,3 @@ def _display_folder(folder: Path, cwd: str) -> str:
     if rel == ".":
         return ""
     return f"{folder.as_posix() if rel.startswith('..') else Path(rel).as_posix()}/"
-
-
-def suffixes_of(patterns: Sequence[str]) -> tuple[str, ...] | None:
-    """The endings a record file's name must have when every pattern is `*` and a
-    plain ending (`*.txt`): `str.endswith` then decides as the patterns would, at a
-    fraction of an expression's cost. None when some pattern is more than that."""
-    if not patterns:  # the expression of no pattern matches every name
-        return None
-    found = []
-    for pattern in patterns:
-        rest = pattern[1:]
-        if not pattern.startswith("*") or any(c in rest for c in "*?[/"):
-            return None
-        found.append(rest)
-    return tuple(found)
-
-
-@functools.lru_cache(maxsize=16)
-def name_matcher(patterns: tuple[str, ...]) -> Callable[[str], bool]:
-    """Whether a file name is a record's: it matches a pattern and is not hidden. One
-    compiled expression, since fnmatch per pattern per file adds up over 100,000 files."""
-    endings = suffixes_of(patterns)
-    if endings is not None:
-        return lambda name: not name.startswith(".") and name.endswith(endings)
-    expression = re.compile("|".join(fnmatch.translate(p) for p in patterns))
-    return lambda name: not name.startswith(".") and expression.match(name) is not None
-
-
-def list_record_files(folder: Path, patterns: Sequence[str] = DEFAULT_PATTERNS) -> list[Path]:
-    """The record files directly in `folder`, sorted by name; hidden files are skipped."""
-    matches = name_matcher(tuple(patterns))
-    with os.scandir(folder) as it:
-        names = [e.name for e in it if matches(e.name) and e.is_file()]
-    return [folder / n for n in sorted(names)]

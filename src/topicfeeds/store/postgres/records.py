@@ -73,7 +73,12 @@ class Records:
             parts = [(s.low, s.high) for s in spans]
         get = listing.get
         for low, high in parts:
-            where = [c for c, v in (("name >= %s", low), ("name < %s", high)) if v is not None]
+            # PostgreSQL's text holds no NUL: a bound just after a name (`x` + NUL, the
+            # range of one name) is asked as `<= x`, the same names.
+            below = "name < %s"
+            if high is not None and high.endswith("\0"):
+                high, below = high[:-1], "name <= %s"
+            where = [c for c, v in (("name >= %s", low), (below, high)) if v is not None]
             args = [key_of(v) for v in (low, high) if v is not None]
             rows = self._db.execute(query + (" WHERE " + " AND ".join(where) if where else ""), args)
             for key, size, mtime, ino, ctime, sha, racy in rows:
