@@ -7,7 +7,7 @@ compares, after every step, each file of the incremental run with a run that cho
 everything afresh from the same history (`build(full=True)`), byte for byte, and the
 entries with a run that has no state at all.
 
-TOPICFEEDS_EXAMPLES sets how many sequences the property test tries (default 25, and 40
+TOPICFEEDS_EXAMPLES sets how many sequences the property test tries (default 15, and 40
 with TOPICFEEDS_THOROUGH=1; the `slow` one tries half as many of up to 25 operations,
 and 11 from a seeded generator; TOPICFEEDS_THOROUGH=1 three times as many, and all 60
 seeded)."""
@@ -57,7 +57,7 @@ from .pgserver import new_schema
 from .test_shortlist import corpora, rules_strategy
 
 NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
-EXAMPLES = int(os.environ.get("TOPICFEEDS_EXAMPLES", str(examples(25, 40))))
+EXAMPLES = int(os.environ.get("TOPICFEEDS_EXAMPLES", str(examples(15, 40))))
 
 
 def topic(**rules: Any) -> Topic:

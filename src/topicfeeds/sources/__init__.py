@@ -11,8 +11,10 @@ into the rows the state keeps; it never asks a source what kind it is.
   recently to trust their stamp are checked by their content (`digests`), and records
   no longer listed are removed. Told which names changed (by `watch`, which heard of
   them), a folder looks at those alone: an account that is not full.
-- A source that cannot be listed (a queue, a table) answers from the cursor it keeps
-  in the state: records pushed since are changed, records withdrawn are removed.
+- A source that cannot be listed (a queue, a table) would answer from a cursor it
+  keeps in the state (`Changes.cursor`, noted through `noting`): records pushed since
+  are changed, records withdrawn are removed, and the account is not full. The
+  protocol leaves room for one; none ships yet.
 - A source may offer a way to be told of changes (`watcher`): a folder through
   inotify, a bucket by listing it every few seconds. `watch` runs whenever it tells.
 
