@@ -153,6 +153,7 @@ def benchmark(workdir: Path, records: int, topics: int, repeat: int, *, reuse: b
         for name in (
             "topicfeeds cold build",
             "rerun, nothing changed",
+            "explain one record",
             "one record changed",
             "1% of records changed",
             "100 records added",
@@ -175,6 +176,9 @@ def benchmark(workdir: Path, records: int, topics: int, repeat: int, *, reuse: b
         time.sleep(SETTLE_SECONDS)
         timed("topicfeeds cold build")
         timed("rerun, nothing changed")
+        # From the state the build just left, at its time: where one record stands.
+        named = str(min((workdir / RECORDS_DIR).iterdir()))
+        measure([*build[:3], "explain", "-c", str(config), "--now", NOW, named], cases["explain one record"])
         edit_records(workdir, 1, seed=100 + n)
         timed("one record changed")
         time.sleep(SETTLE_SECONDS)

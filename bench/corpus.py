@@ -288,7 +288,11 @@ def edit_records(out_dir: Path, count: int, seed: int) -> list[Path]:
         # Only top-level keys start a line, so related articles' titles are left alone.
         text = _TITLE.sub(lambda _m: f"title: {q(gen.title())}", text, count=1)
         text = _EXCERPT.sub(lambda _m: f"excerpt: {q(gen.excerpt())}", text, count=1)
-        _write(path, text)
+        # Written beside it and renamed over it: a corpus copied with `cp -al` shares its
+        # files with the original, which an edit in place would change too.
+        fresh = path.with_name(f".{path.name}.new")
+        _write(fresh, text)
+        fresh.replace(path)
     return chosen
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import threading
 import time
 from functools import partial
 from pathlib import Path
@@ -84,3 +85,41 @@ def _gone_soon(seconds: float = 2.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+def _note_chunk(chunk: list[Path], folder: Path) -> None:
+    (folder / f"ahead-{chunk[0].name}-{os.getpid()}").write_text(",".join(p.name for p in chunk))
+
+
+def test_each_worker_is_told_of_each_chunk_before_it_parses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workers, "PARALLEL_MIN_FILES", 10)
+    monkeypatch.setattr(workers, "CHUNK_FILES", 5)
+    paths = [Path(str(n)) for n in range(20)]
+
+    got = list(workers.iter_files(paths, _name, jobs=2, ahead=partial(_note_chunk, folder=tmp_path)))
+
+    assert got == [str(n) for n in range(20)]
+    notes = {p.name.split("-")[1]: p.read_text() for p in tmp_path.iterdir()}
+    assert notes == {str(n): ",".join(str(m) for m in range(n, n + 5)) for n in range(0, 20, 5)}
+    assert all(not p.name.endswith(f"-{os.getpid()}") for p in tmp_path.iterdir())  # in the workers
+
+
+def _name(path: Path) -> str:
+    return path.name
+
+
+def test_reading_ahead_passes_over_what_it_cannot_open_and_never_waits(tmp_path: Path) -> None:
+    from topicfeeds.sources import folder
+
+    (tmp_path / "a.txt").write_text("---\ntitle: A\n---\n")
+    os.mkfifo(tmp_path / "pipe.txt")  # opened for reading without a writer: would block
+
+    names = ["a.txt", "gone.txt", "pipe.txt", "sub/none.txt"]
+    # In a thread, so that a read-ahead stuck on the FIFO fails the test rather than hangs it.
+    reading = threading.Thread(target=folder._read_ahead, args=(names, os.fspath(tmp_path)), daemon=True)
+    reading.start()
+    reading.join(10)
+
+    assert not reading.is_alive()

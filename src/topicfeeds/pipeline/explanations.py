@@ -1,6 +1,15 @@
 """Why a record is or is not in each topic's feed: the build's own stages (refresh,
 then the choosing stage's selection), over the records as they are now, in a
-transaction that is rolled back."""
+transaction that is rolled back.
+
+Most answers follow from the state: a topic whose last feed still holds is brought up
+to date from it and the articles changed since, with the record's own article among
+them, as an incremental build does (core/incremental.py), which reads a few dozen
+records rather than every record of the topic. Only where that cannot tell (no last
+feed, another configuration, a place opened in a full feed, a time before the last
+build's) is the topic chosen from all its records. A topic whose rules exclude the
+record (most topics, for most records) is not chosen at all: the verdict says why
+from the record alone."""
 
 from __future__ import annotations
 
@@ -11,10 +20,13 @@ from datetime import datetime, timezone
 from functools import partial
 from pathlib import Path
 
-from ..config import Config
+from ..config import Config, Topic
+from ..core.incremental import update_holds
 from ..core.model import Record
-from ..core.select import verdict
+from ..core.rules import exclusion
+from ..core.select import Selection, verdict
 from ..errors import Problem, RecordError
+from ..records.codec import micros
 from ..records.reader import read_record
 from ..runtime.workers import available_cpus
 from ..sources import RecordSource, open_source
@@ -64,11 +76,18 @@ class _Named:
 
 
 def explain_each(
-    config: Config, paths: Sequence[Path | str], now: datetime | None = None, *, wait: float = 0.0
+    config: Config,
+    paths: Sequence[Path | str],
+    now: datetime | None = None,
+    *,
+    wait: float = 0.0,
+    full: bool = False,
 ) -> list[Explanation | RecordError]:
     """`explain` for each of `paths` in turn, over one reading of the records and the
     state: an Explanation for each, or the RecordError that says why it could not be
-    read as a record."""
+    read as a record. With `full`, every topic is chosen from all its records, as
+    `build --full` chooses, rather than from its last feed where that holds: the same
+    answers, more slowly."""
     check_records_folder(config)
     now = now or datetime.now(timezone.utc)
     source = open_source(config)
@@ -86,7 +105,10 @@ def explain_each(
         try:
             with store.scratch():  # whatever the run learns is rolled back
                 run = Context(config, source, store, now, available_cpus())
-                listing = _refreshed(run)
+                listing, refreshed = _refreshed(run)
+                # The last feeds tell only for times from their choice on (see run.py).
+                chosen = store.meta("chosen")
+                full = full or refreshed.full or not chosen or int(chosen) > micros(now)
                 view = RecordView(store, now)
                 shown = partial(shown_key, source)
                 for n in named:
@@ -96,8 +118,11 @@ def explain_each(
                     inside = n.inside and (n.name is None or n.name in listing)
                     extra = () if inside else (n.record,)  # explained as if it were in the folder
                     topics, _ = choose.run_topics(config, store, extra)
+                    plans = choose.plans(view, store, topics, full=full, expired=refreshed.expired,
+                                         changed=refreshed.changed)  # fmt: skip
+                    chosen_for = {t.slug: _selection(view, t, plans[t.slug], n.record, extra) for t in topics}
                     verdicts = tuple(
-                        (t.slug, verdict(n.record, view.select(t, extra=extra), now, shown)) for t in topics
+                        (t.slug, verdict(n.record, chosen_for[t.slug], now, shown)) for t in topics
                     )
                     found.append(Explanation(n.record, n.shown, n.warnings, verdicts))
         except sqlite3.DatabaseError as exc:
@@ -119,12 +144,30 @@ def _named(config: Config, source: RecordSource, path: Path | str) -> _Named:
     return _Named(record, source.shown(name), tuple(warnings), name, True)
 
 
-def _refreshed(run: Context) -> Listing:
+def _selection(
+    view: RecordView, topic: Topic, plan: choose.Plan, record: Record, extra: Sequence[Record]
+) -> Selection:
+    """What `topic` selects from the stored records and `extra`, as far as the verdict
+    on `record` reads it: its entries, and the duplicates of `record`'s article. From
+    the last feed and the changed articles, with `record`'s own (which may stand for
+    its article, or be a copy of another), when that gives the choice from every
+    record (see core/incremental.py); else from every record. Nothing is chosen for a
+    topic whose rules exclude `record`: the verdict reads no selection then, and most
+    topics exclude most records by their topics alone."""
+    if exclusion(record, topic, view.now) is not None:
+        return Selection(topic, (), (), ())
+    if plan.last is not None and plan.ids is not None:
+        narrow = view.select(topic, view.copies_for(topic, plan.ids | {record.id}), extra)
+        if update_holds(plan.last, narrow):
+            return narrow
+    return view.select(topic, extra=extra)
+
+
+def _refreshed(run: Context) -> tuple[Listing, refresh.Refreshed]:
     """Bring the stored records up to date with the records source, as a build does
     (a full run when the state was left by another configuration), with no removal
-    refused; return the records listed."""
+    refused; return the records listed, and what it found."""
     prepared = refresh.prepare(run.store, fingerprint(run.config), run.now)
     found = refresh.changes(run)
     # Nothing here chooses from shortlists: none is filled as the records are stored.
-    refresh.refresh(run, found, prepared, allow_removals=True, stream=False)
-    return found.listed
+    return found.listed, refresh.refresh(run, found, prepared, allow_removals=True, stream=False)

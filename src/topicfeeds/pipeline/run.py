@@ -35,6 +35,7 @@ from ..formats import topic_files
 from ..notify.cdn import Purger, open_purger
 from ..notify.purges import forget_purges, note_purges, purge_pending, purge_urls
 from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
+from ..records.codec import micros
 from ..runtime.workers import available_cpus
 from ..sources import Changes, open_source
 from ..sources.stamps import display_path
@@ -311,6 +312,11 @@ class _Build:
                 store.set_meta("cursor", found.cursor)
             store.set_meta("files", str(files))
             store.set_meta("fingerprint", made)
+            # From when every topic's last feed is its choice (explanations.py answers from
+            # them then): unknown after a run back in time, until one chooses all afresh.
+            chosen = store.meta("chosen")
+            onward = refreshed.full or (bool(chosen) and int(chosen or 0) <= micros(now))
+            store.set_meta("chosen", str(micros(now)) if onward else "")
             pages = sum(len(store.archive_pages(t.slug)) for t in topics if t.rules.archive)
             feeds = sum(len(topic_files(t)) for t in topics) + site_files + pages
             store.set_meta("feeds", str(feeds))  # every output file: feeds, pages, site files

@@ -70,6 +70,7 @@ def iter_files(
     *,
     per_chunk: int | None = None,
     least: int | None = None,
+    ahead: Callable[[Sequence[P]], None] | None = None,
 ) -> Iterator[T]:
     """`work` applied to every path (or name, or anything `work` takes), in order. With
     `jobs` > 1 and at least `least` paths (PARALLEL_MIN_FILES), chunks of `per_chunk`
@@ -77,14 +78,15 @@ def iter_files(
     only stores each result as it comes: the parsing, the costly part, is all done in
     parallel, and the caller's own work overlaps it. The workers inherit `paths` and
     `work` as they are; `work`'s results must pickle (plain tuples of text, numbers
-    and bytes pickle fastest)."""
+    and bytes pickle fastest). A worker calls `ahead` with each chunk before `work`
+    goes through it: a hint, such as asking the system to read the chunk's files."""
     least = PARALLEL_MIN_FILES if least is None else least
     per_chunk = CHUNK_FILES if per_chunk is None else per_chunk
     if jobs < 2 or len(paths) < max(2, least) or "fork" not in multiprocessing.get_all_start_methods():
         yield from (work(p) for p in paths)
         return
     chunks = [paths[i : i + per_chunk] for i in range(0, len(paths), per_chunk)]
-    pool = _Pool(work, chunks, jobs)
+    pool = _Pool(work, chunks, jobs, ahead)
     finished = False
     try:
         for n, chunk in enumerate(chunks):
@@ -126,7 +128,8 @@ class _Pool:
     sends one back. Simpler than a ProcessPoolExecutor, whose manager thread spends as
     much of this process's time receiving results as storing them costs."""
 
-    def __init__(self, work: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], jobs: int) -> None:
+    def __init__(self, work: Callable[[Any], Any], chunks: Sequence[Sequence[Any]], jobs: int,
+                 ahead: Callable[[Sequence[Any]], None] | None = None) -> None:  # fmt: skip
         self.chunks = chunks
         self.received: dict[int, tuple[bool, Any]] = {}  # chunk: (whether it went well, results or error)
         self.lost: set[int] = set()  # chunks whose worker died holding them
@@ -143,7 +146,7 @@ class _Pool:
                 # A worker closes what it inherits of the others' pipes and of ours, so
                 # that each pipe ends when the one process at either end goes.
                 later = [end for w in self.workers[n + 1 :] for end in (w.tasks_out, w.results_in)]
-                worker.start(_serve, work, chunks, [*ours, *later], os.getpid())
+                worker.start(_serve, work, chunks, [*ours, *later], os.getpid(), ahead)
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
@@ -222,6 +225,7 @@ def _serve(
     chunks: Sequence[Sequence[Any]],
     others: list[multiprocessing.connection.Connection],
     parent: int,
+    ahead: Callable[[Sequence[Any]], None] | None = None,
 ) -> None:
     """A worker's life: chunk numbers in, each chunk's results out, until the run
     closes its end of either pipe."""
@@ -234,6 +238,8 @@ def _serve(
         except (EOFError, OSError):  # no more chunks
             return
         try:
+            if ahead is not None:
+                ahead(chunks[n])
             payload = pickle.dumps((True, [work(p) for p in chunks[n]]), pickle.HIGHEST_PROTOCOL)
         except Exception as exc:  # the run raises it, as if it had parsed the chunk itself
             payload = pickle.dumps((False, exc), pickle.HIGHEST_PROTOCOL)

@@ -161,7 +161,8 @@ class FolderSource:
         """Parsed in `jobs` processes when there are many (see workers.py)."""
         # Names, not paths, go to the workers: each makes its files' paths itself.
         work = functools.partial(_read, folder=os.fspath(self.folder), max_bytes=max_bytes)
-        return map(Row._make, iter_files(names, work, jobs))
+        ahead = functools.partial(_read_ahead, folder=os.fspath(self.folder)) if _ADVISE else None
+        return map(Row._make, iter_files(names, work, jobs, ahead=ahead))
 
     def digests(self, names: Sequence[str], max_bytes: int, jobs: int) -> Iterator[tuple[str, Stamp, str]]:
         """Read in `jobs` processes when there are many, as `rows` parses."""
@@ -197,6 +198,30 @@ class FolderSource:
 
 
 # A worker sends rows back as plain tuples, which pickle in half the time.
+
+
+_ADVISE = hasattr(os, "posix_fadvise")  # not on macOS
+
+
+def _read_ahead(names: Sequence[str], folder: str) -> None:
+    """Ask the system to read the files `names` in `folder`, without waiting for them.
+    A worker reads one small file at a time, so a disk asked for them one by one sits
+    idle while each is parsed: a cold build whose records were not in memory took
+    twice as long as one whose were. Asked for a chunk at once, the disk works ahead of
+    the parser. A file already in memory costs three system calls; one that cannot be
+    opened is reported when it is read."""
+    for name in names:
+        try:
+            # Non-blocking: a hint must not wait, not even for a FIFO among the records.
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY | os.O_NONBLOCK)  # noqa: PTH118
+        except OSError:
+            continue
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
 
 def _read(name: str, folder: str, max_bytes: int) -> tuple[Any, ...]:
