@@ -81,7 +81,7 @@ rules_strategy = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=examples(200, 400), deadline=None)
+@settings(max_examples=examples(100, 400), deadline=None)
 @given(corpora(), rules_strategy, st.integers(0, 10), st.permutations(range(30)))
 def test_a_shortlist_chooses_what_every_record_would(
     records: list[Record], rules: dict[str, Any], room: int, order: list[int]
@@ -247,7 +247,7 @@ crowded_rules = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=examples(120, 600), deadline=None)
+@settings(max_examples=examples(80, 600), deadline=None)
 @given(crowded_corpora(), crowded_rules, st.integers(0, 8), st.randoms(use_true_random=False))
 def test_skipping_rules_keeps_cuts_and_holds_what_running_them_all_would(
     records: list[Record], rules: dict[str, Any], room: int, rnd: Any
@@ -273,7 +273,7 @@ def test_skipping_rules_keeps_cuts_and_holds_what_running_them_all_would(
     assert [order_key(rules["sort"])(r) for r in fast.records] == [k for k, _, _ in fast.kept]
 
 
-@settings(max_examples=examples(150, 300), deadline=None)
+@settings(max_examples=examples(80, 300), deadline=None)
 @given(crowded_corpora(), crowded_rules, st.integers(0, 8), st.randoms(use_true_random=False))
 def test_a_shortlist_decides_as_select_on_crowded_corpora(
     records: list[Record], rules: dict[str, Any], room: int, rnd: Any

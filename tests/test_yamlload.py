@@ -94,7 +94,7 @@ def _has_duplicate_keys(text: str) -> bool:
         loader.dispose()
 
 
-@settings(max_examples=examples(150, 300), deadline=None)
+@settings(max_examples=examples(80, 300), deadline=None)
 @given(records, st.sampled_from([False, True, None]))
 @example({" ": 0, "\x85": 1}, False)  # the dump turns the second key into the first
 def test_records_read_as_pyyaml_reads_them(record: dict[str, Any], flow: bool | None) -> None:
