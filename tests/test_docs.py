@@ -18,7 +18,7 @@ PENDING: set[Path] = set()
 
 INSTALL = "python3 -m venv .venv && .venv/bin/pip install -q . && .venv/bin/topicfeeds build"
 TEST = (
-    "python3 -m venv .venv && .venv/bin/pip install -q -e '.[test]' && .venv/bin/ruff check . "
+    "python3 -m venv .venv && .venv/bin/pip install -q --no-compile -e '.[test]' && .venv/bin/ruff check . "
     "&& .venv/bin/ruff format --check . && .venv/bin/mypy && .venv/bin/pytest"
 )
 
