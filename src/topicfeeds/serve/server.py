@@ -7,6 +7,7 @@ import contextlib
 import io
 import ipaddress
 import os
+import signal
 import socket
 import sys
 import threading
@@ -16,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, TextIO
 
+from ..runtime.signals import ENDING
 from .answer import REQUEST_SECONDS, Answer, Preview, WebSub, answer, origin_of, request_body
 
 WORKERS = 32  # connections served at once; the next ones wait in the listen queue
@@ -211,5 +213,17 @@ def serve(
         if not ipaddress.ip_address(host).is_loopback:
             print("topicfeeds: warning: other machines can reach this preview server; it is not "
                   "meant for production", file=sys.stderr, flush=True)  # fmt: skip
-        with contextlib.suppress(KeyboardInterrupt):
+
+        # SIGTERM and ^C stop the serving loop from a thread of their own rather than
+        # raise where the main thread happens to be: raised while it started a
+        # connection's thread, the exit was taken for a failed start and lost, and the
+        # server went on serving.
+        def stop(signum: int, frame: object) -> None:
+            threading.Thread(target=server.shutdown, daemon=True).start()
+
+        previous = {signum: signal.signal(signum, stop) for signum in ENDING}
+        try:
             server.serve_forever()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
