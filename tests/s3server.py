@@ -170,12 +170,6 @@ def running_s3() -> Iterator[S3Server]:
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
-    # moto keeps its buckets in the process, not in the server: a server started after
-    # another in the same process (a test worker's earlier test) would see its buckets.
-    reset = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-    reset.request("POST", "/moto-api/reset")
-    reset.getresponse().read()
-    reset.close()
     proxy = Proxy(("127.0.0.1", port))
     try:
         yield S3Server(f"http://127.0.0.1:{port}", proxy)

@@ -226,6 +226,9 @@ def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(key, raising=False)
     with running_s3() as server:
+        # moto keeps its buckets in the process: an earlier test's server in this worker
+        # may have left a bucket `records` with objects in it.
+        server.reset()
         server.client().create_bucket(Bucket="records")
         yield server
 
