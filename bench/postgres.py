@@ -1,7 +1,7 @@
 """Time topicfeeds with its state in PostgreSQL beside the same runs with SQLite's file,
 and a standby watch's takeover.
 
-    python bench/postgres.py [--corpus /work/bench100k] [--workdir DIR] [--repeat 1] [--reuse]
+    python bench/postgres.py --corpus DIR [--workdir DIR] [--repeat 1] [--reuse]
 
 The corpus's records are copied into `--workdir` once (the corpus itself is never
 written); both backends build from that copy, each into an output folder and a state of
@@ -187,7 +187,12 @@ def benchmark(corpus: Path, workdir: Path, repeat: int, *, reuse: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description="Time topicfeeds with its state in PostgreSQL and SQLite.")
-    parser.add_argument("--corpus", type=Path, default=Path("/work/bench100k"), help="config.yaml and seeds/")
+    parser.add_argument(
+        "--corpus",
+        type=Path,
+        required=True,
+        help="a folder with config.yaml and seeds/ (bench/corpus.py makes one)",
+    )
     parser.add_argument("--workdir", type=Path, help="keep the copy here (default: a temporary folder)")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--reuse", action="store_true", help="time the records already copied to --workdir")
