@@ -155,6 +155,20 @@ class S3Server:
         self.faults.clear()
 
 
+def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Credentials moto takes, from the environment alone (which a command the test
+    starts inherits): no shared file, profile, endpoint or proxy of the machine's."""
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "AWS_CONFIG_FILE": "/nonexistent",
+    }.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.delenv(key, raising=False)
+
+
 @contextmanager
 def running_s3() -> Iterator[S3Server]:
     """moto's server and the proxy, started here; a server that cannot start fails the

@@ -19,7 +19,7 @@ import pytest
 from topicfeeds.cli import main
 
 from .conftest import BASE_CONFIG, SEEDS, make_config, record_fields, record_text, write_record
-from .s3server import S3Server, running_s3
+from .s3server import S3Server, dummy_credentials, running_s3
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-28T00:00:00Z"
@@ -47,15 +47,7 @@ def server() -> Iterator[S3Server]:
 def s3(server: S3Server, monkeypatch: pytest.MonkeyPatch, no_racy_window: None) -> S3Server:
     """A fresh server with an empty bucket; dummy credentials from the environment.
     Record files written a moment ago are trusted at once (see refresh.RACY_NS)."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        "AWS_CONFIG_FILE": "/nonexistent",
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(key, raising=False)
+    dummy_credentials(monkeypatch)
     server.reset()
     server.client().create_bucket(Bucket=BUCKET)
     return server

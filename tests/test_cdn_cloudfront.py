@@ -22,7 +22,7 @@ from topicfeeds.notify.cdn.cloudfront import CloudFrontPurger, caller_reference
 from topicfeeds.notify.cdn.purger import NOT_STARTED
 
 from .cdnpeers import Peer, Request, build, make_site, peer, refused_url, reply
-from .s3server import HOP_BY_HOP, S3Server, running_s3
+from .s3server import HOP_BY_HOP, S3Server, dummy_credentials, running_s3
 
 TOO_MANY = (
     b'<?xml version="1.0"?><ErrorResponse><Error><Type>Sender</Type>'
@@ -101,15 +101,7 @@ def moto() -> Iterator[S3Server]:
 
 @pytest.fixture
 def cloudfront(moto: S3Server, monkeypatch: pytest.MonkeyPatch) -> Iterator[CloudFront]:
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        "AWS_CONFIG_FILE": "/nonexistent",
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(key, raising=False)
+    dummy_credentials(monkeypatch)
     moto.reset()
     import boto3
 

@@ -22,7 +22,7 @@ from topicfeeds.sources.folder import FolderSource
 
 from .backends import Backend, stateless
 from .conftest import BASE_CONFIG, make_config, write_record
-from .s3server import S3Server, running_s3
+from .s3server import S3Server, dummy_credentials, running_s3
 from .test_incremental import entry_ids
 from .test_processes import linux_proc  # noqa: F401 - a fixture
 from .test_watch import CONFIG, Watch, no_watch_left_behind, story, titles  # noqa: F401 - a fixture
@@ -216,15 +216,7 @@ def test_a_watch_runs_for_named_records_and_a_replaced_folder_as_a_cold_build_wo
 def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[S3Server]:
     """moto's server with an empty bucket `records`; dummy credentials in the
     environment, which the watch's process inherits."""
-    for key, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        "AWS_CONFIG_FILE": "/nonexistent",
-    }.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY"):
-        monkeypatch.delenv(key, raising=False)
+    dummy_credentials(monkeypatch)
     with running_s3() as server:
         # moto keeps its buckets in the process: an earlier test's server in this worker
         # may have left a bucket `records` with objects in it.
