@@ -251,8 +251,14 @@ def running_varnish(backend_port: int) -> Iterator[int]:
     """Varnish with the shipped deploy/varnish.vcl, its backend on `backend_port`; yields
     its port. Started as root, varnishd drops to its own users (varnish for the manager,
     vcache for the cache), so its working folder must be theirs to read: outside pytest's
-    private temporary folder."""
+    private temporary folder.
+
+    The kernel picks the port as varnishd binds it (port 0), and varnishadm says which:
+    varnishd listens with SO_REUSEPORT, so two of them given the same free-looking port
+    by two test workers would both bind it and share its connections, and a purge sent
+    to one would leave the other's copy to be read."""
     program = require_program("varnishd")
+    admin = require_program("varnishadm")
     work = Path(tempfile.mkdtemp(prefix="topicfeeds-varnish-"))
     work.chmod(0o755)
     try:
@@ -263,21 +269,37 @@ def running_varnish(backend_port: int) -> Iterator[int]:
         assert hosts == ports == 1
         (work / "site.vcl").write_text(vcl, encoding="utf-8")
         (work / "site.vcl").chmod(0o644)
-        port = free_port()
         log = work / "varnishd.log"
         with log.open("wb") as out:
             server = subprocess.Popen(
-                [program, "-n", str(work / "n"), "-a", f"127.0.0.1:{port}", "-f", str(work / "site.vcl"),
+                [program, "-n", str(work / "n"), "-a", "127.0.0.1:0", "-f", str(work / "site.vcl"),
                  "-s", "malloc,32m", "-F"],
                 stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
         try:
+            port = _varnish_port(admin, work / "n", server, log)
             wait_for_port(port, server, "varnishd", log)
             yield port
         finally:
             stop(server)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def _varnish_port(admin: str, name: Path, server: subprocess.Popen[bytes], log: Path) -> int:
+    """The port the varnishd whose working folder is `name` listens on, once it does."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            text = log.read_text(errors="replace")[-2000:]
+            raise AssertionError(f"varnishd exited with status {server.returncode}: {text}")
+        said = subprocess.run([admin, "-n", str(name), "-t", "5", "debug.listen_address"],
+                              capture_output=True, text=True, check=False)  # fmt: skip
+        found = re.search(r"^\S+ 127\.0\.0\.1 (\d+)$", said.stdout, re.MULTILINE)
+        if said.returncode == 0 and found:
+            return int(found.group(1))
+        time.sleep(0.1)
+    raise AssertionError(f"varnishd did not say where it listens: {log.read_text(errors='replace')[-2000:]}")
 
 
 def get(port: int, path: str, host: str = "", accept: str = "application/atom+xml") -> tuple[int, bytes]:
