@@ -1,5 +1,6 @@
 """core/ decides and does nothing else: no I/O, no clock, no sqlite, and nothing of the
-package but core itself, the settings (config) and printable errors (errors)."""
+package but core itself, the settings (config), plain defaults (defaults) and printable
+errors (errors)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from pathlib import Path
 import topicfeeds.core
 
 CORE = Path(topicfeeds.core.__file__).parent
-PACKAGE_ALLOWED = {"config", "errors"}  # `from ..config import Topic`: settings values, messages
+PACKAGE_ALLOWED = {"config", "defaults", "errors"}  # settings values, plain defaults, messages
 # Modules that reach files, processes, the network, the clock or chance.
 FORBIDDEN = {
     "asyncio", "boto3", "botocore", "glob", "http", "io", "os", "pathlib", "random", "secrets", "shutil",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,6 +27,20 @@ def printable(name: str) -> str:
     if name.isprintable():
         return name
     return _UNSHOWABLE.sub(_escape, name)
+
+
+def display_path(path: Path) -> str:
+    """`path` relative to the working directory when it lies below it, for messages."""
+    return f"{_display_folder(path.parent, os.getcwd())}{path.name}"  # noqa: PTH109 - a str key is cheapest
+
+
+@functools.lru_cache(maxsize=64)
+def _display_folder(folder: Path, cwd: str) -> str:
+    # Once a folder, not once a file: relpath is a noticeable cost over 100,000 files.
+    rel = os.path.relpath(folder, cwd)
+    if rel == ".":
+        return ""
+    return f"{folder.as_posix() if rel.startswith('..') else Path(rel).as_posix()}/"
 
 
 def dotted(path: Iterable[str | int]) -> str:

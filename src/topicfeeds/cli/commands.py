@@ -14,7 +14,6 @@ from typing import TextIO
 from .. import __version__
 from ..config import Config
 from ..errors import RecordError, TopicfeedsError, printable
-from ..pipeline.explanations import explain_each
 from ..pipeline.run import build
 from ..records.values import parse_datetime
 from .report import print_problems, progress_bars, summary, summary_json
@@ -60,6 +59,8 @@ def run_build(config: Config, now: datetime, args: argparse.Namespace) -> int:
 
 def run_explain(config: Config, paths: Sequence[str], now: datetime, wait: float, out: TextIO) -> int:
     status, shown = EXIT_OK, 0
+    from ..pipeline.explanations import explain_each  # what explain alone needs, loaded for it
+
     for found in explain_each(config, paths, now, wait=wait):
         if isinstance(found, RecordError):
             print(f"error: {found}", file=sys.stderr)

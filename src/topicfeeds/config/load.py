@@ -8,8 +8,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import ConfigError, Problem
-from ..sources.stamps import display_path
+from ..errors import ConfigError, Problem, display_path
 from .check import shown as _shown
 from .model import Config
 from .sections import ConfigChecker

@@ -10,9 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from ..defaults import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS
 from ..notify.cdn import settings as cdn
-from ..records.reader import DEFAULT_MAX_BYTES
-from ..sources.names import DEFAULT_PATTERNS
 from .model import (
     ADDRESSING,
     DEFAULT_AUTO_MAX_TOPICS,

@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from ..errors import Problem
+from ..errors import Problem, display_path
 from ..notify.cdn.settings import CdnSettings, parse_cdn
 from ..records.clean import redact_url
-from ..sources.stamps import display_path
 from .check import Checker, Path_, describe, shown
 from .model import (
     ADDRESSING,

@@ -21,9 +21,8 @@ from ..core.schedule import as_of, due_at, next_change
 from ..core.select import Selection
 from ..core.shortlist import Shortlist
 from ..core.topics import plan_topics, record_topic_names
-from ..errors import Problem
+from ..errors import Problem, display_path
 from ..records.codec import micros
-from ..sources.stamps import display_path
 from ..store import Store
 from .view import RecordView
 

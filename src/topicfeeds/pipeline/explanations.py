@@ -25,12 +25,12 @@ from ..core.incremental import update_holds
 from ..core.model import Record
 from ..core.rules import exclusion
 from ..core.select import Selection, verdict
-from ..errors import Problem, RecordError
+from ..errors import Problem, RecordError, display_path
 from ..records.codec import micros
 from ..records.reader import read_record
 from ..runtime.workers import available_cpus
 from ..sources import RecordSource, open_source
-from ..sources.stamps import Listing, display_path
+from ..sources.stamps import Listing
 from ..store import fault
 from ..store.opening import open_store
 from . import choose, refresh

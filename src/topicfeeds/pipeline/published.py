@@ -10,9 +10,8 @@ from datetime import datetime
 
 from ..config import Config, Format
 from ..core.topics import plan_topics
-from ..errors import Problem, StateError, TopicfeedsError
+from ..errors import Problem, StateError, TopicfeedsError, display_path
 from ..formats import topic_files
-from ..sources.stamps import display_path
 from ..store import Store
 from ..store.opening import attach_store, state_exists, state_name
 from .listing import decode_counts

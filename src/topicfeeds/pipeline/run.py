@@ -30,7 +30,7 @@ from ..config import fingerprint as config_fingerprint
 from ..core.guard import subfolder_note
 from ..destinations import Destination, open_destination
 from ..destinations.dry import DryRun
-from ..errors import OutputError, Problem, PublishError
+from ..errors import OutputError, Problem, PublishError, display_path
 from ..formats import topic_files
 from ..notify.cdn import Purger, open_purger
 from ..notify.purges import forget_purges, note_purges, purge_pending, purge_urls
@@ -38,7 +38,6 @@ from ..notify.websub import changed_feeds, deliver, next_attempt, note_changes
 from ..records.codec import micros
 from ..runtime.workers import available_cpus
 from ..sources import Changes, open_source
-from ..sources.stamps import display_path
 from ..store import SCHEMA_VERSION, StateStore, Store, damaged, fault
 from ..store.opening import attach_store, lock_file, open_store
 from . import archives, choose, refresh

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
+from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
-import ftfy
+if TYPE_CHECKING:
+    import ftfy
 
 # Terminal escape sequences (colours, cursor moves) that leak in from logs.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
@@ -18,16 +21,30 @@ _ADJACENT_NON_ASCII = re.compile("[^\x00-\x7f]{2}")
 # A surrogate with no partner: nothing can display it (a pair is joined by ftfy).
 _LONE_SURROGATE = re.compile("[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]")
 
-# Only mojibake repair: leave quotes, widths, ligatures and normal form as written.
-_FTFY = ftfy.TextFixerConfig(
-    unescape_html=False,
-    uncurl_quotes=False,
-    fix_latin_ligatures=False,
-    fix_character_width=False,
-    fix_c1_controls=False,  # a stray C1 control is noise to drop, not a cp1252 character
-    normalization=None,
-    explain=False,
-)
+
+@cache
+def _mojibake_only() -> ftfy.TextFixerConfig:
+    """ftfy's settings for mojibake repair alone: leave quotes, widths, ligatures and
+    normal form as written."""
+    import ftfy
+
+    return ftfy.TextFixerConfig(
+        unescape_html=False,
+        uncurl_quotes=False,
+        fix_latin_ligatures=False,
+        fix_character_width=False,
+        fix_c1_controls=False,  # a stray C1 control is noise to drop, not a cp1252 character
+        normalization=None,
+        explain=False,
+    )
+
+
+def _fix_mojibake(value: str) -> str:
+    # ftfy loads on the first text that may hold mojibake: loading it is a fifth of the
+    # command's start-up, which most runs (nothing to parse, or no such text) never need.
+    import ftfy
+
+    return ftfy.fix_text(value, _mojibake_only())
 
 
 def _plain(value: str) -> bool:
@@ -48,7 +65,7 @@ def clean_text(value: str) -> str:
     # Mojibake turns each non-ASCII character into two or more non-ASCII ones, so
     # text without two in a row has none; ftfy, the costly step, is spared there.
     if _ADJACENT_NON_ASCII.search(value):
-        value = ftfy.fix_text(_LONE_SURROGATE.sub("", value), _FTFY)
+        value = _fix_mojibake(_LONE_SURROGATE.sub("", value))
     return _NOT_XML.sub("", value).strip()
 
 

@@ -19,17 +19,15 @@ from pathlib import Path
 from stat import S_ISDIR
 
 from ..core.model import Record
-from ..errors import Problem, RecordError
+from ..defaults import DEFAULT_MAX_BYTES, DEFAULT_PATTERNS
+from ..errors import Problem, RecordError, display_path
 from ..runtime.workers import iter_files
-from ..sources.names import DEFAULT_PATTERNS
-from ..sources.stamps import Stamp, display_path, stamp_of
+from ..sources.stamps import Stamp, stamp_of
 from .builder import Builder
 from .frontmatter import front_matter
 from .values import kind_of, parse_datetime
 from .yamlfast import load_simple
 from .yamlload import DEFAULT_LOADER, LOADERS, compose_yaml, load_yaml
-
-DEFAULT_MAX_BYTES = 1024 * 1024
 
 _Loader = DEFAULT_LOADER  # how YAML is read; the tests try every one of LOADERS
 _PureLoader = LOADERS["pure"]

@@ -20,14 +20,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..core.model import Record
-from ..errors import OutputError, Problem
+from ..errors import OutputError, Problem, display_path
 from ..records.reader import read_record
 from ..records.rows import Row, read_row
 from ..runtime.workers import iter_files
 from . import Changes, Known, Listening
 from .listed import listed_changes, named_changes
 from .names import RecordNames
-from .stamps import PACKED, Listing, Stamp, display_path, stamp_of
+from .stamps import PACKED, Listing, Stamp, stamp_of
 
 if TYPE_CHECKING:
     from .inotify import FolderWatcher

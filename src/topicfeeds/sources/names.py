@@ -23,7 +23,9 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-DEFAULT_PATTERNS = ("*.txt", "*.md")
+from ..defaults import DEFAULT_PATTERNS
+
+__all__ = ["DEFAULT_PATTERNS", "RecordNames", "name_matcher", "suffixes_of"]
 
 
 def suffixes_of(patterns: Sequence[str]) -> tuple[str, ...] | None:

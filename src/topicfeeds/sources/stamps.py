@@ -4,14 +4,12 @@ files in messages as the user would. Which names are records is names.py's."""
 from __future__ import annotations
 
 import bisect
-import functools
 import hashlib
 import marshal
 import os
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import NamedTuple
 
 
@@ -122,17 +120,3 @@ class Listing:
             packed[at * size : at * size + size] = source[was * size : was * size + size]
         source.release()
         return cls(list(map(names.__getitem__, order)), packed)
-
-
-def display_path(path: Path) -> str:
-    """`path` relative to the working directory when it lies below it, for messages."""
-    return f"{_display_folder(path.parent, os.getcwd())}{path.name}"  # noqa: PTH109 - a str key is cheapest
-
-
-@functools.lru_cache(maxsize=64)
-def _display_folder(folder: Path, cwd: str) -> str:
-    # Once a folder, not once a file: relpath is a noticeable cost over 100,000 files.
-    rel = os.path.relpath(folder, cwd)
-    if rel == ".":
-        return ""
-    return f"{folder.as_posix() if rel.startswith('..') else Path(rel).as_posix()}/"
