@@ -158,6 +158,35 @@ def test_a_folder_watcher_names_the_records_events_tell_of_and_says_when_they_ca
         polled.close()
 
 
+def test_a_file_renamed_in_is_taken_at_once_and_one_written_in_place_after_the_settle(tmp_path: Path) -> None:
+    """An atomic writer's rename (or a removal) is whole when its event comes: the watcher
+    tells of it after one quiet step, however long `settle` is. A file written where it
+    lies may be written again: the watcher waits `settle` without a change first."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "old.txt").write_text("old", encoding="utf-8")
+    watcher = FolderSource(seeds, ("*.txt",)).watcher(Listening(settle=1.5, longest=5.0))
+    never = threading.Event()
+    try:
+        aside = tmp_path / "new.txt"
+        aside.write_text("new", encoding="utf-8")
+        began = time.monotonic()
+        aside.rename(seeds / "new.txt")
+        assert watcher.wait(10, never) == Heard(frozenset({"new.txt"}))
+        assert time.monotonic() - began < 1.0
+        began = time.monotonic()
+        (seeds / "new.txt").unlink()
+        assert watcher.wait(10, never) == Heard(frozenset({"new.txt"}))
+        assert time.monotonic() - began < 1.0
+        began = time.monotonic()
+        with (seeds / "old.txt").open("a", encoding="utf-8") as out:
+            out.write(" and more")
+        assert watcher.wait(10, never) == Heard(frozenset({"old.txt"}))
+        assert time.monotonic() - began >= 1.5
+    finally:
+        watcher.close()
+
+
 # -- through the command
 
 

@@ -63,6 +63,9 @@ CHECK_SHARE = 0.005
 # against the records the feeds held at the watch's last run this old, so records
 # added since and withdrawn again do not look like a vanished folder (guard.py).
 SETTLED_SECONDS = 600.0
+# Seconds between giving memory back after runs of the records events named (a few
+# milliseconds of a full collection, which holds the interpreter while hubs are told).
+TRIM_EVERY = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +122,7 @@ def watch(
     _check(config)  # before the folder is watched: a missing one is an error, not a traceback
 
     check_cost = [0.0]  # seconds the last run that found nothing to do took: what a check costs
+    trimmed = [time.monotonic()]  # when the memory runs leave was last given back
     history: tuple[tuple[float, int], ...] = ()  # (when, good records) of the runs since the settled one
     telling = threading.Lock()  # runs and the hubs' thread report one at a time
 
@@ -172,7 +176,11 @@ def watch(
         if report.no_changes:
             check_cost[0] = report.seconds
         tell(WatchRun(reason, report, _waited(started, report)))
-        return_memory()
+        if named is None or time.monotonic() - trimmed[0] >= TRIM_EVERY:
+            # After a run over every record; after the small runs events start, now and
+            # then: the collection holds the interpreter while the hubs are being told.
+            return_memory()
+            trimmed[0] = time.monotonic()
 
     if reconfigure is None:
         reload = None
@@ -345,7 +353,8 @@ def return_memory() -> None:
     (the listing, the state's rows); the C allocator keeps the pages they freed, and
     scattered survivors keep them from being returned, so a long watch's memory
     creeps up toward the largest run it has seen. Collecting cycles, then asking glibc
-    to release its free pages, takes a few milliseconds once a run."""
+    to release its free pages, takes a few milliseconds: after every run over every
+    record, and every TRIM_EVERY seconds after the small runs events start."""
     gc.collect()
     if _TRIM is not None:
         _TRIM(0)

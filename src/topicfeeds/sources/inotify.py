@@ -34,9 +34,11 @@ from . import Flag, Heard, Listening
 from .names import RecordNames
 
 POLL_MS = 300  # how often a polling watcher looks
-STEP = 0.05  # seconds between looks at what the watcher gathered (and at the stop flag)
+# Seconds between looks at what the watcher gathered (and at the stop flag): a change is
+# told of one to two steps after its event, once a step passed without another.
+STEP = 0.02
 LOOK_EVERY = 1.0  # seconds between looks at the folder's name, when it is watched to any depth
-_MODIFIED = 2  # watchfiles' Change.modified; added (1) and deleted (3) are what _named looks for
+_MODIFIED = 2  # watchfiles' Change.modified: a file written where it lies (added is 1, deleted 3)
 _QUEUED = Path("/proc/sys/fs/inotify/max_queued_events")
 
 Seen = tuple[tuple[int, int] | None, tuple[str, ...]]
@@ -105,12 +107,20 @@ class FolderWatcher:
 
     def _gather(self, timeout: float, stop: Flag) -> set[tuple[int, str]] | str:
         """What the watcher gathers until `settle` seconds pass without a new change
-        (and no longer than `longest`); "timeout", "stop" or "signal" as the watcher says."""
+        (and no longer than `longest`); "timeout", "stop" or "signal" as the watcher says.
+
+        Only a file written where it lies is waited for so long: a file renamed in (as
+        an atomic writer puts it) or made and written at once, and a file removed, are
+        whole when their events come, so a batch of nothing else is taken after one
+        quiet step. A writer that pauses between making a file and writing it is heard
+        again when it writes, and its file read again then."""
         settle, longest = self.listening.settle, self.listening.longest
         step = min(settle, STEP)
         ms = max(1, round(step * 1000))
         found = self.notify.watch(round(longest * 1000), ms, max(1, round(timeout * 1000)), stop)
         if isinstance(found, str):
+            return found
+        if all(change != _MODIFIED for change, _ in found):
             return found
         # The watcher returns after one quiet step: the rest of `settle` is waited here.
         began = time.monotonic()
