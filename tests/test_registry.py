@@ -210,3 +210,16 @@ def test_the_nginx_block_agrees_with_the_registry() -> None:
         listed = re.search(rf"\n    {directive} ([^;]+);", conf)
         assert listed is not None
         assert set(listed.group(1).split()) == texts - {"text/html"}, directive
+
+
+def test_prepare_compiles_the_page_templates_before_a_first_render() -> None:
+    """`watch` prepares the formats while it waits, so its first render after an event
+    loads and compiles nothing."""
+    from topicfeeds.formats import html, prepare
+
+    html._environment.cache_clear()
+    prepare()
+    env = html._environment()
+    compiled = {name: template for (_, name), template in (env.cache or {}).items()}
+    assert {"topic.html", "index.html"} <= compiled.keys()
+    assert env.get_template("topic.html") is compiled["topic.html"]  # from the cache, not compiled again

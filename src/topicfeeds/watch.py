@@ -37,6 +37,7 @@ from typing import Literal
 from .config import Config
 from .core.guard import settled_runs
 from .errors import LockedError, RemovalsRefused, StateError, TopicfeedsError
+from .formats import prepare as prepare_formats
 from .notify.cdn import open_purger
 from .notify.purges import Backoff
 from .pipeline.run import BuildReport, HubsReport, build, check_folders, check_records_folder, tell_hubs
@@ -200,6 +201,7 @@ def watch(
     try:
         # Watching before the first run: what lands during it is noticed.
         run("start")
+        prepare_formats()  # the first run after an event renders as quickly as the next
         last = time.monotonic()
         while not stop.is_set():
             every = check_interval(options.check_every, check_cost[0])

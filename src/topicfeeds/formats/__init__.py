@@ -31,7 +31,7 @@ from .common import (
     site_file_names,
     topic_files,
 )
-from .spec import Context, FormatSpec, Renderer, register, renderer_of, spec_of, unregister
+from .spec import Context, FormatSpec, Renderer, register, renderer_of, spec_of, specs, unregister
 from .stylesheets import stylesheet
 
 # The formats, in the order a topic that names none gets those on by default.
@@ -39,6 +39,13 @@ register(atom.SPEC, atom.render)
 register(rss.SPEC, rss.render)
 register(jsonfeed.SPEC, jsonfeed.render)
 register(html.SPEC, html.render)
+
+
+def prepare() -> None:
+    """Load what each format's first render would (see FormatSpec.prepare)."""
+    for spec in specs():
+        if spec.prepare is not None:
+            spec.prepare()
 
 
 def render_topic(
@@ -118,6 +125,7 @@ __all__ = [
     "Renderer",
     "TopicListing",
     "listing_of",
+    "prepare",
     "register",
     "render_archive",
     "render_site",

@@ -27,6 +27,7 @@ SPEC = FormatSpec(
     kind="pages",
     default=True,
     site_files=(INDEX, PAGE_STYLESHEET),  # "All topics" and the pages' stylesheet
+    prepare=lambda: _templates(),  # defined below
 )
 
 
@@ -115,6 +116,12 @@ def human_date(when: datetime) -> str:
     """A date people read at a glance, in UTC: "28 Nov 2026, 08:00 UTC"."""
     utc = when.astimezone(timezone.utc)
     return f"{utc.day} {utc:%b %Y, %H:%M} UTC"
+
+
+def _templates() -> None:
+    """Jinja2 loaded and both templates compiled."""
+    for name in ("topic.html", "index.html"):
+        _environment().get_template(name)
 
 
 @functools.cache

@@ -84,6 +84,10 @@ class FormatSpec:
     # change with nothing else changed (None: no such time). Declaring it puts the run's
     # time into the topic's digest; no format shipped reads the time.
     falls_due: Callable[[Context], datetime | None] | None = None
+    # Loads what the format's first render would (a template engine, its templates), for
+    # a process that renders again and again: `watch` calls it while it waits, so that
+    # its first render after an event is as quick as the next.
+    prepare: Callable[[], None] | None = None
 
 
 @dataclass(frozen=True, slots=True)
