@@ -64,6 +64,28 @@ def test_stamps_beyond_64_bits_are_kept_whole() -> None:
     assert listing.digest() != Listing.of({"a": Stamp(1, 2, 5, 4), "b": Stamp(1, 2, 3, 4)}).digest()
 
 
+STAMPS = st.tuples(*[st.integers(0, 2**63 - 1)] * 4)
+
+
+@given(
+    st.dictionaries(st.text(min_size=1, max_size=4), STAMPS, max_size=30),
+    st.lists(st.text(min_size=1, max_size=4), max_size=30),
+    st.booleans(),
+)
+def test_a_finder_and_stamps_of_answer_as_get_in_any_order(
+    stamps: dict[str, tuple[int, int, int, int]], asked: list[str], wide: bool
+) -> None:
+    """Names asked in order, out of order, listed or not: the quick lookups a run makes
+    of thousands of names give what `get` gives, packed stamps or whole ones."""
+    listing = Listing.of({name: Stamp(*s) for name, s in stamps.items()})
+    if wide:
+        listing = Listing(listing.names, [Stamp(*s) for s in PACKED.iter_unpack(listing.stamps)])
+    names = [*asked, *stamps, *sorted(asked)]
+    find = listing.finder()
+    assert [find(name) for name in names] == [listing.get(name) for name in names]
+    assert listing.stamps_of(names) == [listing.get(name) for name in names]
+
+
 def test_an_empty_listing() -> None:
     listing = Listing.of({})
     assert len(listing) == 0

@@ -70,7 +70,7 @@ def observe(store: Store) -> list[Any]:
     seen += [store.ids_of(NAMES), store.good_count(NAMES), store.topics_of("b/c.txt")]
     with store:
         store.put(row("b/c.txt", 11, ("Space",)), racy=False)
-        store.restamp("B.txt", (7, 7, 7, 7), racy=True)
+        store.restamp([("B.txt", (7, 7, 7, 7), True), ("é.txt", (8, 8, 8, 8), False)])
         store.forget("日本.md")
     seen += [store.changed({}), store.topics_of("b/c.txt"), store.counts()]
     with store:

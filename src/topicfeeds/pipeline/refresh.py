@@ -159,24 +159,31 @@ def _unchanged_dropped(run: Context, found: Changes, stored: _Stored) -> Sequenc
     does not parse): those are only stamped again. Racy records are many in the run
     after a cold build of files written just before it."""
     cached, listing = found.stored, found.listed
-    racy = [
+    candidates = [
         name for name in found.changed
         if (old := cached.get(name)) is not None and old.racy and old.sha256 is not None
-        and old.stamp == listing.get(name)
     ]  # fmt: skip
+    racy = {
+        name: listed
+        for name, listed in zip(candidates, listing.stamps_of(candidates), strict=True)
+        if listed is not None and cached[name].stamp == listed
+    }
     if not racy:
         return found.changed
-    store, config = run.store, run.config
-    same = set()
-    for name, stamp, digest in run.source.digests(racy, config.max_record_bytes, run.jobs):
+    restamped = []
+    unsettled = stored.unsettled
+    for name, stamp, digest in run.source.digests(list(racy), run.config.max_record_bytes, run.jobs):
         if digest != cached[name].sha256:
             continue
         racy_now = _racy(stamp, found.started)
-        store.restamp(name, stamp, racy_now)
-        if racy_now or stamp != listing.get(name):
-            stored.unsettled.add(name)  # its stored stamp proves nothing next time
-        same.add(name)
-    return [name for name in found.changed if name not in same] if same else found.changed
+        restamped.append((name, stamp, racy_now))
+        if racy_now or stamp != racy[name]:
+            unsettled.add(name)  # its stored stamp proves nothing next time
+    if not restamped:
+        return found.changed
+    run.store.restamp(restamped)
+    same = {name for name, _, _ in restamped}
+    return [name for name in found.changed if name not in same]
 
 
 def _guard_removals(run: Context, gone: Collection[str], settled: int | None) -> None:
@@ -257,7 +264,7 @@ def _store_rows(
         if racy or row.stamp != listed:
             unsettled.add(name)  # its stored stamp proves nothing next time
         if old is not None and old.sha256 is not None and old.sha256 == row.sha256:
-            store.restamp(name, stamp, racy)  # touched, not changed
+            store.restamp([(name, stamp, racy)])  # touched, not changed
             continue
         if old is not None:
             touched |= store.topics_of(name)

@@ -20,7 +20,7 @@ from ...core.model import Record
 from ...errors import Problem
 from ...records import codec
 from ..names import key_of, name_of
-from ..records import Cached, NameRange, Stamps, StoredRow
+from ..records import Cached, NameRange, Stamps, StoredRow, finder
 from .connection import Database
 from .schema import RECORDS_INDEXES
 
@@ -71,7 +71,7 @@ class Records:
         parts: Iterable[tuple[str | None, str | None]] = [(None, None)]
         if spans is not None:
             parts = [(s.low, s.high) for s in spans]
-        get = listing.get
+        get = finder(listing)
         for low, high in parts:
             # PostgreSQL's text holds no NUL: a bound just after a name (`x` + NUL, the
             # range of one name) is asked as `<= x`, the same names.
@@ -182,12 +182,12 @@ class Records:
             # In one round trip, with the planner's figures for the tables just filled.
             self._db.execute("; ".join([*RECORDS_INDEXES.values(), "ANALYZE files", "ANALYZE file_topics"]))
 
-    def restamp(self, name: str, stamp: tuple[int, int, int, int], racy: bool) -> None:
-        """Note a new stamp for a file whose content did not change."""
-        size, mtime_ns, ino, ctime_ns = stamp
-        self._db.execute(
+    def restamp(self, stamps: Iterable[tuple[str, tuple[int, int, int, int], bool]]) -> None:
+        """Note new stamps (name, stamp, racy) for files whose content did not change, in
+        one pipelined batch."""
+        self._db.executemany(
             "UPDATE files SET size = %s, mtime_ns = %s, ino = %s, ctime_ns = %s, racy = %s WHERE name = %s",
-            (size, mtime_ns, ino, ctime_ns, int(racy), key_of(name)),
+            [(*stamp, int(racy), key_of(name)) for name, stamp, racy in stamps],
         )
 
     def forget(self, name: str) -> None:
