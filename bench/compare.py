@@ -89,10 +89,17 @@ def measure(cmd: Sequence[str], figures: Figures, ok: Sequence[int] = (0,), cwd:
 
 
 # The least any run does: list the records folder and stat every file in it.
+# The least any run must do: list the folder and stat every file, the quickest way
+# known here: in name order (files named in order were mostly made in order, so their
+# inodes are read in order), which at a million files takes about two thirds of the
+# time a stat in the folder's own order takes; nothing kept but the names.
 FLOOR = """
 import os, sys
 with os.scandir(sys.argv[1]) as entries:
-    stamps = {e.name: e.stat() for e in entries}
+    names = sorted(e.name for e in entries)
+folder = os.open(sys.argv[1], os.O_RDONLY)
+for name in names:
+    os.stat(name, dir_fd=folder)
 """
 
 

@@ -5,9 +5,7 @@ as the patterns' expression does."""
 from __future__ import annotations
 
 import fnmatch
-import os
 import time
-from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,8 +29,7 @@ NOW = datetime(2026, 11, 28, tzinfo=timezone.utc)
 
 def test_packed_names_are_sorted_with_their_stamps() -> None:
     stamps = {"b": Stamp(2, 20, 200, 2000), "c": Stamp(3, 30, 300, 3000), "a": Stamp(1, 10, 100, 1000)}
-    packed = bytearray(b"".join(PACKED.pack(*stamp) for stamp in stamps.values()))
-    assert Listing.of_packed(list(stamps), packed).stamps == Listing.of(stamps).stamps
+    assert Listing.of(stamps).stamps == bytearray(b"".join(PACKED.pack(*stamps[n]) for n in "abc"))
     listing = Listing.of(stamps)
     assert listing.names == ["a", "b", "c"]
     assert listing["b"] == Stamp(2, 20, 200, 2000)
@@ -166,15 +163,15 @@ def test_a_cold_build_lists_names_alone_and_keeps_the_stamps_a_scan_gives(
         write_record(tmp_path / "seeds", f"{n:02d}.md", title=f"Story {n}")
     (tmp_path / "seeds" / "bad.md").write_text("no front matter")
     (tmp_path / "seeds" / "link.md").symlink_to(tmp_path / "seeds" / "01.md")
-    stats = 0
-    files = FolderSource._files
+    stats = 0  # scans that stat every file
+    scan = FolderSource.scan
 
-    def counted(source: FolderSource) -> Iterator[tuple[str, os.stat_result]]:
+    def counted(source: FolderSource, stamps: bool = True) -> Listing:
         nonlocal stats
-        stats += 1
-        return files(source)
+        stats += stamps
+        return scan(source, stamps)
 
-    monkeypatch.setattr(FolderSource, "_files", counted)
+    monkeypatch.setattr(FolderSource, "scan", counted)
     first = build(config, NOW)
     assert (first.parsed, stats) == (32, 0)
     assert config.state_path is not None

@@ -83,17 +83,33 @@ class FolderSource:
             return Listing.of(self._scan_nested())
         if not stamps:
             return Listing.unstamped(list(self._names()))
-        names: list[str] = []
+        # The names are sorted before the files are stat-ed, not after: the stamps are
+        # packed in the listing's order as they come, with none to move, and files
+        # named in order were mostly made in order, so their inodes are read in order
+        # (at a million files, 3.7 to 4.7 s against 5.7 to 7.0 s in the folder's order).
+        names = sorted(entry.name for entry in self._entries())
         packed = bytearray()
-        add_name, add_packed, pack = names.append, packed.extend, PACKED.pack
+        kept: list[str] = []
+        add_name, add_packed, pack, regular = kept.append, packed.extend, PACKED.pack, stat.S_ISREG
+        try:
+            folder = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as exc:
+            raise self._unreadable(exc) from exc
         try:
             # No object is kept for a file but its name: a million pass through here.
-            for name, st in self._files():
-                add_packed(pack(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
-                add_name(name)
+            for name in names:
+                try:
+                    st = os.stat(name, dir_fd=folder)
+                except FileNotFoundError:  # removed since it was listed
+                    continue
+                if regular(st.st_mode):
+                    add_packed(pack(st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns))
+                    add_name(name)
         except struct.error:  # a stamp beyond 64 bits: listed again, as tuples
             return Listing.of({name: stamp_of(st) for name, st in self._files()})
-        return Listing.of_packed(names, packed)
+        finally:
+            os.close(folder)
+        return Listing(kept, packed)
 
     def _files(self) -> Iterator[tuple[str, os.stat_result]]:
         """Each record file's name and stat result."""
@@ -121,9 +137,7 @@ class FolderSource:
         try:
             entries = os.scandir(self.folder)
         except OSError as exc:
-            raise OutputError(
-                f"{self.folder}: cannot read the records folder: {exc.strerror or exc}"
-            ) from exc
+            raise self._unreadable(exc) from exc
         with entries:
             for entry in entries:
                 name = entry.name
@@ -134,6 +148,9 @@ class FolderSource:
                 elif not matches(name):
                     continue
                 yield entry
+
+    def _unreadable(self, exc: OSError) -> OutputError:
+        return OutputError(f"{self.folder}: cannot read the records folder: {exc.strerror or exc}")
 
     def _scan_nested(self) -> dict[str, Stamp]:
         """Every record file below the folder, by its path relative to it; hidden

@@ -131,17 +131,3 @@ class Listing:
     def unstamped(cls, names: list[str]) -> Listing:
         """The listing of `names` in any order, every stamp still to be set (zero)."""
         return cls(sorted(names), bytearray(PACKED.size * len(names)), stamped=False)
-
-    @classmethod
-    def of_packed(cls, names: list[str], stamps: bytearray) -> Listing:
-        """The listing of `names` in any order and their `PACKED` stamps in the same
-        order, which it puts in name order: the names are sorted by a C-level key, and
-        each stamp moved as 32 bytes, with no object made for it."""
-        order = sorted(range(len(names)), key=names.__getitem__)
-        size = PACKED.size
-        source = memoryview(stamps)
-        packed = bytearray(len(stamps))
-        for at, was in enumerate(order):
-            packed[at * size : at * size + size] = source[was * size : was * size + size]
-        source.release()
-        return cls(list(map(names.__getitem__, order)), packed)
