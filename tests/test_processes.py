@@ -178,11 +178,18 @@ def kill_at_moments(
     assert not list((site / "feeds").glob(".*"))
 
 
+# Ten moments spread over the run, and two of the forty (n/40) between them: while the
+# package loads, and while the workers parse and store. TOPICFEEDS_THOROUGH=1 tries all
+# forty (one setup for all of them: a kill test's setup costs as much as eight moments).
+SOME_MOMENTS = [0.02, 2 / 40, 0.1, 0.2, 0.3, 15 / 40, 0.5, 0.6, 0.7, 0.85, 0.97]
+
+
 @pytest.mark.usefixtures("linux_proc")
 def test_a_killed_parallel_run_leaves_no_process_and_never_blocks_the_next(tmp_path: Path) -> None:
-    """SIGKILL at ten moments of a parallel run: within 2 s nothing of it is left, and
-    the next run goes ahead and publishes what a clean build publishes."""
-    kill_at_moments(tmp_path, [0.02, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.85, 0.97])
+    """SIGKILL at moments from loading the package to the last file written: within 2 s
+    nothing of the run is left, and the next run goes ahead and publishes what a clean
+    build publishes."""
+    kill_at_moments(tmp_path, [n / 40 for n in range(1, 41)] if THOROUGH else SOME_MOMENTS)
 
 
 @pytest.mark.usefixtures("linux_proc")
@@ -193,18 +200,6 @@ def test_a_parallel_run_stopped_at_twelve_moments_ends_quietly(tmp_path: Path) -
     both signals by turns; TOPICFEEDS_THOROUGH=1 all twelve."""
     moments = range(12) if THOROUGH else range(0, 12, 2)
     kill_at_moments(tmp_path, [n / 13 for n in moments], (signal.SIGTERM, signal.SIGINT))
-
-
-# The ten moments above and two more of the forty (n/40), between them, in the suite:
-# while the package loads and while the workers parse and store. TOPICFEEDS_THOROUGH=1
-# tries all forty.
-MORE_MOMENTS = [2, 15]
-
-
-@pytest.mark.slow
-@pytest.mark.usefixtures("linux_proc")
-def test_a_killed_parallel_run_at_forty_moments(tmp_path: Path) -> None:
-    kill_at_moments(tmp_path, [n / 40 for n in (range(1, 41) if THOROUGH else MORE_MOMENTS)])
 
 
 def wait_until_taken(pid: int, seconds: float = 10.0) -> None:
