@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from collections.abc import Callable
 from importlib import import_module
 from typing import TYPE_CHECKING
 
@@ -45,13 +46,24 @@ _HOMES = {
 }  # fmt: skip
 
 
-def __getattr__(name: str) -> object:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(import_module(f".{home}", __name__), name)
-    globals()[name] = value
-    return value
+def lazy_names(package: str, homes: dict[str, str], namespace: dict[str, object]) -> Callable[[str], object]:
+    """A package's `__getattr__` (PEP 562) that imports each of its names from the
+    module `homes` gives, relative to `package`, on first use, and keeps it in the
+    package's `namespace`. (Here, not in a module of its own: the command's entry
+    point loads this package and nothing more before it takes signals in hand.)"""
+
+    def load(name: str) -> object:
+        home = homes.get(name)
+        if home is None:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        value = getattr(import_module(f".{home}", package), name)
+        namespace[name] = value
+        return value
+
+    return load
+
+
+__getattr__ = lazy_names(__name__, _HOMES, globals())
 
 
 __all__ = [
