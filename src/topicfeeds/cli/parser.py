@@ -134,7 +134,7 @@ def make_parser() -> argparse.ArgumentParser:
         default=0.2,
         metavar="SECONDS",
         help="when a file was written where it lies, wait until no change has come for this long "
-        "before a run (default: 0.2); files renamed in or removed are taken once 0.05 s pass without another",
+        "before a run (default: 0.2); files renamed in or removed are taken once 0.02 s pass without another",
     )
     w.add_argument(
         "--check-every",
