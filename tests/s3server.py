@@ -176,7 +176,7 @@ def running_s3() -> Iterator[S3Server]:
     try:
         from moto.server import ThreadedMotoServer
     except ImportError as exc:
-        message = f"moto's server is not installed (pip install 'moto[server]'): {exc}"
+        message = f"moto's server is not installed (pip install -e '.[test]'): {exc}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
