@@ -8,12 +8,17 @@ from hypothesis import strategies as st
 
 from topicfeeds.records.reader import Stamp
 from topicfeeds.sources import chunks
-from topicfeeds.sources.chunks import Span, changed_spans, chunks_of, in_spans
+from topicfeeds.sources.chunks import Span, changed_spans, chunks_of, index_spans
 from topicfeeds.sources.stamps import Listing
 
 
 def listing_of(names: list[str], version: int = 0) -> Listing:
     return Listing.of({name: Stamp(100, 1_000 + version, n, 2_000 + version) for n, name in enumerate(names)})
+
+
+def in_spans(names: list[str], spans: list[Span]) -> list[str]:
+    """The sorted `names` that fall in `spans`."""
+    return [name for start, end in index_spans(names, spans) for name in names[start:end]]
 
 
 def test_nothing_changed_means_nothing_to_read() -> None:

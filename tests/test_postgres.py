@@ -19,7 +19,7 @@ from topicfeeds.core.history import History
 from topicfeeds.records import codec
 from topicfeeds.records.rows import Row
 from topicfeeds.sources.chunks import Span, orderable
-from topicfeeds.sources.stamps import Stamp
+from topicfeeds.sources.stamps import Listing, Stamp
 from topicfeeds.store import SCHEMA_VERSION, ArchiveRow, Store
 
 from .backends import Backend
@@ -56,9 +56,10 @@ def observe(store: Store) -> list[Any]:
     with store, store.filling():
         for n, name in enumerate(NAMES):
             store.put(row(name, n, ("Energy", f"Topic {n % 3}")), racy=n == 3, new=True)
-    listing = {name: (100 + n, n, n, n) for n, name in enumerate(NAMES)}
-    listing["a.txt"] = (1, 1, 1, 1)
-    del listing["z.txt"]
+    stamps = {name: Stamp(100 + n, n, n, n) for n, name in enumerate(NAMES)}
+    stamps["a.txt"] = Stamp(1, 1, 1, 1)
+    del stamps["z.txt"]
+    listing = Listing.of(stamps)
     seen.append(store.changed(listing))
     spans = [Span(None, "b"), Span("b", "é"), Span("é", None)]
     seen.append(store.changed(listing, spans))
@@ -72,7 +73,7 @@ def observe(store: Store) -> list[Any]:
         store.put(row("b/c.txt", 11, ("Space",)), racy=False)
         store.restamp([("B.txt", (7, 7, 7, 7), True), ("é.txt", (8, 8, 8, 8), False)])
         store.forget("日本.md")
-    seen += [store.changed({}), store.topics_of("b/c.txt"), store.counts()]
+    seen += [store.changed(Listing.of({})), store.topics_of("b/c.txt"), store.counts()]
     with store:
         store.set_meta("k", "v")
         store.set_meta("k", "w")
@@ -143,12 +144,14 @@ def test_names_sort_and_come_back_as_python_sorts_them(postgresql: Backend, name
         with store:
             for n, name in enumerate(names):
                 store.put(row(name, n + 1), racy=False, new=True)
-        known, _ = store.changed({})
-        assert known == set(names)
+        listing = Listing.of({name: Stamp(0, 0, 0, 0) for name in names})
+        seen, stored = store.changed(listing)
+        assert seen == bytearray([1]) * len(names)
+        assert set(stored) == set(names)  # every stamp differs
         if orderable(names):
             middle = names[len(names) // 2]
-            low, _ = store.changed({}, [Span(None, middle)])
-            assert low == {n for n in names if n < middle}
+            seen, stored = store.changed(Listing.of({}), [Span(None, middle)])
+            assert set(stored) == {n for n in names if n < middle}
     finally:
         store.close()
 

@@ -74,9 +74,10 @@ class Known(Protocol):
 
     def changed(
         self, listing: Listing, spans: Sequence[Span] | None = None
-    ) -> tuple[set[str], dict[str, Cached]]:
-        """Every known name (in `spans`, when given), and what the state knows of those
-        whose stamp differs from `listing`'s (or that are racy)."""
+    ) -> tuple[bytearray, dict[str, Cached]]:
+        """Which of `listing`'s names the state knows (a byte a name, in order; among
+        those in `spans`, when given), and what it knows of each known name whose stamp
+        differs from `listing`'s, or is gone from it, or that is racy."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,13 +116,13 @@ def unsettle(last: Chunks, names: Collection[str]) -> Chunks:
     return marked
 
 
-def in_spans(names: Sequence[str], spans: Sequence[Span]) -> list[str]:
-    """The sorted `names` that fall in `spans`."""
-    found: list[str] = []
+def index_spans(names: Sequence[str], spans: Sequence[Span]) -> list[tuple[int, int]]:
+    """Where each of `spans` lies in the sorted `names`: (start, end) indexes."""
+    found: list[tuple[int, int]] = []
     for span in spans:
         start = 0 if span.low is None else bisect.bisect_left(names, span.low)
         end = len(names) if span.high is None else bisect.bisect_left(names, span.high)
-        found.extend(names[start:end])
+        found.append((start, end))
     return found
 
 

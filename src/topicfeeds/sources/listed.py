@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Set
 from functools import partial
+from typing import TYPE_CHECKING
 
 from . import Changes, Known, chunks
 from .stamps import Listing, Stamp
+
+if TYPE_CHECKING:
+    from ..store.records import Cached
 
 # The state's notes: "chunks", the chunks' digests (see chunks.py); "listing", "chunks"
 # (or a digest of the whole listing, for names that do not sort as the store sorts
@@ -35,14 +39,16 @@ def listed_changes(known: Known, listing: Listing, started: int) -> Changes:
         # Nothing changed since a run that left every record settled: the state holds
         # the listing's very stamps, and nothing need be read from it.
         return Changes((), (), True, listing, started, {}, True, noting)
-    names, stored = known.changed(listing, ranges)
-    inside = listing.names if ranges is None else chunks.in_spans(listing.names, ranges)
-    changed = [name for name in inside if name not in names or name in stored]
-    # Known there but not listed: the few outside `inside` are looked for in the whole
-    # listing (a set difference first: a search for every known name costs seconds at a
-    # million).
-    removed = {name for name in names.difference(inside) if name not in listing}
-    return Changes(changed, removed, True, listing, started, stored, False, noting)
+    # Which listed names the state knows comes back as a byte a name, not as a set of
+    # the known names: at a million, with changes in every chunk, the set took a
+    # hundred megabytes.
+    seen, stored = known.changed(listing, ranges)
+    names = listing.names
+    spans = [(0, len(names))] if ranges is None else chunks.index_spans(names, ranges)
+    changed = [
+        names[at] for start, end in spans for at in range(start, end) if not seen[at] or names[at] in stored
+    ]
+    return Changes(changed, _gone(listing, stored), True, listing, started, stored, False, noting)
 
 
 def named_changes(known: Known, stamps: Mapping[str, Stamp], named: Collection[str], started: int) -> Changes:
@@ -51,12 +57,19 @@ def named_changes(known: Known, stamps: Mapping[str, Stamp], named: Collection[s
     listing = Listing.of(stamps)
     # A range of one name each: the stored form of a name sorts next to no other's.
     spans = [chunks.Span(name, name + "\0") for name in sorted(named)]
-    names, stored = known.changed(listing, spans)
-    changed = [name for name in listing.names if name not in names or name in stored]
-    removed = {name for name in names if name not in listing}
+    seen, stored = known.changed(listing, spans)
+    changed = [name for at, name in enumerate(listing.names) if not seen[at] or name in stored]
+    removed = _gone(listing, stored)
     quiet = not changed and not removed and bool(known.meta(LISTING))
     noting = partial(_note_named, known.meta(CHUNKS), known.meta(LISTING), (*changed, *removed))
     return Changes(changed, removed, False, listing, started, stored, quiet, noting)
+
+
+def _gone(listing: Listing, stored: Mapping[str, Cached]) -> set[str]:
+    """The known names `listing` no longer has: among those whose stamp differs from
+    the listed one (none listed), looked up in the order the store gave them."""
+    find = listing.finder()
+    return {name for name in stored if find(name) is None}
 
 
 def _settled(listing: Listing, orderable: bool) -> str:

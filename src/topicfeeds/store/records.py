@@ -42,17 +42,14 @@ _NO_STAMP = (None, None, None, None)
 
 
 class Stamps(Protocol):
-    """The listed stamp of each record file (sources.stamps.Listing)."""
+    """The listed stamp of each record file, names sorted (sources.stamps.Listing)."""
 
-    def get(self, name: str, /) -> StampTuple | None:
-        """The stamp of file `name`, or None when it is not listed."""
+    def __len__(self) -> int:
+        """How many names are listed."""
 
-
-def finder(listing: Stamps) -> Callable[[str], StampTuple | None]:
-    """`listing.get`, or the quicker way a Listing offers to look up names one after
-    another (`Listing.finder`)."""
-    quicker = getattr(listing, "finder", None)
-    return quicker() if quicker is not None else listing.get
+    def finder(self, seen: bytearray | None = None) -> Callable[[str], StampTuple | None]:
+        """A lookup of names one after another: the stamp of each, or None when it is
+        not listed; each name found marked in `seen` (a byte a listed name, in order)."""
 
 
 class NameRange(Protocol):
@@ -84,17 +81,18 @@ class Records:
 
     def changed(
         self, listing: Stamps, spans: Sequence[NameRange] | None = None
-    ) -> tuple[set[str], dict[str, Cached]]:
-        """Every known record file's name (or those whose names fall in `spans`: names
-        that are UTF-8, as `chunks` uses them), and what the store knows of those whose
-        stamp differs from `listing`'s (or is gone from it), or that are racy."""
-        known: set[str] = set()
+    ) -> tuple[bytearray, dict[str, Cached]]:
+        """Which of `listing`'s names the store knows (a byte a name, 1: known), among
+        those whose names fall in `spans` when given (names that are UTF-8, as `chunks`
+        uses them); and what it knows of each known file whose stamp differs from
+        `listing`'s (or is gone from it), or that is racy."""
+        seen = bytearray(len(listing))
         cached: dict[str, Cached] = {}
         query = "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
         parts: Iterable[tuple[str | None, str | None]] = [(None, None)]
         if spans is not None:
             parts = [(s.low, s.high) for s in spans]
-        get = finder(listing)
+        get = listing.finder(seen)
         for low, high in parts:
             where = [c for c, v in (("name >= ?", low), ("name < ?", high)) if v is not None]
             args = [key_of(v) for v in (low, high) if v is not None]
@@ -103,11 +101,10 @@ class Records:
             # only for the few that differ.
             for key, size, mtime, ino, ctime, sha, racy in rows:
                 name = name_of(key) if key[:1] == "/" else key
-                known.add(name)
-                if racy or get(name) != (size, mtime, ino, ctime):
+                if get(name) != (size, mtime, ino, ctime) or racy:
                     stamp = None if size is None else (size, mtime, ino, ctime)
                     cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
-        return known, cached
+        return seen, cached
 
     def _where_in(self, query: str, values: Iterable[str] | Iterable[int]) -> Iterator[tuple[Any, ...]]:
         """Rows of `query`, whose `{marks}` stands for a list of values, for all of

@@ -20,7 +20,7 @@ from ...core.model import Record
 from ...errors import Problem
 from ...records import codec
 from ..names import key_of, name_of
-from ..records import Cached, NameRange, Stamps, StoredRow, finder
+from ..records import Cached, NameRange, Stamps, StoredRow
 from .connection import Database
 from .schema import RECORDS_INDEXES
 
@@ -61,17 +61,17 @@ class Records:
 
     def changed(
         self, listing: Stamps, spans: Sequence[NameRange] | None = None
-    ) -> tuple[set[str], dict[str, Cached]]:
-        """Every known record file's name (or those whose names fall in `spans`), and
-        what the store knows of those whose stamp differs from `listing`'s (or is gone
-        from it), or that are racy."""
-        known: set[str] = set()
+    ) -> tuple[bytearray, dict[str, Cached]]:
+        """Which of `listing`'s names the store knows (a byte a name, 1: known), among
+        those whose names fall in `spans` when given; and what it knows of each known
+        file whose stamp differs from `listing`'s (or is gone from it), or that is racy."""
+        seen = bytearray(len(listing))
         cached: dict[str, Cached] = {}
         query = "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
         parts: Iterable[tuple[str | None, str | None]] = [(None, None)]
         if spans is not None:
             parts = [(s.low, s.high) for s in spans]
-        get = finder(listing)
+        get = listing.finder(seen)
         for low, high in parts:
             # PostgreSQL's text holds no NUL: a bound just after a name (`x` + NUL, the
             # range of one name) is asked as `<= x`, the same names.
@@ -83,11 +83,10 @@ class Records:
             rows = self._db.execute(query + (" WHERE " + " AND ".join(where) if where else ""), args)
             for key, size, mtime, ino, ctime, sha, racy in rows:
                 name = name_of(key) if key[:1] == "/" else key
-                known.add(name)
-                if racy or get(name) != (size, mtime, ino, ctime):
+                if get(name) != (size, mtime, ino, ctime) or racy:
                     stamp = None if size is None else (size, mtime, ino, ctime)
                     cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
-        return known, cached
+        return seen, cached
 
     def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, codec.Light]]:
         """(entry id, light record) of every good record of the articles `ids` (all
