@@ -4,18 +4,22 @@ as the patterns' expression does."""
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from topicfeeds import build
+from topicfeeds.pipeline import refresh
 from topicfeeds.pipeline.refresh import RACY_NS
 from topicfeeds.records.rows import Row
+from topicfeeds.sources import Changes
 from topicfeeds.sources.folder import FolderSource
 from topicfeeds.sources.folder import _read as folder_read
 from topicfeeds.sources.names import name_matcher, suffixes_of
@@ -187,6 +191,38 @@ def test_a_cold_build_lists_names_alone_and_keeps_the_stamps_a_scan_gives(
     again = build(config, NOW)
     assert (again.parsed, stats) == (0, 2)  # the scan above, and this run's
     assert build(config, NOW).no_changes
+
+
+def test_a_file_is_racy_by_when_it_was_read_not_by_when_the_listing_began(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cold build reads for many seconds after it began listing. A file last changed
+    well before it was read cannot change again unseen by its stamp, however close to
+    the listing's start it changed: it is trusted. One changed just before it was read
+    is racy, and its content is checked on the next run."""
+    window = 300_000_000  # the rule, not its size, is under test
+    monkeypatch.setattr(refresh, "RACY_NS", window)
+    config = make_config(tmp_path)
+    for n in range(5):
+        write_record(tmp_path / "seeds", f"{n:02d}.md", title=f"Story {n}")
+    written = time.time_ns()
+    time.sleep(2 * window / 1e9)
+    write_record(tmp_path / "seeds", "fresh.md", title="Fresh")
+    changes = FolderSource.changes
+
+    def begun_as_written(source: FolderSource, *args: Any, **kwargs: Any) -> Changes:
+        # As if the listing had begun as the first five were written, long ago.
+        return dataclasses.replace(changes(source, *args, **kwargs), started=written)
+
+    monkeypatch.setattr(FolderSource, "changes", begun_as_written)
+    assert build(config, NOW).parsed == 6
+    assert config.state_path is not None
+    store, _ = StateStore.open(config.state_path)
+    try:
+        _, differing = store.changed(FolderSource(tmp_path / "seeds", ("*.md",)).scan())
+    finally:
+        store.close()
+    assert {name: cached.racy for name, cached in differing.items()} == {"fresh.md": True}
 
 
 def test_a_file_that_cannot_be_opened_is_stamped_as_a_scan_stamps_it(tmp_path: Path) -> None:

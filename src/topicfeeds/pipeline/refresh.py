@@ -259,7 +259,10 @@ def _store_rows(
             listed = row.stamp or _UNREAD
             listing.set_stamp(at, listed)
         stamp = row.stamp or listed
-        racy = _racy(stamp, scan_started)
+        # Racy when changed too close to when its stamp was taken: as the file was read,
+        # when its reader noted that (a cold build reads for many seconds after it
+        # began listing), else as the listing began.
+        racy = _racy(stamp, row.taken_ns if row.stamp is not None and row.taken_ns else scan_started)
         old = cached.get(name)
         if racy or row.stamp != listed:
             unsettled.add(name)  # its stored stamp proves nothing next time
@@ -291,5 +294,8 @@ def _store_rows(
     store.flush()
 
 
-def _racy(stamp: Stamp, scan_started: int) -> bool:
-    return max(stamp.mtime_ns, stamp.ctime_ns) >= scan_started - RACY_NS
+def _racy(stamp: Stamp, taken: int) -> bool:
+    """Whether a file stamped no earlier than `taken` may yet change unseen by its
+    stamp: it changed within RACY_NS of then, within a tick of the clock that stamps
+    files, however coarse. Changed earlier, any later change stamps it anew."""
+    return max(stamp.mtime_ns, stamp.ctime_ns) >= taken - RACY_NS

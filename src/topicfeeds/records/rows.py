@@ -26,6 +26,10 @@ class Row(NamedTuple):
     topics: tuple[str, ...]
     folded: tuple[str, ...]  # the topics casefolded
     problems: str  # JSON: the error if rejected, else the warnings
+    # time.time_ns() before the file was stat-ed, when the reader noted it (0: not
+    # noted; the run's start stands for it). Not stored: it tells whether the stamp
+    # is too close to the reading to be trusted (see pipeline/refresh.py).
+    taken_ns: int = 0
 
     @property
     def rejected(self) -> bool:

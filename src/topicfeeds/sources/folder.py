@@ -245,13 +245,16 @@ def _read(name: str, folder: str, max_bytes: int) -> tuple[Any, ...]:
     """Record file `name` in `folder` (its path below it, in a subfolder), as a Row's
     fields."""
     path = os.path.join(folder, name)  # noqa: PTH118 - a Path a file costs more than reading it
+    # Noted before the stat: a file changed well before it is read cannot change again
+    # unseen by its stamp, however long before the run began listing.
+    taken = time.time_ns()
     row = read_row(path, name, max_bytes)
     if row.stamp is None:
         # Not opened (no permission, say): stamped as the listing stamps it, so that a
         # run that listed the names alone (see `scan`) keeps the stamp a listing gives.
         with contextlib.suppress(OSError):
             row = row._replace(stamp=stamp_of(os.stat(path)))  # noqa: PTH116
-    return tuple(row)
+    return (*row[:-1], taken)  # its fields, the last (taken_ns) noted here
 
 
 def _digest(name: str, folder: str, max_bytes: int) -> tuple[str, tuple[int, ...], str] | None:

@@ -35,6 +35,7 @@ StoredRow = tuple[
     tuple[str, ...],  # the record's topics
     tuple[str, ...],  # the same, casefolded
     str,  # JSON: the error if rejected, else the warnings
+    int,  # when the file was stat-ed (not stored)
 ]
 """One record file as `put` stores it: records.rows.Row, made where the file is read."""
 
@@ -145,7 +146,7 @@ class Records:
     def put(self, row: StoredRow, racy: bool, *, new: bool = False) -> None:
         """Store what reading a file gave; `new` when the store knew no such file.
         Rows are written in batches: call `flush` before reading them back."""
-        name, entry_id, id_hash, stamp, sha256, light, extra, topics, folded, problems = row
+        name, entry_id, id_hash, stamp, sha256, light, extra, topics, folded, problems, _ = row
         key = key_of(name)
         if not new:
             self.flush()

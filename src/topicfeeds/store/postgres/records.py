@@ -125,7 +125,7 @@ class Records:
     def put(self, row: StoredRow, racy: bool, *, new: bool = False) -> None:
         """Store what reading a file gave; `new` when the store knew no such file.
         Rows are written in batches: call `flush` before reading them back."""
-        name, entry_id, id_hash, stamp, sha256, light, extra, topics, folded, problems = row
+        name, entry_id, id_hash, stamp, sha256, light, extra, topics, folded, problems, _ = row
         key = key_of(name)
         if key in self._pending_keys:  # the same file twice in a batch: the first goes in first
             self.flush()
