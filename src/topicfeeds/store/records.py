@@ -73,6 +73,36 @@ class Cached(NamedTuple):
     racy: bool
 
 
+STAMP_ROWS = "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
+"""The rows `compare_stamps` reads; a store adds the condition of a range of names."""
+
+
+def name_ranges(spans: Sequence[NameRange] | None) -> list[tuple[str | None, str | None]]:
+    """(low, high) of each span; one open range for every name when there are none."""
+    return [(None, None)] if spans is None else [(s.low, s.high) for s in spans]
+
+
+def compare_stamps(
+    listing: Stamps, ranges: Iterable[Iterable[tuple[Any, ...]]]
+) -> tuple[bytearray, dict[str, Cached]]:
+    """What a store's `changed` answers, from the rows of STAMP_ROWS (one iterable of
+    them a range of names): which of `listing`'s names the store knows (a byte a name,
+    1: known), and what it knows of each known file whose stamp differs from
+    `listing`'s (or is gone from it), or that is racy."""
+    seen = bytearray(len(listing))
+    cached: dict[str, Cached] = {}
+    get = listing.finder(seen)
+    for rows in ranges:
+        # Compared as plain tuples (a Stamp equals its tuple), with a tuple made only
+        # for the few that differ; every name looked up, to mark it seen.
+        for key, size, mtime, ino, ctime, sha, racy in rows:
+            name = name_of(key) if key[:1] == "/" else key
+            if get(name) != (size, mtime, ino, ctime) or racy:
+                stamp = None if size is None else (size, mtime, ino, ctime)
+                cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
+    return seen, cached
+
+
 class Records:
     """The record tables' part of the state store (see StateStore)."""
 
@@ -83,29 +113,17 @@ class Records:
     def changed(
         self, listing: Stamps, spans: Sequence[NameRange] | None = None
     ) -> tuple[bytearray, dict[str, Cached]]:
-        """Which of `listing`'s names the store knows (a byte a name, 1: known), among
-        those whose names fall in `spans` when given (names that are UTF-8, as `chunks`
-        uses them); and what it knows of each known file whose stamp differs from
-        `listing`'s (or is gone from it), or that is racy."""
-        seen = bytearray(len(listing))
-        cached: dict[str, Cached] = {}
-        query = "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
-        parts: Iterable[tuple[str | None, str | None]] = [(None, None)]
-        if spans is not None:
-            parts = [(s.low, s.high) for s in spans]
-        get = listing.finder(seen)
-        for low, high in parts:
-            where = [c for c, v in (("name >= ?", low), ("name < ?", high)) if v is not None]
-            args = [key_of(v) for v in (low, high) if v is not None]
-            rows = self._db.execute(query + (" WHERE " + " AND ".join(where) if where else ""), args)
-            # Compared as plain tuples (a Stamp equals its tuple), with a tuple made
-            # only for the few that differ.
-            for key, size, mtime, ino, ctime, sha, racy in rows:
-                name = name_of(key) if key[:1] == "/" else key
-                if get(name) != (size, mtime, ino, ctime) or racy:
-                    stamp = None if size is None else (size, mtime, ino, ctime)
-                    cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
-        return seen, cached
+        """Which of `listing`'s names the store knows, and what it knows of those whose
+        stamp differs (`compare_stamps`): every stored name, or those that fall in
+        `spans` (names that are UTF-8, as `chunks` uses them)."""
+
+        def ranges() -> Iterator[Iterable[tuple[Any, ...]]]:
+            for low, high in name_ranges(spans):
+                where = [c for c, v in (("name >= ?", low), ("name < ?", high)) if v is not None]
+                args = [key_of(v) for v in (low, high) if v is not None]
+                yield self._db.execute(STAMP_ROWS + (" WHERE " + " AND ".join(where) if where else ""), args)
+
+        return compare_stamps(listing, ranges())
 
     def _where_in(self, query: str, values: Iterable[str] | Iterable[int]) -> Iterator[tuple[Any, ...]]:
         """Rows of `query`, whose `{marks}` stands for a list of values, for all of

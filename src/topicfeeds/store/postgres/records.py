@@ -15,12 +15,13 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
+from typing import Any
 
 from ...core.model import Record
 from ...errors import Problem
 from ...records import codec
 from ..names import key_of, name_of
-from ..records import Cached, NameRange, Stamps, StoredRow
+from ..records import STAMP_ROWS, Cached, NameRange, Stamps, StoredRow, compare_stamps, name_ranges
 from .connection import Database
 from .schema import RECORDS_INDEXES
 
@@ -62,31 +63,21 @@ class Records:
     def changed(
         self, listing: Stamps, spans: Sequence[NameRange] | None = None
     ) -> tuple[bytearray, dict[str, Cached]]:
-        """Which of `listing`'s names the store knows (a byte a name, 1: known), among
-        those whose names fall in `spans` when given; and what it knows of each known
-        file whose stamp differs from `listing`'s (or is gone from it), or that is racy."""
-        seen = bytearray(len(listing))
-        cached: dict[str, Cached] = {}
-        query = "SELECT name, size, mtime_ns, ino, ctime_ns, sha256, racy FROM files"
-        parts: Iterable[tuple[str | None, str | None]] = [(None, None)]
-        if spans is not None:
-            parts = [(s.low, s.high) for s in spans]
-        get = listing.finder(seen)
-        for low, high in parts:
-            # PostgreSQL's text holds no NUL: a bound just after a name (`x` + NUL, the
-            # range of one name) is asked as `<= x`, the same names.
-            below = "name < %s"
-            if high is not None and high.endswith("\0"):
-                high, below = high[:-1], "name <= %s"
-            where = [c for c, v in (("name >= %s", low), (below, high)) if v is not None]
-            args = [key_of(v) for v in (low, high) if v is not None]
-            rows = self._db.execute(query + (" WHERE " + " AND ".join(where) if where else ""), args)
-            for key, size, mtime, ino, ctime, sha, racy in rows:
-                name = name_of(key) if key[:1] == "/" else key
-                if get(name) != (size, mtime, ino, ctime) or racy:
-                    stamp = None if size is None else (size, mtime, ino, ctime)
-                    cached[name] = Cached(stamp, None if sha is None else sha.hex(), bool(racy))
-        return seen, cached
+        """Which of `listing`'s names the store knows, and what it knows of those whose
+        stamp differs (`compare_stamps`): every stored name, or those in `spans`."""
+
+        def ranges() -> Iterator[Iterable[tuple[Any, ...]]]:
+            for low, high in name_ranges(spans):
+                # PostgreSQL's text holds no NUL: a bound just after a name (`x` + NUL,
+                # the range of one name) is asked as `<= x`, the same names.
+                below = "name < %s"
+                if high is not None and high.endswith("\0"):
+                    high, below = high[:-1], "name <= %s"
+                where = [c for c, v in (("name >= %s", low), (below, high)) if v is not None]
+                args = [key_of(v) for v in (low, high) if v is not None]
+                yield self._db.execute(STAMP_ROWS + (" WHERE " + " AND ".join(where) if where else ""), args)
+
+        return compare_stamps(listing, ranges())
 
     def copies_of(self, ids: Iterable[str]) -> Iterator[tuple[str, codec.Light]]:
         """(entry id, light record) of every good record of the articles `ids` (all
