@@ -23,10 +23,6 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from ..defaults import DEFAULT_PATTERNS
-
-__all__ = ["DEFAULT_PATTERNS", "RecordNames", "name_matcher", "suffixes_of"]
-
 
 def suffixes_of(patterns: Sequence[str]) -> tuple[str, ...] | None:
     """The endings a record file's name must have when every pattern is `*` and a

@@ -1,5 +1,5 @@
-"""Stamps and listings: telling, by stat alone, whether a record file changed; and naming
-files in messages as the user would. Which names are records is names.py's."""
+"""Stamps and listings: telling, by stat alone, whether a record file changed. Which names
+are records is names.py's; naming files in messages, errors.display_path."""
 
 from __future__ import annotations
 
