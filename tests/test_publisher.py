@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import stat
+import time
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,28 @@ def test_unchanged_bytes_are_not_rewritten(tmp_path: Path) -> None:
     assert path.stat().st_mtime == 1_000_000_000
     assert publish(path, b"<feed>new</feed>") is True
     assert path.read_bytes() == b"<feed>new</feed>"
+
+
+def test_a_file_rewritten_within_a_second_moves_to_a_later_second(tmp_path: Path) -> None:
+    """HTTP's validators count whole seconds (Last-Modified; nginx's ETag of time and
+    size): each version of a file must show a later second than the one it replaced,
+    or a conditional GET would answer 304 for a changed feed of the same length."""
+    path = tmp_path / "a.atom"
+    seconds = []
+    for version in (b"v1", b"v2", b"v3"):  # the same length, in far less than a second
+        assert publish(path, version) is True
+        seconds.append(path.stat().st_mtime_ns // 1_000_000_000)
+    assert seconds[0] < seconds[1] < seconds[2]
+    assert seconds[2] - seconds[0] == 2  # one second on each time, not more
+    assert path.read_bytes() == b"v3"
+
+
+def test_a_file_rewritten_in_a_later_second_keeps_the_time_it_was_written(tmp_path: Path) -> None:
+    path = tmp_path / "a.atom"
+    publish(path, b"v1")
+    os.utime(path, (1_000_000_000, 1_000_000_000))  # long ago
+    assert publish(path, b"v2") is True
+    assert abs(path.stat().st_mtime - time.time()) < 60
 
 
 def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:

@@ -23,6 +23,7 @@ def publish(path: Path, data: bytes) -> bool:
     """
     if holds(path, data):
         return False
+    replaced = _mtime_ns(path)
     # SIGTERM and SIGINT wait while the temporary file is made and named: their handler
     # raises, and raised in between it would leave a file whose name nobody knows. They
     # are let through inside the block below, which removes the file.
@@ -38,6 +39,8 @@ def publish(path: Path, data: bytes) -> bool:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
+            if replaced is not None:
+                _after_second_of(fh.fileno(), replaced)
             os.fsync(fh.fileno())
         temp.chmod(0o644)  # served files: world-readable, not executable
         temp.replace(path)
@@ -82,6 +85,33 @@ def holds(path: Path, data: bytes) -> bool:
         return path.read_bytes() == data
     except OSError:
         return False  # missing or unreadable: write it anew
+
+
+def _mtime_ns(path: Path) -> int | None:
+    """When file `path` was last written; None when there is none."""
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+_SECOND = 1_000_000_000
+
+
+def _after_second_of(fd: int, replaced_ns: int) -> None:
+    """Give the file open as `fd` a time in a later second than `replaced_ns`, the time
+    of the file it replaces, when it has none yet.
+
+    HTTP's validators count whole seconds: Last-Modified, and the ETag nginx makes of
+    the time and the size. A feed written again within the second of its last version
+    (a `watch` publishing a correction, two runs in a row) at the same length would
+    answer a conditional GET, a reader's or a cache's revalidation, with 304 and the
+    reader would keep the old entries. Each such rewrite moves the time one second on
+    from its last version's, a second or so ahead of the clock at most."""
+    written = os.fstat(fd).st_mtime_ns
+    if written // _SECOND <= replaced_ns // _SECOND:
+        later = (replaced_ns // _SECOND + 1) * _SECOND
+        os.utime(fd, ns=(later, later))
 
 
 def _mkstemp(path: Path) -> tuple[int, str]:
